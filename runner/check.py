@@ -1,0 +1,98 @@
+"""Stage 6: compare a run's results with the spec's `expect` block.
+
+An entry passes when |actual - expected| <= abs + rel * |expected|, with the
+spec's tolerance unless the entry carries its own `abs`/`rel`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+from .models import Expected, Spec, Tolerance
+from .optimize import OptimizationResult
+
+
+@dataclass(frozen=True)
+class Comparison:
+    path: str  # e.g. "grads.x", "optimized.inputs.y"
+    expected: float
+    actual: Optional[float]  # None when the result does not exist (no optimization ran)
+    abs_tol: float
+    rel_tol: float
+
+    @property
+    def allowed(self) -> float:
+        return self.abs_tol + self.rel_tol * abs(self.expected)
+
+    @property
+    def difference(self) -> Optional[float]:
+        return None if self.actual is None else abs(self.actual - self.expected)
+
+    @property
+    def passed(self) -> bool:
+        difference = self.difference
+        return difference is not None and math.isfinite(difference) and difference <= self.allowed
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "expected": self.expected, "actual": self.actual,
+                "difference": self.difference, "allowed": self.allowed}
+
+
+@dataclass
+class CheckResult:
+    comparisons: list[Comparison] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # failures that are not a number mismatch
+
+    @property
+    def failures(self) -> list[Comparison]:
+        return [c for c in self.comparisons if not c.passed]
+
+    @property
+    def passed(self) -> bool:
+        return not self.notes and not self.failures
+
+    def as_dict(self) -> dict:
+        failures = [c.as_dict() for c in self.failures]
+        failures += [{"path": None, "message": note} for note in self.notes]
+        return {"passed": self.passed, "checked": len(self.comparisons), "failures": failures}
+
+
+def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
+                       grads: Mapping[str, float],
+                       optimization: Optional[OptimizationResult]) -> CheckResult:
+    """Compare results at the spec's starting inputs (and after optimizing)."""
+    result = CheckResult()
+    expect = spec.expect
+    if expect is None:
+        result.notes.append("the spec has no 'expect' block; add one (or run --update-expect) "
+                            "to say what it should compute")
+        return result
+    default = expect.tolerance
+
+    def compare(path: str, entry: Expected, actual: Optional[float]) -> None:
+        result.comparisons.append(_comparison(path, entry, actual, default))
+
+    if expect.output is not None:
+        compare("output", expect.output, output)
+    for name, entry in expect.values.items():
+        compare(f"values.{name}", entry, values[name])
+    for name, entry in expect.grads.items():
+        compare(f"grads.{name}", entry, grads[name])
+    if expect.optimized is not None:
+        if optimization is None:
+            result.notes.append("the spec expects optimized results, but no optimization ran")
+        final_output = optimization.final_output if optimization else None
+        final_inputs = optimization.final_inputs if optimization else {}
+        if expect.optimized.output is not None:
+            compare("optimized.output", expect.optimized.output, final_output)
+        for name, entry in expect.optimized.inputs.items():
+            compare(f"optimized.inputs.{name}", entry, final_inputs.get(name))
+    return result
+
+
+def _comparison(path: str, entry: Expected, actual: Optional[float], default: Tolerance) -> Comparison:
+    return Comparison(path, entry.value, actual,
+                      entry.abs if entry.abs is not None else default.abs,
+                      entry.rel if entry.rel is not None else default.rel)

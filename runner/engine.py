@@ -1,0 +1,221 @@
+"""Stage 4: the engine — a compiled circuit and its forward and backward passes.
+
+A `Circuit` is a flat tape: every node (input, constant, gate) has a slot in
+the `values` and `grads` lists, and the gates are stored in topological order
+as `(op, out_slot, in_slots)`. Forward is one loop down the tape, backward one
+loop up it (micrograd's algorithm without its recursion, so depth is only
+bounded by memory). The engine knows nothing of YAML or of the spec models;
+`compiler.py` builds circuits from specs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+from .errors import NumericalError
+from .ops import Op
+
+_ARITHMETIC_ERRORS = (ArithmeticError, ValueError)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One gate on the tape."""
+
+    op: Op
+    out: int
+    ins: tuple[int, ...]
+
+
+class Circuit:
+    """A compiled circuit. Slots: inputs first, then constants, then gates."""
+
+    def __init__(self, names: Sequence[str], values: Sequence[float], tape: Sequence[Step],
+                 output: int, n_inputs: int, n_constants: int, trainable: Sequence[str],
+                 refs: Sequence[Sequence[str | float]] | None = None):
+        self.names = list(names)
+        self.index = {name: slot for slot, name in enumerate(self.names)
+                      if not n_inputs <= slot < n_inputs + n_constants}
+        self.values = [float(v) for v in values]
+        self.grads = [0.0] * len(self.values)
+        self.tape = list(tape)
+        self.output = output
+        self.n_inputs = n_inputs
+        self.n_constants = n_constants
+        self.trainable = list(trainable)
+        self.refs = list(refs) if refs is not None else [
+            [self._ref(slot) for slot in step.ins] for step in self.tape]
+        self._live_reversed = self._feeding_output()[::-1]
+        self._zeros = [0.0] * len(self.values)
+
+    # ---- structure ----------------------------------------------------------
+
+    @property
+    def input_names(self) -> list[str]:
+        return self.names[: self.n_inputs]
+
+    @property
+    def gate_names(self) -> list[str]:
+        return [self.names[step.out] for step in self.tape]
+
+    @property
+    def output_name(self) -> str:
+        return self.names[self.output]
+
+    def is_constant(self, slot: int) -> bool:
+        return self.n_inputs <= slot < self.n_inputs + self.n_constants
+
+    def _ref(self, slot: int) -> str | float:
+        return self.values[slot] if self.is_constant(slot) else self.names[slot]
+
+    def _feeding_output(self) -> list[Step]:
+        """The steps the output depends on, in tape order."""
+        needed = [False] * len(self.values)
+        needed[self.output] = True
+        live = []
+        for step in reversed(self.tape):
+            if needed[step.out]:
+                live.append(step)
+                for slot in step.ins:
+                    needed[slot] = True
+        self._needed = needed
+        return live[::-1]
+
+    def unused_nodes(self) -> list[str]:
+        """Inputs and gates that do not feed the output (their gradient is 0)."""
+        return [name for name, slot in self.index.items() if not self._needed[slot]]
+
+    # ---- passes -------------------------------------------------------------
+
+    def set_inputs(self, inputs: Mapping[str, float]) -> None:
+        for name, value in inputs.items():
+            slot = self.index.get(name)
+            if slot is None or slot >= self.n_inputs:
+                raise KeyError(f"'{name}' is not an input of this circuit")
+            self.values[slot] = float(value)
+
+    def forward(self, inputs: Mapping[str, float] | None = None) -> float:
+        """Compute every gate's value; return the output's.
+
+        Raises `NumericalError` naming the first gate whose value is not a
+        finite number (or whose op refused its inputs).
+        """
+        if inputs:
+            self.set_inputs(inputs)
+        values = self.values
+        step = None
+        try:
+            for step in self.tape:
+                values[step.out] = step.op.forward(*[values[slot] for slot in step.ins])
+        except _ARITHMETIC_ERRORS as exc:
+            raise self._error(step, _reason(step.op, exc)) from None
+        if not all(map(math.isfinite, values)):
+            for step in self.tape:
+                if not math.isfinite(values[step.out]):
+                    raise self._error(step, f"gives {values[step.out]!r} (its value overflows)")
+        return values[self.output]
+
+    def backward(self) -> dict[str, float]:
+        """Backpropagate from the output (seeded with 1.0) to every node.
+
+        Gradients are reset first, so calling it again gives the same answer;
+        fan-out accumulates with `+=`. Assumes `forward` has run. Returns the
+        gradient of every input and gate by name.
+        """
+        grads = self.grads
+        grads[:] = self._zeros
+        grads[self.output] = 1.0
+        values = self.values
+        step = None
+        try:
+            for step in self._live_reversed:
+                upstream = grads[step.out]
+                local = step.op.derivative(tuple([values[slot] for slot in step.ins]), values[step.out])
+                for slot, derivative in zip(step.ins, local):
+                    grads[slot] += upstream * derivative
+        except _ARITHMETIC_ERRORS:
+            raise self._error(step, "has no finite gradient at these inputs") from None
+        first_constant, first_gate = self.n_inputs, self.n_inputs + self.n_constants
+        if not (all(map(math.isfinite, grads[:first_constant])) and
+                all(map(math.isfinite, grads[first_gate:]))):
+            self._raise_gradient_culprit()
+        return self.grad_map()
+
+    def _raise_gradient_culprit(self) -> None:
+        """Slow path, taken only after a non-finite gradient: redo backward
+        with a check at every gate to name the one where it went wrong."""
+        values = self.values
+        grads = list(self._zeros)
+        grads[self.output] = 1.0
+        for step in self._live_reversed:
+            local = step.op.derivative(tuple([values[slot] for slot in step.ins]), values[step.out])
+            for slot, derivative in zip(step.ins, local):
+                if self.is_constant(slot):
+                    continue
+                if not math.isfinite(derivative):
+                    raise self._error(step, "has no finite gradient at these inputs "
+                                            f"(d/d{self.names[slot]} is {derivative!r})")
+                grads[slot] += grads[step.out] * derivative
+                if not math.isfinite(grads[slot]):
+                    raise self._error(step, f"makes the gradient of '{self.names[slot]}' overflow")
+
+    def numerical_gradient(self, h: float = 1e-4, *, central: bool = False,
+                           names: Iterable[str] | None = None) -> dict[str, float]:
+        """d(output)/d(input) by finite differences, one input at a time.
+
+        Forward difference `(f(x+h) - f(x)) / h` as in the seed, or central
+        `(f(x+h) - f(x-h)) / 2h`, which is far more accurate (error O(h^2)).
+        The circuit's values are restored afterwards.
+        """
+        names = list(self.input_names if names is None else names)
+        values = self.values
+        base = self.forward()
+        result = {}
+        for name in names:
+            slot = self.index[name]
+            x = values[slot]
+            values[slot] = x + h
+            plus = self.forward()
+            if central:
+                values[slot] = x - h
+                minus = self.forward()
+                result[name] = (plus - minus) / (2 * h)
+            else:
+                result[name] = (plus - base) / h
+            values[slot] = x
+        self.forward()
+        return result
+
+    # ---- reading results ----------------------------------------------------
+
+    def value(self, name: str) -> float:
+        return self.values[self.index[name]]
+
+    def grad(self, name: str) -> float:
+        return self.grads[self.index[name]]
+
+    def value_map(self) -> dict[str, float]:
+        return {name: self.values[slot] for name, slot in self.index.items()}
+
+    def grad_map(self) -> dict[str, float]:
+        return {name: self.grads[slot] for name, slot in self.index.items()}
+
+    def input_values(self) -> dict[str, float]:
+        return {name: self.values[slot] for slot, name in enumerate(self.input_names)}
+
+    # ---- errors -------------------------------------------------------------
+
+    def _error(self, step: Step, reason: str) -> NumericalError:
+        inputs = [(str(self._ref(slot)), self.values[slot]) for slot in step.ins]
+        return NumericalError(self.names[step.out], step.op.name, inputs, reason)
+
+
+def _reason(op: Op, exc: Exception) -> str:
+    if isinstance(exc, ZeroDivisionError):
+        return "divides by zero"
+    if isinstance(exc, OverflowError):
+        return "overflows (the result is beyond about 1.8e308)"
+    domain = f": {op.name} needs {op.domain}" if op.domain else ""
+    return f"is outside its op's domain{domain}"

@@ -1,0 +1,182 @@
+"""Stage 7: results -> text for people (tables), programs (JSON, CSV) and CI.
+
+Every renderer takes a `RunResult` and returns a string; nothing here runs
+or walks the circuit itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Sequence
+
+from .check import CheckResult
+from .optimize import OptimizationResult, TraceRow
+from .run import RunResult
+
+
+def number(value: float | None) -> str:
+    """A float for people: up to 10 significant digits, no trailing zeros."""
+    if value is None:
+        return "-"
+    text = format(value, ".10g")
+    return "0" if text == "-0" else text
+
+
+def _ref(ref: Any) -> str:
+    return ref if isinstance(ref, str) else number(ref)
+
+
+# --------------------------------------------------------------------------
+# JSON (the shape is the CLI contract; floats are written exactly)
+
+def to_json_dict(result: RunResult) -> dict:
+    circuit, spec = result.circuit, result.spec
+    nodes: dict[str, dict] = {}
+    for name in circuit.input_names:
+        nodes[name] = {"op": "input", "in": [], "value": result.values[name], "grad": result.grads[name],
+                       "trainable": name in circuit.trainable}
+        if result.numerical_grads is not None:
+            nodes[name]["numerical_grad"] = result.numerical_grads[name]
+    for name, refs in zip(circuit.gate_names, circuit.refs):
+        nodes[name] = {"op": spec.gates[name].op, "in": list(refs), "value": result.values[name],
+                       "grad": result.grads[name]}
+    return {
+        "circuit": spec.name,
+        "spec": spec.source,
+        "output": {"name": circuit.output_name, "value": result.output},
+        "nodes": nodes,
+        "optimization": _optimization_json(result.optimization),
+        "check": result.check.as_dict() if result.check is not None else None,
+    }
+
+
+def _optimization_json(run: OptimizationResult | None) -> dict | None:
+    if run is None:
+        return None
+    settings = run.settings
+    return {"goal": settings.goal, "method": settings.method, "step_size": settings.step_size,
+            "iterations": settings.iterations, "steps": run.steps, "stop": run.stop,
+            "trace": [row.as_dict() for row in run.trace],
+            "final": {"output": run.final_output, "inputs": run.final_inputs}}
+
+
+def render_json(result: RunResult) -> str:
+    return json.dumps(to_json_dict(result), allow_nan=False)
+
+
+# --------------------------------------------------------------------------
+# CSV: the node table
+
+def render_csv(result: RunResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header = ["name", "op", "in", "value", "grad"]
+    if result.numerical_grads is not None:
+        header.append("numerical_grad")
+    writer.writerow(header)
+    for name, node in to_json_dict(result)["nodes"].items():
+        row = [name, node["op"], " ".join(_ref(r) for r in node["in"]), repr(node["value"]),
+               repr(node["grad"])]
+        if result.numerical_grads is not None:
+            row.append(repr(node["numerical_grad"]) if "numerical_grad" in node else "")
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------
+# Tables for people
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = (),
+          indent: str = "  ") -> str:
+    """Aligned columns; the columns listed in `right` are right-aligned."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [str(c).rjust(w) if i in right else str(c).ljust(w)
+                  for i, (c, w) in enumerate(zip(cells, widths))]
+        return (indent + "  ".join(padded)).rstrip()
+
+    return "\n".join([line(header), *(line(row) for row in rows)])
+
+
+def render_table(result: RunResult) -> str:
+    circuit, spec = result.circuit, result.spec
+    heading = f"circuit {spec.name} ({spec.source})"
+    if spec.description:
+        heading += f"\n  {spec.description.strip()}"
+    header = ["", "name", "op", "in", "value", "grad"]
+    numeric = result.numerical_grads is not None
+    if numeric:
+        header.append("numerical grad")
+    rows = []
+    for name, node in to_json_dict(result)["nodes"].items():
+        op = node["op"]
+        if op == "input" and not node["trainable"]:
+            op = "input (fixed)"
+        row = ["*" if name == circuit.output_name else "", name, op,
+               ", ".join(_ref(r) for r in node["in"]), number(node["value"]), number(node["grad"])]
+        if numeric:
+            row.append(number(node.get("numerical_grad")) if "numerical_grad" in node else "")
+        rows.append(row)
+    parts = [heading, table(header, rows, right=(4, 5, 6)),
+             f"  * output {circuit.output_name} = {number(result.output)}; "
+             f"grad is d{circuit.output_name}/d(node)"]
+    if result.optimization is not None:
+        parts.append(render_optimization(result.optimization, circuit.input_names, result.values))
+    return "\n".join(parts) + "\n"
+
+
+def _trace_rows(trace: Sequence[TraceRow], head: int = 5, tail: int = 5) -> list[TraceRow | None]:
+    """First and last rows of a long trace; None marks the cut."""
+    if len(trace) <= head + tail + 1:
+        return list(trace)
+    return [*trace[:head], None, *trace[-tail:]]
+
+
+def render_optimization(run: OptimizationResult, input_names: Sequence[str],
+                        start_values: dict[str, float]) -> str:
+    settings = run.settings
+    how = {"analytic": "analytic gradient (backprop)", "numerical": f"numerical gradient (h={settings.h:g})",
+           "random": f"random local search (seed {settings.seed})"}[settings.method]
+    stop = "all iterations done" if run.stop == "iterations" else \
+        f"output changed by less than {settings.tolerance:g}" if run.stop == "tolerance" else run.stop
+    lines = [f"optimization: {settings.goal} by {how}, step size {settings.step_size:g}, "
+             f"{run.steps} step{'s' if run.steps != 1 else ''} ({stop})"]
+    trainable = list(run.trace[0].inputs) if run.trace else []
+    header = ["iteration", "output", *trainable]
+    if settings.method != "random":
+        header += [f"grad {name}" for name in trainable]
+    rows = []
+    for row in _trace_rows(run.trace):
+        if row is None:
+            rows.append(["..."] + [""] * (len(header) - 1))
+            continue
+        cells = [str(row.iteration), number(row.output), *(number(row.inputs[n]) for n in trainable)]
+        if settings.method != "random":
+            cells += [number((row.grads or {}).get(n)) for n in trainable]
+        rows.append(cells)
+    lines.append(table(header, rows, right=tuple(range(len(header)))))
+    start = run.trace[0].output if run.trace else run.final_output
+    lines.append(f"  final output {number(run.final_output)} (started at {number(start)}, "
+                 f"change {number(run.final_output - start)})")
+    final_rows = [[name, number(start_values[name]), number(run.final_inputs[name])] for name in input_names]
+    lines.append(table(["input", "start", "final"], final_rows, right=(1, 2)))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# --check
+
+def render_check(source: str, check: CheckResult) -> str:
+    verdict = "PASS" if check.passed else "FAIL"
+    lines = [f"{verdict} {source} ({len(check.comparisons)} checked)"]
+    for note in check.notes:
+        lines.append(f"  {note}")
+    if check.failures:
+        rows = [[c.path, number(c.expected), number(c.actual), number(c.difference), number(c.allowed)]
+                for c in check.failures]
+        lines.append(table(["entry", "expected", "actual", "difference", "allowed"], rows,
+                           right=(1, 2, 3, 4)))
+    return "\n".join(lines) + "\n"

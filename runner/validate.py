@@ -1,0 +1,407 @@
+"""Stage 2b: loaded data -> a validated `Spec`, or every problem of the file.
+
+Two passes, both always run so a user sees all problems at once:
+1. the pydantic models check structure and types; their errors are rewritten
+   for people and given the position of the node they are about;
+2. graph checks on the raw data: names distinct, references exist, arities,
+   no cycles, the output is a gate, expectations name real nodes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import PurePath
+from typing import Any, Iterable, Optional, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import Problem, SpecError
+from .loader import STDIN_NAME, Document, Limits, describe, load_file, load_text
+from .models import RESERVED_NAMES, Spec, _NAME
+from .ops import OP_NAMES, OPS
+
+
+def load_spec(path: str, limits: Limits = Limits()) -> Spec:
+    """Read, parse and validate a spec file (`-` for standard input)."""
+    return validate(load_file(path, limits))
+
+
+def load_spec_text(text: str, source: str = "<string>", *, fmt: str | None = None,
+                   limits: Limits = Limits()) -> Spec:
+    """Parse and validate spec text; `fmt` is 'yaml' (default) or 'json'."""
+    return validate(load_text(text, source, limits, fmt=fmt or "yaml"))
+
+
+def validate(document: Document) -> Spec:
+    problems: list[Problem] = []
+    spec: Spec | None = None
+    try:
+        spec = Spec.model_validate(document.data)
+    except ValidationError as err:
+        problems.extend(_from_pydantic(err, document))
+    problems.extend(_graph_problems(document))
+    if problems:
+        raise SpecError(document.source, _unique(problems))
+    assert spec is not None
+    if spec.name is None:
+        stem = "stdin" if document.source == STDIN_NAME else PurePath(document.source).stem
+        spec = spec.model_copy(update={"name": stem})
+    spec._source = document.source
+    return spec
+
+
+def _unique(problems: Iterable[Problem]) -> list[Problem]:
+    seen, result = set(), []
+    for problem in problems:
+        key = (problem.line, problem.column, problem.path, problem.message)
+        if key not in seen:
+            seen.add(key)
+            result.append(problem)
+    return result
+
+
+def suggest(word: Any, candidates: Iterable[str]) -> str:
+    """' (did you mean 'z'?)' when a close match exists, else ''."""
+    if not isinstance(word, str):
+        return ""
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{matches[0]}'?)" if matches else ""
+
+
+def format_path(path: tuple) -> str:
+    """('gates', 'f', 'in', 1) -> 'gates.f.in[1]'."""
+    text = ""
+    for part in path:
+        if isinstance(part, int) and not isinstance(part, bool) and text:
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+# --------------------------------------------------------------------------
+# pydantic errors -> problems
+
+def _data_path(loc: tuple, data: Any) -> tuple:
+    """pydantic's loc (strings) -> the path of real keys in the loaded data."""
+    path: list[Any] = []
+    node = data
+    for part in loc:
+        key = part
+        if isinstance(node, dict) and part not in node:
+            key = next((k for k in node if str(k) == str(part) or (isinstance(k, bool) and str(k).lower() == str(part).lower())), part)
+        path.append(key)
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return tuple(path)
+
+
+def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
+    """The pydantic model that validates the mapping at `loc`, if any."""
+    annotation: Any = Spec
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = next((f for name, f in annotation.model_fields.items()
+                          if (f.alias or name) == part), None)
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]
+        elif get_origin(annotation) is list:
+            annotation = get_args(annotation)[0]
+        else:
+            return None
+    annotation = _unwrap(annotation)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = get_origin(annotation)
+        if origin is Union or str(origin) == "types.UnionType":
+            models = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+            others = [a for a in get_args(annotation) if a is not type(None)]
+            annotation = models[0] if models else others[0]
+        elif hasattr(annotation, "__metadata__"):  # Annotated[...]
+            annotation = get_args(annotation)[0]
+        else:
+            return annotation
+
+
+def _keys_of(model: Optional[type[BaseModel]]) -> list[str]:
+    if model is None:
+        return []
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+_EXPECTED = {
+    "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
+    "list_type": "a list", "string_type": "a string", "bool_type": "true or false",
+}
+
+
+def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
+    problems = []
+    for error in err.errors(include_url=False):
+        loc = tuple(error["loc"])
+        about_key = bool(loc) and loc[-1] == "[key]"
+        if about_key:
+            loc = loc[:-1]
+        path = _data_path(loc, document.data)
+        kind = error["type"]
+        got = describe(error.get("input"))
+        shown_path, position = path, document.position(path, key=about_key)
+        if kind == "missing":
+            shown_path = path[:-1]
+            position = document.position(shown_path) if shown_path else (0, 0)
+            message = f"missing required key '{loc[-1]}'" + _missing_hint(loc)
+        elif kind == "extra_forbidden":
+            shown_path = path[:-1]
+            allowed = _keys_of(_model_at(loc[:-1]))
+            position = document.position(path, key=True)
+            message = f"unknown key '{loc[-1]}'" + suggest(str(loc[-1]), allowed)
+            if allowed:
+                message += "; allowed keys: " + ", ".join(allowed)
+        elif kind == "unknown_op":
+            message = error["msg"] + suggest(error.get("input"), OP_NAMES) + \
+                "; ops: " + ", ".join(OP_NAMES)
+        elif kind == "literal_error":
+            choices = [str(c) for c in _literal_choices(loc)]
+            if loc == ("version",):
+                message = f"unsupported version {got}; the only spec format version is 1"
+            else:
+                message = f"expected one of {', '.join(choices)}, got {got}" + \
+                    suggest(error.get("input"), choices)
+        elif kind == "too_short" and isinstance(error.get("input"), dict):
+            message = f"must not be empty; list at least one {'input' if loc == ('inputs',) else 'gate'}"
+        elif kind in _EXPECTED:
+            message = f"expected {_expected_here(loc, kind)}, got {got}"
+        else:
+            message = error["msg"]
+        line, column = position
+        problems.append(Problem(line, column, message, format_path(shown_path)))
+    return problems
+
+
+def _literal_choices(loc: tuple) -> list[Any]:
+    model = _model_at(loc[:-1])
+    if model is None:
+        return []
+    field = next((f for name, f in model.model_fields.items() if (f.alias or name) == loc[-1]), None)
+    return list(get_args(_unwrap(field.annotation))) if field else []
+
+
+def _expected_here(loc: tuple, kind: str) -> str:
+    if len(loc) == 2 and loc[0] == "inputs":
+        return "a number or a mapping such as {value: 1.5, trainable: false}"
+    if loc[-1:] == ("in",):
+        return "a list of inputs such as [x, y]"
+    if len(loc) == 2 and loc[0] == "gates":
+        return "a mapping such as {op: add, in: [x, y]}"
+    if len(loc) >= 2 and loc[0] == "expect" and kind in ("model_type", "dict_type") and \
+            loc[-2] in ("values", "grads", "inputs", "output") or loc[-1:] == ("output",):
+        return "a number or a mapping such as {value: 1.5, abs: 1e-6}"
+    return _EXPECTED[kind]
+
+
+def _missing_hint(loc: tuple) -> str:
+    if loc == ("inputs",):
+        return "; add an 'inputs' mapping, for example 'inputs: {x: 1, y: 2}'"
+    if loc == ("gates",):
+        return "; add a 'gates' mapping, for example 'gates: {f: {op: mul, in: [x, y]}}'"
+    if loc[-1:] == ("op",):
+        return "; for example 'op: add'"
+    if loc[-1:] == ("in",):
+        return "; list the gate's inputs, for example 'in: [x, y]'"
+    return ""
+
+
+# --------------------------------------------------------------------------
+# Graph checks on the raw data
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(_NAME.match(value)) and value.lower() not in RESERVED_NAMES
+
+
+def _mapping(data: dict, key: str) -> dict:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _graph_problems(document: Document) -> list[Problem]:
+    data = document.data
+    inputs = {name for name in _mapping(data, "inputs") if _is_name(name)}
+    gates = {name: gate for name, gate in _mapping(data, "gates").items() if _is_name(name)}
+    nodes = inputs | set(gates)
+    problems: list[Problem] = []
+
+    def report(path: tuple, message: str, *, key: bool = False) -> None:
+        line, column = document.position(path, key=key)
+        problems.append(Problem(line, column, message, format_path(path)))
+
+    for name in gates:
+        if name in inputs:
+            report(("gates", name), f"'{name}' is both an input and a gate; every node needs its own name",
+                   key=True)
+
+    reads: dict[str, list[tuple[str, int]]] = {}
+    for name, gate in gates.items():
+        if not isinstance(gate, dict):
+            continue
+        refs = gate.get("in")
+        if not isinstance(refs, list):
+            continue
+        reads[name] = []
+        for index, ref in enumerate(refs):
+            if not _is_name(ref):
+                continue
+            if ref not in nodes:
+                report(("gates", name, "in", index), f"unknown node '{ref}'" + _known(ref, nodes))
+            elif ref in gates:
+                reads[name].append((ref, index))
+        op = OPS.get(gate.get("op")) if isinstance(gate.get("op"), str) else None
+        if op is not None and not op.accepts(len(refs)):
+            report(("gates", name, "in"), f"{op.name} takes {op.arity_text} input"
+                   f"{'' if op.arity_text == '1' else 's'}, got {len(refs)}")
+
+    problems.extend(_cycle_problems(reads, list(gates), document))
+
+    output = data.get("output")
+    if _is_name(output):
+        if output in inputs and output not in gates:
+            report(("output",), f"'{output}' is an input; the output must be a gate "
+                                "(add a gate that computes from it)")
+        elif output not in gates:
+            report(("output",), f"unknown gate '{output}'" + _known(output, gates))
+
+    problems.extend(_expect_problems(data, inputs, nodes, document))
+    return problems
+
+
+def _known(name: str, candidates: Iterable[str]) -> str:
+    candidates = list(candidates)
+    hint = suggest(name, candidates)
+    if hint or not candidates:
+        return hint
+    shown = ", ".join(sorted(candidates)[:8]) + (", ..." if len(candidates) > 8 else "")
+    return f"; known: {shown}"
+
+
+def _cycle_problems(reads: dict[str, list[tuple[str, int]]], order: list[str],
+                    document: Document) -> list[Problem]:
+    """One problem per strongly connected component that is a cycle (Tarjan,
+    iterative), showing one concrete loop through it."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[list[str]] = []
+    counter = 0
+    for root in order:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, child = work.pop()
+            if child == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            successors = reads.get(node, [])
+            if child < len(successors):
+                work.append((node, child + 1))
+                succ = successors[child][0]
+                if succ not in index:
+                    work.append((succ, 0))
+                elif succ in on_stack:
+                    low[node] = min(low[node], index[succ])
+                continue
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(component)
+    problems = []
+    position_of = {name: i for i, name in enumerate(order)}
+    for component in components:
+        members = set(component)
+        start = min(component, key=position_of.__getitem__)
+        self_loop = next((i for ref, i in reads.get(start, []) if ref == start), None)
+        if len(component) == 1 and self_loop is None:
+            continue
+        if self_loop is not None and len(component) == 1:
+            path = ("gates", start, "in", self_loop)
+            message = f"gate '{start}' reads its own output; a circuit must not loop back"
+        else:
+            loop = _loop_through(start, reads, members)
+            first_index = next(i for ref, i in reads[start] if ref == loop[1])
+            path = ("gates", start, "in", first_index)
+            message = ("gates form a cycle: " + " -> ".join(loop) +
+                       " (each reads the next); a circuit must not loop back")
+        line, column = document.position(path)
+        problems.append(Problem(line, column, message, format_path(path)))
+    return problems
+
+
+def _loop_through(start: str, reads: dict[str, list[tuple[str, int]]], members: set[str]) -> list[str]:
+    """Shortest path start -> ... -> start inside one component (BFS)."""
+    parent: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for ref, _ in reads.get(node, []):
+                if ref not in members:
+                    continue
+                if ref == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(parent[path[-1]])
+                    return [start] + list(reversed(path[:-1])) + [start] if node != start else [start, start]
+                if ref not in parent:
+                    parent[ref] = node
+                    following.append(ref)
+        frontier = following
+    return [start, start]  # unreachable for a real component
+
+
+def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Document) -> list[Problem]:
+    expect = data.get("expect")
+    if not isinstance(expect, dict):
+        return []
+    problems = []
+
+    def check_names(section: tuple, allowed: set[str], kind: str) -> None:
+        mapping: Any = expect
+        for part in section:
+            mapping = mapping.get(part) if isinstance(mapping, dict) else None
+        if not isinstance(mapping, dict):
+            return
+        for name in mapping:
+            if _is_name(name) and name not in allowed:
+                path = ("expect",) + section + (name,)
+                line, column = document.position(path, key=True)
+                problems.append(Problem(line, column, f"unknown {kind} '{name}'" + _known(name, allowed),
+                                        format_path(path)))
+
+    check_names(("values",), nodes, "node")
+    check_names(("grads",), nodes, "node")
+    check_names(("optimized", "inputs"), inputs, "input")
+    if "optimized" in expect and not isinstance(data.get("optimize"), dict):
+        line, column = document.position(("expect", "optimized"), key=True)
+        problems.append(Problem(line, column, "expects optimized results, but the spec has no "
+                                              "'optimize' block; add one or remove this",
+                                "expect.optimized"))
+    return problems
