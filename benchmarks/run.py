@@ -229,6 +229,9 @@ def measure_startup(cfg: Config, cr: CircuitRun, out: Path) -> dict:
               "circuit_run": _seconds(run), "imports": _seconds(base),
               "max_rss": run.max_rss if run.ok else None}
     result["ratio"] = _ratio(result["circuit_run"], result["imports"])
+    failures = [c.describe_failure() for c in (run, base) if not c.ok]
+    if failures:
+        result["failure"] = "; ".join(failures)
     return result
 
 
@@ -447,7 +450,8 @@ def _startup_report(s: dict) -> str:
             table(["command", "seconds"],
                   [[f"circuit-run {s['spec']}", s["circuit_run"]],
                    [f'python -c "{STARTUP_BASELINE}"', s["imports"]]]) +
-            f"\n\nratio {_cell(s['ratio'])} (goal ≤ {GOALS['startup']:g})")
+            f"\n\nratio {_cell(s['ratio'])} (goal ≤ {GOALS['startup']:g})" +
+            (f"; failed: {s['failure']}" if "failure" in s else ""))
 
 
 def _output_report(output: dict) -> str:

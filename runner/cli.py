@@ -93,7 +93,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
                    limits=Limits(max_bytes, max_depth, max_alias_nodes))
     worst = EXIT_OK
     for index, path in enumerate(specs):
-        if index and fmt == "table":
+        if index and fmt == "table" and not check:
             click.echo()
         worst = max(worst, run_one(path, **options))
     sys.exit(worst)

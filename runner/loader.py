@@ -76,6 +76,7 @@ class Document:
     source: str
     data: Any
     _locate: Callable[[], tuple[dict, dict]] = field(repr=False)
+    problems: list[Problem] = field(default_factory=list)  # found while loading (duplicate keys)
     _values: dict | None = field(default=None, repr=False)
     _keys: dict | None = field(default=None, repr=False)
 
@@ -433,7 +434,7 @@ def _load_yaml(text: str, source: str, limits: Limits) -> Document:
     try:
         root = composer.get_single_node()
     except yaml.MarkedYAMLError as err:
-        raise SpecError(source, [_syntax_problem(err)]) from None
+        raise SpecError(source, [_syntax_problem(err, text)]) from None
     except yaml.YAMLError as err:
         raise _fail(source, f"YAML error: {err}") from None
     finally:
@@ -445,55 +446,65 @@ def _load_yaml(text: str, source: str, limits: Limits) -> Document:
     except _NodeError as err:
         mark = err.node.start_mark
         raise SpecError(source, [Problem(mark.line + 1, mark.column + 1, err.message)]) from None
-    if problems:
-        raise SpecError(source, problems)
-    return Document(source, data, lambda: _yaml_positions(root))
+    return Document(source, data, lambda: _yaml_positions(root), problems)
 
 
-def _syntax_problem(err: yaml.MarkedYAMLError) -> Problem:
+def _syntax_problem(err: yaml.MarkedYAMLError, text: str) -> Problem:
     mark = err.problem_mark or err.context_mark
     problem = err.problem or "syntax error"
     hint = ""
-    if "'\\t'" in problem or "\\t" in problem:
-        hint = "; indent with spaces, YAML does not allow tabs there"
+    if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+        problem = "found a tab character"
+        hint = "; indent with spaces, YAML does not allow tabs for indentation"
+    elif "maximum nesting depth" in problem:
+        hint = "; the document is nested far too deeply to be a spec"
     elif "found undefined alias" in problem:
         hint = "; define the anchor (&name) before using the alias (*name)"
     elif "expected a single document" in problem:
         hint = "; a spec file holds one document, remove the extra '---'"
-    context = f" ({err.context})" if err.context and "\\t" not in problem else ""
+    context = f" ({err.context})" if err.context and not hint else ""
     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     return Problem(line, column, f"invalid YAML: {problem}{context}{hint}")
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at a 0-based line and column ('' past the end)."""
+    start = 0
+    for _ in range(line):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    return text[start + column: start + column + 1]
 
 
 # --------------------------------------------------------------------------
 # JSON
 
-class _DuplicateKeys(Exception):
-    pass
-
-
-def _pairs_without_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    mapping = dict(pairs)
-    if len(mapping) != len(pairs):
-        raise _DuplicateKeys()
-    return mapping
-
-
 def _load_json(text: str, source: str, limits: Limits) -> Document:
+    duplicates = []
+
+    def pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict:
+        mapping = dict(pairs)
+        if len(mapping) != len(pairs):  # keep the first of duplicate keys, as for YAML
+            duplicates.append(True)
+            mapping = {}
+            for key, value in pairs:
+                mapping.setdefault(key, value)
+        return mapping
+
     try:
-        data = json.loads(text, object_pairs_hook=_pairs_without_duplicates)
+        data = json.loads(text, object_pairs_hook=pairs_to_dict)
     except json.JSONDecodeError as err:
         raise SpecError(source, [Problem(err.lineno, err.colno, f"invalid JSON: {err.msg}")]) from None
     except RecursionError:
         raise _fail(source, f"the document is nested deeper than {limits.max_depth} levels; "
                             "flatten it or raise --max-depth") from None
-    except _DuplicateKeys:
-        raise SpecError(source, [p for p in _json_scan(text, limits)[2]]) from None
     except ValueError as err:  # e.g. an integer literal with thousands of digits
         raise _fail(source, f"invalid JSON: {err}") from None
     if (text.count("[") + text.count("{")) > limits.max_depth:
         _check_json_depth(data, source, text, limits)
-    return Document(source, data, lambda: _json_scan(text, limits)[:2])
+    problems = _json_scan(text, limits)[2] if duplicates else []
+    return Document(source, data, lambda: _json_scan(text, limits)[:2], problems)
 
 
 def _check_json_depth(data: Any, source: str, text: str, limits: Limits) -> None:

@@ -33,7 +33,7 @@ def load_spec_text(text: str, source: str = "<string>", *, fmt: str | None = Non
 
 
 def validate(document: Document) -> Spec:
-    problems: list[Problem] = []
+    problems: list[Problem] = list(document.problems)
     spec: Spec | None = None
     try:
         spec = Spec.model_validate(document.data)
@@ -68,14 +68,19 @@ def suggest(word: Any, candidates: Iterable[str]) -> str:
     return f" (did you mean '{matches[0]}'?)" if matches else ""
 
 
-def format_path(path: tuple) -> str:
-    """('gates', 'f', 'in', 1) -> 'gates.f.in[1]'."""
-    text = ""
+def format_path(path: tuple, data: Any = None) -> str:
+    """('gates', 'f', 'in', 1) -> 'gates.f.in[1]'. With `data`, an int is
+    shown as an index only where the path really goes through a list."""
+    text, node = "", data
     for part in path:
-        if isinstance(part, int) and not isinstance(part, bool) and text:
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + str(part)
+        in_list = isinstance(node, list) if data is not None else \
+            isinstance(part, int) and not isinstance(part, bool)
+        shown = str(part).lower() if isinstance(part, bool) else str(part)
+        text += f"[{part}]" if in_list and text else ("." if text else "") + shown
+        try:
+            node = node[part] if node is not None else None
+        except (KeyError, IndexError, TypeError):
+            node = None
     return text
 
 
@@ -88,8 +93,10 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     node = data
     for part in loc:
         key = part
-        if isinstance(node, dict) and part not in node:
-            key = next((k for k in node if str(k) == str(part) or (isinstance(k, bool) and str(k).lower() == str(part).lower())), part)
+        if isinstance(node, dict):  # pydantic writes a key True as 1, and some keys as strings
+            key = next((k for k in node if k == part), None)
+            if key is None:
+                key = next((k for k in node if str(k) == str(part)), part)
         path.append(key)
         try:
             node = node[key]
@@ -183,7 +190,7 @@ def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
         else:
             message = error["msg"]
         line, column = position
-        problems.append(Problem(line, column, message, format_path(shown_path)))
+        problems.append(Problem(line, column, message, format_path(shown_path, document.data)))
     return problems
 
 
