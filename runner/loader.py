@@ -94,11 +94,9 @@ class Document:
         values, keys = self._maps()
         if key and path in keys:
             return keys[path]
-        while path:
-            if path in values:
-                return values[path]
+        while path not in values and path:
             path = path[:-1]
-        return (0, 0)
+        return values.get(path, (0, 0))
 
 
 # --------------------------------------------------------------------------
@@ -220,15 +218,15 @@ def resolve_plain(value: str) -> Any:
             return float("-inf") if value[0] == "-" else float("inf")
         if _NAN.match(value):
             return float("nan")
+        if value[:2] == "0o" and _INT_OCT.match(value):
+            return int(value[2:], 8)
+        if value[:2] == "0x" and _INT_HEX.match(value):
+            return int(value[2:], 16)
         return value
     if value in _NULLS:
         return None
     if value in _BOOLS:
         return _BOOLS[value]
-    if value[:2] == "0o" and _INT_OCT.match(value):
-        return int(value[2:], 8)
-    if value[:2] == "0x" and _INT_HEX.match(value):
-        return int(value[2:], 16)
     return value
 
 
@@ -305,22 +303,28 @@ def _construct(root: Node, limits: Limits) -> tuple[Any, list[Problem]]:
     seen: set[int] = set()
     alias_nodes = 0
     result: list[Any] = [None]
-    # Each frame: (node, container, slot, depth). Children are written into
-    # `container[slot]` once built.
-    stack: list[tuple[Node, Any, Any, int]] = [(root, result, 0, 1)]
+    # Each frame: (node, container, slot, depth, alias_site). Children are
+    # written into `container[slot]` once built. PyYAML replaces an alias by
+    # the anchored node itself, so the place an alias is used is only known
+    # as its parent collection: `alias_site`, kept for error messages.
+    stack: list[tuple[Node, Any, Any, int, Node | None]] = [(root, result, 0, 1, None)]
     while stack:
-        node, container, slot, depth = stack.pop()
+        node, container, slot, depth, alias_site = stack.pop()
         if id(node) in seen:
             alias_nodes += 1
             if alias_nodes > limits.max_alias_nodes:
-                raise _NodeError(node, f"aliases expand to more than {limits.max_alias_nodes:,} nodes "
-                                       "(a recursive alias or an alias bomb); write the data out "
-                                       "or raise --max-alias-nodes")
+                raise _NodeError(alias_site or node,
+                                 f"aliases expand to more than {limits.max_alias_nodes:,} nodes "
+                                 "(a recursive alias or an alias bomb); write the data out "
+                                 "or raise --max-alias-nodes")
         else:
             seen.add(id(node))
         if isinstance(node, ScalarNode):
             container[slot] = _scalar(node)
             continue
+        if depth > limits.max_depth and alias_site is not None:
+            raise _NodeError(alias_site, "an alias refers to a collection that contains it "
+                                         "(a recursive alias); write the data out instead")
         if depth > limits.max_depth:
             raise _NodeError(node, f"the document is nested deeper than {limits.max_depth} levels; "
                                    "flatten it or raise --max-depth")
@@ -331,7 +335,9 @@ def _construct(root: Node, limits: Limits) -> tuple[Any, list[Problem]]:
             items = [None] * len(node.value)
             container[slot] = items
             for index in range(len(node.value) - 1, -1, -1):
-                stack.append((node.value[index], items, index, depth + 1))
+                child = node.value[index]
+                site = alias_site or (node if id(child) in seen else None)
+                stack.append((child, items, index, depth + 1, site))
             continue
         mapping: dict[Any, Any] = {}
         container[slot] = mapping
@@ -349,7 +355,8 @@ def _construct(root: Node, limits: Limits) -> tuple[Any, list[Problem]]:
                 continue
             first_seen[key] = key_node
             mapping[key] = None
-            children.append((value_node, mapping, key, depth + 1))
+            site = alias_site or (node if id(value_node) in seen else None)
+            children.append((value_node, mapping, key, depth + 1, site))
         stack.extend(reversed(children))
     return result[0], problems
 
@@ -460,7 +467,7 @@ def _syntax_problem(err: yaml.MarkedYAMLError, text: str) -> Problem:
         hint = "; the document is nested far too deeply to be a spec"
     elif "found undefined alias" in problem:
         hint = "; define the anchor (&name) before using the alias (*name)"
-    elif "expected a single document" in problem:
+    elif "expected a single document" in f"{problem} {err.context}":
         hint = "; a spec file holds one document, remove the extra '---'"
     context = f" ({err.context})" if err.context and not hint else ""
     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)

@@ -64,7 +64,10 @@ def suggest(word: Any, candidates: Iterable[str]) -> str:
     """' (did you mean 'z'?)' when a close match exists, else ''."""
     if not isinstance(word, str):
         return ""
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    candidates = list(candidates)
+    matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    if not matches:  # 'inputs' for 'in', 'iter' for 'iterations'
+        matches = [c for c in candidates if len(c) > 1 and (word.startswith(c) or c.startswith(word))]
     return f" (did you mean '{matches[0]}'?)" if matches else ""
 
 
@@ -268,7 +271,7 @@ def _graph_problems(document: Document) -> list[Problem]:
                 continue
             if ref not in nodes:
                 report(("gates", name, "in", index), f"unknown node '{ref}'" + _known(ref, nodes))
-            elif ref in gates:
+            elif ref in gates and ref not in inputs:  # a clash of names is reported above
                 reads[name].append((ref, index))
         op = OPS.get(gate.get("op")) if isinstance(gate.get("op"), str) else None
         if op is not None and not op.accepts(len(refs)):

@@ -1,0 +1,58 @@
+"""Shared helpers for the test suite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from runner.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CIRCUITS = ROOT / "circuits"
+
+
+def central_difference(f, x: list[float], i: int, h: float = 1e-6) -> float:
+    """Independent reference: (f(x + h e_i) - f(x - h e_i)) / 2h."""
+    plus, minus = list(x), list(x)
+    plus[i] += h
+    minus[i] -= h
+    return (f(*plus) - f(*minus)) / (2 * h)
+
+
+class Cli:
+    """Run `circuit-run` in-process through click's CliRunner."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None):
+        result = self.runner.invoke(main, list(args), input=input, catch_exceptions=False)
+        return result
+
+    def json(self, *args: str, input: str | None = None) -> list[dict]:
+        result = self(*args, "--format", "json", input=input)
+        assert result.exit_code == 0, result.stderr
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """write('name.yaml', text) -> path of a new file in tmp_path."""
+
+    def _write(name: str, text: str | bytes) -> str:
+        path = tmp_path / name
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return _write
