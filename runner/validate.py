@@ -177,8 +177,8 @@ def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
             if allowed:
                 message += "; allowed keys: " + ", ".join(allowed)
         elif kind == "unknown_op":
-            message = error["msg"] + suggest(error.get("input"), OP_NAMES) + \
-                "; ops: " + ", ".join(OP_NAMES)
+            hint = suggest(error.get("input"), OP_NAMES)
+            message = error["msg"] + (hint or "; ops: " + ", ".join(OP_NAMES))
         elif kind == "literal_error":
             choices = [str(c) for c in _literal_choices(loc)]
             if loc == ("version",):
