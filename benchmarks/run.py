@@ -15,6 +15,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import statistics
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -91,7 +92,10 @@ def run_child(cmd: list[str], timeout: float, stdout_path: Path | None = None,
     """Run cmd; time it and read its own peak RSS with os.wait4 (no /usr/bin/time needed).
 
     ru_maxrss from wait4 belongs to that one child, unlike RUSAGE_CHILDREN, which keeps
-    the maximum over every child this process ever waited for.
+    the maximum over every child this process ever waited for. One Linux caveat: a
+    child's ru_maxrss starts at the peak RSS of the process that forked it (exec keeps
+    the larger of the two), so this process must stay smaller than what it measures;
+    main() checks that.
     """
     with tempfile.TemporaryFile() as err, _open_stdout(stdout_path, capture) as out:
         start = time.perf_counter()
@@ -193,20 +197,23 @@ class CircuitRun:
 
 def generate_circuits(cfg: Config, out: Path, fresh: bool) -> None:
     """Write every spec the run needs; files already in out/ are reused unless --fresh
-    (the generator is deterministic, and the 10^6-gate specs take a few seconds each)."""
-    params = generate.mlp_params()
-    wanted = {f"mlp-{n}.json": lambda n=n: generate.mlp_spec(params, n) for n in (N_LO, N_HI)}
+    (the generator is deterministic, and the 10^6-gate specs take a few seconds each).
+
+    Each spec is made by ``generate.py`` in a child process: building a 10^6-gate spec
+    takes about 1 GB, and this process must stay small (see run_child on peak RSS).
+    """
+    wanted = [(f"mlp-{n}.json", ["mlp", "--iterations", str(n)]) for n in (N_LO, N_HI)]
     for n in cfg.scale_sizes:
-        wanted[f"chain-{n}.json"] = lambda n=n: generate.chain_spec(n)
-        wanted[f"dag-{n}.json"] = lambda n=n: generate.dag_spec(n)
-    wanted[f"dag-{cfg.load_gates}.json"] = lambda: generate.dag_spec(cfg.load_gates)
-    wanted[f"dag-{cfg.load_gates}.yaml"] = lambda: generate.dag_spec(cfg.load_gates)
-    wanted[f"trace-{cfg.trace_rows}.json"] = lambda: generate.trace_spec(cfg.trace_rows)
-    wanted["small.yaml"] = lambda: generate.trace_spec(1)
-    for name, make in wanted.items():
+        wanted += [(f"chain-{n}.json", ["chain", str(n)]), (f"dag-{n}.json", ["dag", str(n)])]
+    wanted += [(f"dag-{cfg.load_gates}.{fmt}", ["dag", str(cfg.load_gates)])
+               for fmt in ("json", "yaml")]
+    wanted += [(f"trace-{cfg.trace_rows}.json", ["trace", str(cfg.trace_rows)]),
+               ("small.yaml", ["trace", "1"])]
+    for name, args in wanted:
         path = out / name
         if fresh or not path.exists():
-            generate.write_spec(make(), path)
+            subprocess.run([sys.executable, str(HERE / "generate.py"), *args, "-o", str(path)],
+                           check=True, stderr=subprocess.DEVNULL)
 
 
 def small_example() -> Path | None:
@@ -301,23 +308,23 @@ def measure_loading(cfg: Config, cr: CircuitRun, out: Path, startup: dict) -> di
 
 
 def measure_output(cfg: Config, cr: CircuitRun, out: Path) -> dict:
-    """--format json minus --format csv (same work but the writer) against json.dumps."""
+    """The JSON writer (API, in-process) against json.dumps of the same document, and the
+    whole ``--format json`` CLI run for context."""
     result = {}
     cases = {"circuit": out / f"dag-{cfg.load_gates}.json",
              "trace": out / f"trace-{cfg.trace_rows}.json"}
     for label, spec in cases.items():
-        written = out / f"{spec.stem}.out.json"
-        as_json = median_child(cr.cmd(spec, "json"), 3, cfg.timeout, stdout_path=written)
-        as_csv = median_child(cr.cmd(spec, "csv"), 3, cfg.timeout)
-        entry = {"spec": spec.name}
-        if as_json.ok and as_csv.ok:
-            dumps = peer(cfg, "dumps", str(written))
-            entry.update(json_run=as_json.seconds, csv_run=as_csv.seconds,
-                         writer=as_json.seconds - as_csv.seconds,
-                         dumps=_field(dumps, "seconds"), bytes=written.stat().st_size)
-            entry["ratio"] = _ratio(entry["writer"], entry["dumps"])
-        else:
-            entry["failure"] = (as_json if not as_json.ok else as_csv).describe_failure()
+        run = median_child(cr.cmd(spec, "json"), 3, cfg.timeout)
+        writer = peer(cfg, "output", str(spec))
+        entry = {"spec": spec.name, "cli_json_run": _seconds(run)}
+        if isinstance(writer, dict):
+            entry.update(writer=writer["writer"], writer_s=writer["seconds"],
+                         dumps=writer["dumps"], bytes=writer["bytes"])
+            entry["ratio"] = _ratio(writer["seconds"], writer["dumps"])
+        failures = [f for f in (writer if isinstance(writer, str) else None,
+                                None if run.ok else run.describe_failure()) if f]
+        if failures:
+            entry["failure"] = "; ".join(failures)
         result[label] = entry
     return result
 
@@ -352,6 +359,7 @@ def machine() -> dict:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return {"cpu": model, "nproc": os.cpu_count(), "memory_gib": round(mem / 1024**3, 1),
+            "loadavg_at_start": os.getloadavg()[0],
             "python": platform.python_version(), "platform": platform.platform(),
             "date": datetime.date.today().isoformat(), "versions": _versions()}
 
@@ -446,7 +454,7 @@ def _loading_report(loading: dict) -> str:
 
 
 def _startup_report(s: dict) -> str:
-    return (f"### 4. Start-up (median of runs)\n\n" +
+    return ("### 4. Start-up (median of runs)\n\n" +
             table(["command", "seconds"],
                   [[f"circuit-run {s['spec']}", s["circuit_run"]],
                    [f'python -c "{STARTUP_BASELINE}"', s["imports"]]]) +
@@ -455,13 +463,12 @@ def _startup_report(s: dict) -> str:
 
 
 def _output_report(output: dict) -> str:
-    rows = []
-    for label, e in output.items():
-        rows.append([label, e["spec"], _mib(e.get("bytes")), e.get("json_run"), e.get("csv_run"),
-                     e.get("writer"), e.get("dumps"), e.get("ratio"), e.get("failure", "ok")])
-    return ("### 5. Output: --format json, writer time = (json run − csv run)\n\n" +
-            table(["case", "spec", "output MiB", "json run s", "csv run s", "writer s",
-                   "json.dumps s", "writer ÷ dumps", "status"], rows))
+    rows = [[label, e["spec"], _mib(e.get("bytes")), e.get("cli_json_run"), e.get("writer"),
+             e.get("writer_s"), e.get("dumps"), e.get("ratio"), e.get("failure", "ok")]
+            for label, e in output.items()]
+    return ("### 5. Output: the JSON writer vs json.dumps of the same document\n\n" +
+            table(["case", "spec", "output MiB", "whole CLI json run s", "writer",
+                   "writer s", "json.dumps s", "writer ÷ dumps", "status"], rows))
 
 
 # ---------------------------------------------------------------------------------------
@@ -511,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = step()
             print(f"[{name}: {time.perf_counter() - began:.1f} s]", file=sys.stderr)
 
+    results["machine"]["loadavg_at_end"] = os.getloadavg()[0]
+    results["harness_max_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
     print(report_partial(results))
     return 0
@@ -523,8 +532,12 @@ def report_partial(results: dict) -> str:
     m = results["machine"]
     out = [f"Machine: {m['cpu']}, {m['nproc']} CPUs, {m['memory_gib']} GiB, "
            f"Python {m['python']}, {m['date']}; " +
-           ", ".join(f"{k} {v}" for k, v in m["versions"].items())]
+           ", ".join(f"{k} {v}" for k, v in m["versions"].items()) +
+           f"; 1-minute load average {m['loadavg_at_start']:.2f} at start, "
+           f"{m['loadavg_at_end']:.2f} at end (above ~1 means something else shared the CPUs)"]
     out += [fn(results[name]) for name, fn in parts.items() if name in results]
+    out.append(f"(harness peak RSS {_mib(results['harness_max_rss']):.0f} MiB: child RSS "
+               f"readings below it are not valid)")
     return "\n\n".join(out)
 
 

@@ -14,11 +14,14 @@ from .models import Spec
 from .ops import OPS
 
 
-def topological_order(dependencies: Mapping[str, list[str]]) -> list[str]:
-    """Order the keys of `dependencies` so each comes after the ones it reads.
+def find_cycle_free_order(dependencies: Mapping[str, list[str]]) -> list[str] | None:
+    """Order the keys of `dependencies` so each comes after those it reads,
+    or None when they form a cycle.
 
-    `dependencies[g]` lists what gate `g` reads (names that are not keys are
-    ignored: inputs). The graph must be acyclic; validation guarantees it.
+    `dependencies[g]` lists what gate `g` reads (names that are not keys, such
+    as inputs, are ignored). An iterative depth-first search, so a chain of
+    any length sorts without recursion; a file already in dependency order
+    keeps its order.
     """
     order: list[str] = []
     state: dict[str, int] = {}  # 1: on the current path, 2: done
@@ -30,10 +33,14 @@ def topological_order(dependencies: Mapping[str, list[str]]) -> list[str]:
         while stack:
             node, pending = stack[-1]
             for dep in pending:
-                if dep in dependencies and dep not in state:
-                    state[dep] = 1
-                    stack.append((dep, iter(dependencies[dep])))
-                    break
+                seen = state.get(dep)
+                if seen is None:
+                    if dep in dependencies:
+                        state[dep] = 1
+                        stack.append((dep, iter(dependencies[dep])))
+                        break
+                elif seen == 1:
+                    return None
             else:
                 stack.pop()
                 state[node] = 2
@@ -59,17 +66,21 @@ def compile_spec(spec: Spec, overrides: Mapping[str, float] | None = None) -> Ci
                 values.append(ref)
     n_constants = len(constants)
 
-    order = topological_order({name: [r for r in gate.in_ if isinstance(r, str)]
-                               for name, gate in spec.gates.items()})
+    gates = spec.gates
+    order = spec._gate_order or find_cycle_free_order(
+        {name: [r for r in gate.in_ if r.__class__ is str] for name, gate in gates.items()})
+    assert order is not None, "validation guarantees an acyclic circuit"
     slot = {name: i for i, name in enumerate(spec.inputs)}
     for name in order:
         slot[name] = len(names)
         names.append(name)
-        values.append(0.0)
-    tape = [Step(OPS[spec.gates[name].op], slot[name],
-                 tuple(slot[r] if isinstance(r, str) else constants[r] for r in spec.gates[name].in_))
-            for name in order]
-    refs = [list(spec.gates[name].in_) for name in order]
+    values.extend([0.0] * len(order))
+    tape = []
+    for name in order:
+        gate = gates[name]
+        tape.append(Step(OPS[gate.op], slot[name],
+                         tuple([slot[r] if r.__class__ is str else constants[r] for r in gate.in_])))
+    refs = [gates[name].in_ for name in order]
     trainable = [name for name, entry in spec.inputs.items() if entry.trainable]
     return Circuit(names, values, tape, slot[spec.output_name], len(spec.inputs), n_constants,
                    trainable, refs)

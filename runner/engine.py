@@ -11,8 +11,7 @@ bounded by memory). The engine knows nothing of YAML or of the spec models;
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from .errors import NumericalError
 from .ops import Op
@@ -20,8 +19,7 @@ from .ops import Op
 _ARITHMETIC_ERRORS = (ArithmeticError, ValueError)
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One gate on the tape."""
 
     op: Op

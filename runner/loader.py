@@ -180,7 +180,8 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, (int, float)):
-        return f"the number {value!r}"
+        text = repr(value)
+        return f"the number {text}" if len(text) <= 40 else f"a {len(text)}-digit number"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"the string {shown!r}"
@@ -508,10 +509,29 @@ def _load_json(text: str, source: str, limits: Limits) -> Document:
                             "flatten it or raise --max-depth") from None
     except ValueError as err:  # e.g. an integer literal with thousands of digits
         raise _fail(source, f"invalid JSON: {err}") from None
-    if (text.count("[") + text.count("{")) > limits.max_depth:
+    if _json_too_deep(text, limits.max_depth):
         _check_json_depth(data, source, text, limits)
     problems = _json_scan(text, limits)[2] if duplicates else []
     return Document(source, data, lambda: _json_scan(text, limits)[:2], problems)
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_EMPTY_PAIR = re.compile(r"\[\]|\{\}")
+_NOT_BRACKET = str.maketrans("", "", "".join(chr(c) for c in range(128) if chr(c) not in "[]{}"))
+
+
+def _json_too_deep(text: str, max_depth: int) -> bool:
+    """Whether valid JSON nests deeper than max_depth, at C speed: drop the
+    strings and everything but brackets, then peel innermost pairs."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return False
+    brackets = _JSON_STRING.sub("", text).translate(_NOT_BRACKET)
+    for _ in range(max_depth):
+        peeled = _EMPTY_PAIR.sub("", brackets)
+        if not peeled:
+            return False
+        brackets = peeled
+    return True
 
 
 def _check_json_depth(data: Any, source: str, text: str, limits: Limits) -> None:

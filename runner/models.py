@@ -13,7 +13,8 @@ import math
 import re
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, PrivateAttr
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainValidator,
+                      PrivateAttr, Strict, StringConstraints, Tag)
 from pydantic_core import PydanticCustomError
 
 from .loader import describe
@@ -76,32 +77,8 @@ def _iterations(value: Any) -> int:
     return count
 
 
-def check_name(value: Any) -> str:
-    if not isinstance(value, str):
-        raise PydanticCustomError("name_type", "expected a name, got {got}; names are letters, digits "
-                                  "and '_', not starting with a digit", {"got": describe(value)})
-    if not _NAME.match(value):
-        raise PydanticCustomError("name_invalid", "'{got}' is not a valid name; use letters, digits and "
-                                  "'_', not starting with a digit", {"got": value})
-    if value.lower() in RESERVED_NAMES:
-        raise PydanticCustomError("name_reserved", "'{got}' is reserved; choose another name", {"got": value})
-    return value
-
-
-def _reference(value: Any) -> Union[str, float]:
-    if isinstance(value, str):
-        return check_name(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _number(value)
-    raise PydanticCustomError("reference_type", "expected a node name or a number, got {got}",
-                              {"got": describe(value)})
-
-
-def _op(value: Any) -> str:
-    if value not in OP_NAMES:
-        shown = f"'{value}'" if isinstance(value, str) else describe(value)
-        raise PydanticCustomError("unknown_op", "unknown op {got}", {"got": shown})
-    return value
+def _reference_kind(value: Any) -> str:
+    return "name" if isinstance(value, str) else "number"
 
 
 Number = Annotated[float, PlainValidator(_number, json_schema_input_type=float)]
@@ -112,11 +89,15 @@ NonNegativeNumber = Annotated[float, PlainValidator(_non_negative, json_schema_i
 WholeNumber = Annotated[int, PlainValidator(_whole, json_schema_input_type=int)]
 Iterations = Annotated[int, PlainValidator(_iterations, json_schema_input_type=Annotated[
     int, Field(ge=0, le=MAX_ITERATIONS)])]
-Name = Annotated[str, PlainValidator(check_name, json_schema_input_type=Annotated[
-    str, Field(pattern=NAME_PATTERN)])]
-Reference = Annotated[Union[str, float], PlainValidator(_reference, json_schema_input_type=Union[
-    Annotated[str, Field(pattern=NAME_PATTERN)], float])]
-OpName = Annotated[str, PlainValidator(_op, json_schema_input_type=Literal[OP_NAMES])]  # type: ignore[valid-type]
+# Names and references are validated natively by pydantic-core (no Python
+# call per name), because a big circuit has hundreds of thousands of them.
+# Reserved names are refused by the graph checks in validate.py.
+Name = Annotated[str, Strict(), StringConstraints(pattern=NAME_PATTERN)]
+Reference = Annotated[
+    Union[Annotated[Name, Tag("name")],
+          Annotated[float, Strict(), Field(allow_inf_nan=False), Tag("number")]],
+    Discriminator(_reference_kind)]
+OpName = Literal[OP_NAMES]  # type: ignore[valid-type]
 
 
 # --------------------------------------------------------------------------
@@ -238,6 +219,7 @@ class Spec(StrictModel):
     expect: Optional[Expect] = Field(None, description="Expected results, for --check and pytest.")
 
     _source: str = PrivateAttr(default="")
+    _gate_order: Optional[list] = PrivateAttr(default=None)  # dependency order, found by validation
 
     @property
     def source(self) -> str:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import Problem, SpecError
 from .loader import STDIN_NAME, Document, Limits, describe, load_file, load_text
 from .models import RESERVED_NAMES, Spec, _NAME
+from .compiler import find_cycle_free_order
 from .ops import OP_NAMES, OPS
 
 
@@ -39,7 +40,8 @@ def validate(document: Document) -> Spec:
         spec = Spec.model_validate(document.data)
     except ValidationError as err:
         problems.extend(_from_pydantic(err, document))
-    problems.extend(_graph_problems(document))
+    graph_problems, order = _graph_problems(document)
+    problems.extend(graph_problems)
     if problems:
         raise SpecError(document.source, _unique(problems))
     assert spec is not None
@@ -47,6 +49,7 @@ def validate(document: Document) -> Spec:
         stem = "stdin" if document.source == STDIN_NAME else PurePath(document.source).stem
         spec = spec.model_copy(update={"name": stem})
     spec._source = document.source
+    spec._gate_order = order
     return spec
 
 
@@ -90,6 +93,9 @@ def format_path(path: tuple, data: Any = None) -> str:
 # --------------------------------------------------------------------------
 # pydantic errors -> problems
 
+_MISSING = object()
+
+
 def _data_path(loc: tuple, data: Any) -> tuple:
     """pydantic's loc (strings) -> the path of real keys in the loaded data."""
     path: list[Any] = []
@@ -97,14 +103,16 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     for part in loc:
         key = part
         if isinstance(node, dict):  # pydantic writes a key True as 1, and some keys as strings
-            key = next((k for k in node if k == part), None)
-            if key is None:
+            key = next((k for k in node if k == part), _MISSING)
+            if key is _MISSING:
                 key = next((k for k in node if str(k) == str(part)), part)
         path.append(key)
         try:
             node = node[key]
         except (KeyError, IndexError, TypeError):
-            node = None
+            node = _MISSING
+        if node is not _MISSING and not isinstance(node, (dict, list)):
+            break  # what follows in loc is a union tag, not a key
     return tuple(path)
 
 
@@ -176,9 +184,10 @@ def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
             message = f"unknown key '{loc[-1]}'" + suggest(str(loc[-1]), allowed)
             if allowed:
                 message += "; allowed keys: " + ", ".join(allowed)
-        elif kind == "unknown_op":
+        elif kind == "literal_error" and loc[-1:] == ("op",):
+            shown = f"'{error['input']}'" if isinstance(error.get("input"), str) else got
             hint = suggest(error.get("input"), OP_NAMES)
-            message = error["msg"] + (hint or "; ops: " + ", ".join(OP_NAMES))
+            message = f"unknown op {shown}" + (hint or "; ops: " + ", ".join(OP_NAMES))
         elif kind == "literal_error":
             choices = [str(c) for c in _literal_choices(loc)]
             if loc == ("version",):
@@ -186,6 +195,16 @@ def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
             else:
                 message = f"expected one of {', '.join(choices)}, got {got}" + \
                     suggest(error.get("input"), choices)
+        elif kind == "string_pattern_mismatch":
+            message = f"'{error['input']}' is not a valid name; " + NAME_RULE
+        elif kind == "string_type" and (about_key or _is_reference(path)):
+            message = f"expected a name, got {got}; " + NAME_RULE
+        elif kind in ("float_type", "finite_number") and _is_reference(path):
+            message = f"expected a node name or a number, got {got}"
+            if isinstance(error.get("input"), float):
+                message = f"must be a finite number, not {got}"
+            elif _is_huge(error.get("input")):
+                message = "the number is too large to represent (the limit is about 1.8e308)"
         elif kind == "too_short" and isinstance(error.get("input"), dict):
             message = f"must not be empty; list at least one {'input' if loc == ('inputs',) else 'gate'}"
         elif kind in _EXPECTED:
@@ -195,6 +214,17 @@ def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
         line, column = position
         problems.append(Problem(line, column, message, format_path(shown_path, document.data)))
     return problems
+
+
+NAME_RULE = "use letters, digits and '_', not starting with a digit"
+
+
+def _is_reference(path: tuple) -> bool:
+    return len(path) == 4 and path[0] == "gates" and path[2] == "in"
+
+
+def _is_huge(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2 ** 1024
 
 
 def _literal_choices(loc: tuple) -> list[Any]:
@@ -234,7 +264,11 @@ def _missing_hint(loc: tuple) -> str:
 # Graph checks on the raw data
 
 def _is_name(value: Any) -> bool:
-    return isinstance(value, str) and bool(_NAME.match(value)) and value.lower() not in RESERVED_NAMES
+    return isinstance(value, str) and _NAME.match(value) is not None and not _is_reserved(value)
+
+
+def _is_reserved(name: str) -> bool:
+    return len(name) in (4, 5) and name.lower() in RESERVED_NAMES
 
 
 def _mapping(data: dict, key: str) -> dict:
@@ -242,16 +276,28 @@ def _mapping(data: dict, key: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _graph_problems(document: Document) -> list[Problem]:
+def _graph_problems(document: Document) -> tuple[list[Problem], list[str] | None]:
+    """Problems of the wiring, and the gates in dependency order (None when
+    the wiring has a cycle)."""
     data = document.data
-    inputs = {name for name in _mapping(data, "inputs") if _is_name(name)}
-    gates = {name: gate for name, gate in _mapping(data, "gates").items() if _is_name(name)}
-    nodes = inputs | set(gates)
     problems: list[Problem] = []
 
     def report(path: tuple, message: str, *, key: bool = False) -> None:
         line, column = document.position(path, key=key)
         problems.append(Problem(line, column, message, format_path(path)))
+
+    names: dict[str, set[str]] = {}
+    for section in ("inputs", "gates"):
+        names[section] = set()
+        for name in _mapping(data, section):
+            if isinstance(name, str) and _NAME.match(name):
+                if _is_reserved(name):
+                    report((section, name), f"'{name}' is reserved; choose another name", key=True)
+                else:
+                    names[section].add(name)
+    inputs = names["inputs"]
+    gates = {name: gate for name, gate in _mapping(data, "gates").items() if name in names["gates"]}
+    nodes = inputs | set(gates)
 
     for name in gates:
         if name in inputs:
@@ -265,20 +311,21 @@ def _graph_problems(document: Document) -> list[Problem]:
         refs = gate.get("in")
         if not isinstance(refs, list):
             continue
-        reads[name] = []
+        edges = reads[name] = []
         for index, ref in enumerate(refs):
-            if not _is_name(ref):
-                continue
-            if ref not in nodes:
+            if ref in gates:
+                if ref not in inputs:  # a clash of names is reported above
+                    edges.append((ref, index))
+            elif ref not in nodes and _is_name(ref):
                 report(("gates", name, "in", index), f"unknown node '{ref}'" + _known(ref, nodes))
-            elif ref in gates and ref not in inputs:  # a clash of names is reported above
-                reads[name].append((ref, index))
         op = OPS.get(gate.get("op")) if isinstance(gate.get("op"), str) else None
         if op is not None and not op.accepts(len(refs)):
             report(("gates", name, "in"), f"{op.name} takes {op.arity_text} input"
                    f"{'' if op.arity_text == '1' else 's'}, got {len(refs)}")
 
-    problems.extend(_cycle_problems(reads, list(gates), document))
+    order = find_cycle_free_order({name: [ref for ref, _ in edges] for name, edges in reads.items()})
+    if order is None:
+        problems.extend(_cycle_problems(reads, list(gates), document))
 
     output = data.get("output")
     if _is_name(output):
@@ -289,7 +336,7 @@ def _graph_problems(document: Document) -> list[Problem]:
             report(("output",), f"unknown gate '{output}'" + _known(output, gates))
 
     problems.extend(_expect_problems(data, inputs, nodes, document))
-    return problems
+    return problems, order
 
 
 def _known(name: str, candidates: Iterable[str]) -> str:
