@@ -43,10 +43,26 @@ class Circuit:
         self.n_inputs = n_inputs
         self.n_constants = n_constants
         self.trainable = list(trainable)
+        self.trainable_slots = [self.index[name] for name in self.trainable]
         self.refs = list(refs) if refs is not None else [
             [self._ref(slot) for slot in step.ins] for step in self.tape]
         self._live_reversed = self._feeding_output()[::-1]
         self._zeros = [0.0] * len(self.values)
+        self._fast_forward = self._fast_backward = None
+
+    def accelerate(self) -> bool:
+        """Compile forward and backward to straight-line code (codegen.py).
+
+        Worth it when the same circuit runs many times (optimization,
+        numerical gradients); results are identical to the interpreter's.
+        Returns whether the fast path is on (circuits beyond
+        `codegen.MAX_GATES` keep the interpreter).
+        """
+        from . import codegen
+
+        if self._fast_forward is None and len(self.tape) <= codegen.MAX_GATES:
+            self._fast_forward, self._fast_backward = codegen.compile_passes(self)
+        return self._fast_forward is not None
 
     # ---- structure ----------------------------------------------------------
 
@@ -103,6 +119,13 @@ class Circuit:
         if inputs:
             self.set_inputs(inputs)
         values = self.values
+        if self._fast_forward is not None:
+            try:
+                output = self._fast_forward(values)
+                if _finite_sum(values):
+                    return output
+            except _ARITHMETIC_ERRORS:
+                pass  # the interpreter below finds the gate and raises
         step = None
         try:
             for step in self.tape:
@@ -122,7 +145,20 @@ class Circuit:
         fan-out accumulates with `+=`. Assumes `forward` has run. Returns the
         gradient of every input and gate by name.
         """
+        self.backward_pass()
+        return self.grad_map()
+
+    def backward_pass(self) -> None:
+        """`backward` without building the name -> gradient map: the
+        gradients are left in `self.grads`, by slot (for hot loops)."""
         grads = self.grads
+        if self._fast_backward is not None:
+            try:
+                self._fast_backward(self.values, grads)
+                if _finite_sum(grads):
+                    return
+            except _ARITHMETIC_ERRORS:
+                pass  # the interpreter below finds the gate and raises
         grads[:] = self._zeros
         grads[self.output] = 1.0
         values = self.values
@@ -139,7 +175,6 @@ class Circuit:
         if not (all(map(math.isfinite, grads[:first_constant])) and
                 all(map(math.isfinite, grads[first_gate:]))):
             self._raise_gradient_culprit()
-        return self.grad_map()
 
     def _raise_gradient_culprit(self) -> None:
         """Slow path, taken only after a non-finite gradient: redo backward
@@ -208,6 +243,14 @@ class Circuit:
     def _error(self, step: Step, reason: str) -> NumericalError:
         inputs = [(str(self._ref(slot)), self.values[slot]) for slot in step.ins]
         return NumericalError(self.names[step.out], step.op.name, inputs, reason)
+
+
+def _finite_sum(numbers: list[float]) -> bool:
+    """True when every number is finite (cheap test first: an inf or NaN
+    anywhere makes the sum non-finite; a sum that merely overflows is
+    checked one by one)."""
+    total = sum(numbers)
+    return total - total == 0.0 or all(map(math.isfinite, numbers))
 
 
 def _reason(op: Op, exc: Exception) -> str:

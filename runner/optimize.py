@@ -55,15 +55,18 @@ class Optimization:
     def _gradient(self) -> Optional[dict[str, float]]:
         circuit, method = self.circuit, self.settings.method
         if method == "analytic":
-            circuit.backward()
-            return {name: circuit.grad(name) for name in circuit.trainable}
+            circuit.backward_pass()
+            grads = circuit.grads
+            return dict(zip(circuit.trainable, [grads[slot] for slot in circuit.trainable_slots]))
         if method == "numerical":
             return circuit.numerical_gradient(self.settings.h, names=circuit.trainable)
         return None
 
     def _row(self, iteration: int, output: float, grads: Optional[dict[str, float]]) -> TraceRow:
         circuit = self.circuit
-        row = TraceRow(iteration, output, {name: circuit.value(name) for name in circuit.trainable}, grads)
+        values = circuit.values
+        row = TraceRow(iteration, output,
+                       dict(zip(circuit.trainable, [values[slot] for slot in circuit.trainable_slots])), grads)
         self.last_row = row
         return row
 
@@ -72,6 +75,8 @@ class Optimization:
         sign = 1.0 if settings.goal == "maximize" else -1.0
         rng = random.Random(settings.seed)
         iteration = 0
+        if settings.iterations > 1:
+            circuit.accelerate()  # the same tape runs many times: compile it once
         try:
             output = circuit.forward()
             grads = self._gradient()
@@ -83,8 +88,9 @@ class Optimization:
                     self.steps = iteration
                     continue
                 assert grads is not None
-                circuit.set_inputs({name: circuit.value(name) + sign * settings.step_size * grads[name]
-                                    for name in circuit.trainable})
+                values, rate = circuit.values, sign * settings.step_size
+                for slot, name in zip(circuit.trainable_slots, circuit.trainable):
+                    values[slot] += rate * grads[name]
                 previous, output = output, circuit.forward()
                 grads = self._gradient()
                 self.steps = iteration

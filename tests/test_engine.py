@@ -235,3 +235,50 @@ def test_pow_exponent_node_needs_positive_base():
     constant_exponent = circuit_of({"a": -2.0}, {"f": {"op": "pow", "in": ["a", 2]}})
     constant_exponent.forward()
     assert constant_exponent.backward()["a"] == -4.0
+
+
+# ---- the generated fast path ------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(25))
+def test_fast_path_is_bit_identical_to_the_interpreter(seed):
+    inputs, gates = random_circuit(seed)
+    plain = circuit_of(inputs, gates, output="out")
+    fast = circuit_of(inputs, gates, output="out")
+    assert fast.accelerate()
+    for shift in (0.0, 0.37, -1.1):
+        moved = {name: value + shift for name, value in inputs.items()}
+        assert fast.forward(moved) == plain.forward(moved)
+        assert fast.values == plain.values
+        assert fast.backward() == plain.backward()
+
+
+def test_fast_path_covers_every_op_and_variadic_arity():
+    gates = {
+        "a": {"op": "add", "in": ["x", "y", "z", 0.5]}, "m": {"op": "mul", "in": ["x", "y", "z", "a"]},
+        "s": {"op": "sub", "in": ["m", "x"]}, "d": {"op": "div", "in": ["s", "y"]},
+        "n": {"op": "neg", "in": ["d"]}, "p": {"op": "pow", "in": ["y", "z"]},
+        "q": {"op": "square", "in": ["n"]}, "r": {"op": "sqrt", "in": ["q"]}, "e": {"op": "exp", "in": ["x"]},
+        "l": {"op": "log", "in": ["e"]}, "sg": {"op": "sigmoid", "in": ["r"]}, "t": {"op": "tanh", "in": ["p"]},
+        "re": {"op": "relu", "in": ["n"]}, "ab": {"op": "abs", "in": ["n"]}, "si": {"op": "sin", "in": ["l"]},
+        "co": {"op": "cos", "in": ["t"]}, "mx": {"op": "max", "in": ["si", "co", "re"]},
+        "mn": {"op": "min", "in": ["sg", "ab", "mx"]},
+        "out": {"op": "add", "in": ["mn", "mx", "sg", "ab", "re", "p", "l"]},
+    }
+    inputs = {"x": 0.7, "y": 1.3, "z": -0.4}
+    plain, fast = circuit_of(inputs, gates, output="out"), circuit_of(inputs, gates, output="out")
+    fast.accelerate()
+    assert fast.forward() == plain.forward() and fast.values == plain.values
+    assert fast.backward() == plain.backward()
+
+
+def test_fast_path_errors_still_name_the_gate():
+    c = circuit_of({"x": 1.0}, {"d": {"op": "sub", "in": ["x", 1]}, "f": {"op": "log", "in": ["d"]}})
+    c.accelerate()
+    with pytest.raises(NumericalError) as info:
+        c.forward()
+    assert info.value.gate == "f"
+    s = circuit_of({"x": 0.0}, {"f": {"op": "sqrt", "in": ["x"]}})
+    s.accelerate()
+    s.forward()
+    with pytest.raises(NumericalError, match="gradient"):
+        s.backward()

@@ -1,0 +1,112 @@
+"""The engine's fast path: a circuit's forward and backward passes written out
+as straight-line Python and compiled once.
+
+The tape interpreter in engine.py pays, per gate, for a loop step, a tuple of
+arguments and a call into the op table. An optimization runs the same tape
+thousands of times, so here each gate becomes one line of code built from its
+op's `code` templates (ops.py), with values and gradients in local variables.
+The arithmetic is the same, in the same order, as the interpreter's, so
+results are identical to the last bit (tests check it). Errors are not
+handled here: on any exception or non-finite result the engine reruns the
+interpreter, which names the gate.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from .ops import _sigmoid
+
+HELPERS = {"_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math.tanh,
+           "_sin": math.sin, "_cos": math.cos, "_sigmoid": _sigmoid}
+
+# Above this many gates, compiling the source costs more than it saves.
+MAX_GATES = 200_000
+
+
+def compile_passes(circuit) -> tuple[Callable, Callable]:
+    """(forward(values) -> output, backward(values, grads)) for `circuit`."""
+    namespace: dict = dict(HELPERS)
+    forward_source = _forward_source(circuit, namespace)
+    backward_source = _backward_source(circuit, namespace)
+    exec(compile(forward_source + backward_source, f"<circuit {circuit.output_name}>", "exec"), namespace)
+    return namespace["forward"], namespace["backward"]
+
+
+def _names(circuit) -> list[str]:
+    """The expression for each slot: a local for nodes, a literal for constants."""
+    names = [f"v{slot}" for slot in range(len(circuit.values))]
+    for slot in range(circuit.n_inputs, circuit.n_inputs + circuit.n_constants):
+        names[slot] = f"({circuit.values[slot]!r})"
+    return names
+
+
+def _first_gate(circuit) -> int:
+    return circuit.n_inputs + circuit.n_constants
+
+
+def _unpack(names: list[str], start: int, stop: int) -> str:
+    if stop <= start:
+        return ""
+    targets = ", ".join(names[start:stop])
+    return f"    {targets}, = v[{start}:{stop}]\n"
+
+
+def _templates(step, namespace: dict) -> tuple[str, tuple[str, ...]] | None:
+    op = step.op
+    if op.code is None:
+        namespace[f"_forward_{op.name}"] = op.forward
+        namespace[f"_derivative_{op.name}"] = op.derivative
+        return None
+    return op.code(len(step.ins))
+
+
+def _forward_source(circuit, namespace: dict) -> str:
+    names = _names(circuit)
+    lines = ["def forward(v):\n", _unpack(names, 0, circuit.n_inputs)]
+    for step in circuit.tape:
+        args = [names[slot] for slot in step.ins]
+        code = _templates(step, namespace)
+        if code is None:
+            expression = f"_forward_{step.op.name}({', '.join(args)})"
+        else:
+            expression = code[0].format(*args)
+        lines.append(f"    {names[step.out]} = {expression}\n")
+    first = _first_gate(circuit)
+    if circuit.tape:
+        lines.append(f"    v[{first}:] = [{', '.join(names[first:])}]\n")
+    lines.append(f"    return {names[circuit.output]}\n")
+    return "".join(lines)
+
+
+def _backward_source(circuit, namespace: dict) -> str:
+    names = _names(circuit)
+    first = _first_gate(circuit)
+    lines = ["def backward(v, g):\n", _unpack(names, 0, circuit.n_inputs),
+             _unpack(names, first, len(names))]
+    assigned: set[int] = {circuit.output}
+    lines.append(f"    d{circuit.output} = 1.0\n")
+    for step in circuit._live_reversed:
+        args = [names[slot] for slot in step.ins]
+        code = _templates(step, namespace)
+        upstream = f"d{step.out}"
+        if code is None:
+            lines.append(f"    _t = _derivative_{step.op.name}(({', '.join(args)},), {names[step.out]})\n")
+            derivatives = [f"_t[{i}]" for i in range(len(args))]
+        else:
+            derivatives = [template.format(*args, out=names[step.out]) for template in code[1]]
+        for slot, derivative in zip(step.ins, derivatives):
+            if circuit.is_constant(slot):
+                continue
+            # upstream * 1.0 and upstream * -1.0 are exact, so these match the interpreter
+            term = upstream if derivative == "1.0" else f"-{upstream}" if derivative == "-1.0" \
+                else f"{upstream} * ({derivative})"
+            if slot in assigned:
+                lines.append(f"    d{slot} += {term}\n")
+            else:
+                assigned.add(slot)
+                lines.append(f"    d{slot} = 0.0 + {term}\n")
+    grads = [f"d{slot}" if slot in assigned else "0.0" for slot in range(len(names))]
+    lines.append(f"    g[:] = [{', '.join(grads)}]\n")
+    return "".join(lines)
