@@ -1,0 +1,172 @@
+"""Pictures of an optimization run: the trace, and the output surface under it.
+
+matplotlib is an optional extra (`pip install "circuit-run[plot]"`), imported
+only inside these functions. They draw on a bare `matplotlib.figure.Figure`
+instead of pyplot: no GUI backend is needed (so `matplotlib.use("Agg")` is
+unnecessary) and a program that imported circuit-run keeps its own backend.
+Files are written without dates or random ids, so the same run gives the
+same bytes on the same matplotlib.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .errors import NumericalError, OutputError
+from .report import number
+from .run import RunResult
+
+FORMATS = ("png", "svg", "pdf")
+GRID = 121  # points per side of the surface plot's grid
+_INSTALL = 'plotting needs matplotlib: install circuit-run[plot] (pip install "circuit-run[plot]")'
+
+
+def plot_trace(result: RunResult, path: str | Path) -> None:
+    """Output against iteration (top) and each trainable input against iteration (bottom)."""
+    run = _optimization(result, "--plot")
+    _check_format(path)
+    Figure = _figure_class(path)
+    trace = run.trace
+    iterations = [row.iteration for row in trace]
+    names = list(trace[0].inputs)
+    marker = "o" if len(trace) <= 30 else None
+    output = result.circuit.output_name
+
+    figure = Figure(figsize=(7, 6), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    top.plot(iterations, [row.output for row in trace], marker=marker, color="tab:red", label=output)
+    top.set_ylabel(f"output {output}")
+    top.grid(alpha=0.3)
+    for name in names:
+        bottom.plot(iterations, [row.inputs[name] for row in trace], marker=marker, label=name)
+    bottom.set_ylabel("trainable input value")
+    bottom.set_xlabel("iteration (optimization step; 0 is the start)")
+    bottom.grid(alpha=0.3)
+    if names:
+        bottom.legend(loc="best")
+    top.set_title(_title(result), fontsize=10)
+    _save(figure, path)
+
+
+def plot_surface(result: RunResult, path: str | Path, *, grid: int = GRID) -> None:
+    """Contours of the output over the plane of the two trainable inputs, with
+    the optimization's path on top. Other inputs stay at their start values."""
+    run = _optimization(result, "--plot-surface")
+    circuit = result.circuit
+    if len(circuit.trainable) != 2:
+        have = ", ".join(circuit.trainable) or "none"
+        raise OutputError(result.spec.source, f"--plot-surface needs exactly two trainable inputs; this "
+                                              f"circuit has {len(circuit.trainable)} ({have})")
+    _check_format(path)
+    Figure = _figure_class(path)
+    import numpy as np  # a dependency of matplotlib
+
+    xname, yname = circuit.trainable
+    xs = [row.inputs[xname] for row in run.trace]
+    ys = [row.inputs[yname] for row in run.trace]
+    # a square centred on where the run ended (the optimum, or as near as it
+    # got), reaching past the farthest point of the path; one scale on both
+    # axes, so angles are true (a path crosses contours at right angles)
+    xc, yc = xs[-1], ys[-1]
+    half = 1.3 * max(max(abs(x - xc) for x in xs), max(abs(y - yc) for y in ys))
+    if half == 0:
+        half = max(1.0, abs(xc) / 2, abs(yc) / 2)
+    gx = np.linspace(xc - half, xc + half, grid)
+    gy = np.linspace(yc - half, yc + half, grid)
+    surface = _evaluate(circuit, xname, yname, gx, gy, np)
+    if np.isnan(surface).all():
+        raise OutputError(result.spec.source, "--plot-surface: the circuit has no finite output anywhere "
+                                              "on the plotted plane")
+
+    figure = Figure(figsize=(7, 6), layout="constrained")
+    axes = figure.subplots()
+    # levels at quantiles of the output: as many bands near a peak or ridge as
+    # on the slopes, where evenly spaced levels would leave it one flat colour
+    levels = np.unique(np.nanquantile(surface, np.linspace(0, 1, 25)))
+    if len(levels) < 2:
+        levels = 2  # a flat surface
+    filled = axes.contourf(gx, gy, surface, levels=levels, cmap="viridis")
+    axes.contour(gx, gy, surface, levels=levels, colors="white", linewidths=0.4, alpha=0.5)
+    figure.colorbar(filled, ax=axes, label=f"output {circuit.output_name}")
+    axes.plot(xs, ys, color="tab:red", linewidth=1.5, marker="." if len(xs) > 1 else None,
+              markersize=3, label="optimization path")
+    axes.plot(xs[:1], ys[:1], "o", color="white", markeredgecolor="black", markersize=8,
+              label=f"start ({number(xs[0])}, {number(ys[0])})")
+    axes.plot(xs[-1:], ys[-1:], "*", color="gold", markeredgecolor="black", markersize=14,
+              label=f"end ({number(xs[-1])}, {number(ys[-1])})")
+    axes.set_xlabel(f"input {xname}")
+    axes.set_ylabel(f"input {yname}")
+    axes.set_aspect("equal")
+    axes.legend(loc="best", fontsize=9)
+    fixed = [name for name in circuit.input_names if name not in circuit.trainable]
+    title = _title(result)
+    if fixed:
+        title += "\nheld at their start values: " + ", ".join(
+            f"{name} = {number(result.values[name])}" for name in fixed)
+    axes.set_title(title, fontsize=10)
+    _save(figure, path)
+
+
+def _evaluate(circuit, xname: str, yname: str, gx, gy, np) -> Any:
+    """The output at every grid point (NaN where the circuit has no value);
+    the circuit's inputs are restored afterwards."""
+    start = circuit.input_values()
+    surface = np.full((len(gy), len(gx)), np.nan)
+    try:
+        for i, y in enumerate(gy.tolist()):
+            for j, x in enumerate(gx.tolist()):
+                try:
+                    surface[i, j] = circuit.forward({xname: x, yname: y})
+                except NumericalError:
+                    pass  # e.g. log of a negative number: left blank
+    finally:
+        circuit.forward(start)
+    return surface
+
+
+def _optimization(result: RunResult, option: str):
+    if result.optimization is None:
+        raise OutputError(result.spec.source, f"{option} draws an optimization, but this spec has no "
+                                              "optimize block (add one, see the spec format)")
+    return result.optimization
+
+
+def _title(result: RunResult) -> str:
+    run = result.optimization
+    settings = run.settings
+    method = {"analytic": "analytic gradient", "numerical": "numerical gradient",
+              "random": "random local search"}.get(settings.method, settings.method)
+    stop = "all iterations done" if run.stop == "iterations" else \
+        f"output changed by < {settings.tolerance:g}" if run.stop == "tolerance" else run.stop
+    start, end = run.trace[0].output, run.final_output
+    return (f"{result.spec.name}: {settings.goal} by {method}, step size {settings.step_size:g}\n"
+            f"{run.steps} step{'s' if run.steps != 1 else ''}, stopped: {stop}; "
+            f"{result.circuit.output_name} {number(start)} -> {number(end)}")
+
+
+def _check_format(path: str | Path) -> None:
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise OutputError(str(path), "cannot tell the plot format from the extension; use one of "
+                                     + ", ".join("." + f for f in FORMATS))
+
+
+def _figure_class(path: str | Path):
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise OutputError(str(path), _INSTALL) from None
+    return Figure
+
+
+def _save(figure, path: str | Path) -> None:
+    import matplotlib
+
+    fmt = Path(path).suffix.lower().lstrip(".")
+    metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None} if fmt == "pdf" else {}
+    try:
+        with matplotlib.rc_context({"svg.hashsalt": "circuit-run"}):
+            figure.savefig(path, format=fmt, dpi=110, metadata=metadata)
+    except OSError as err:
+        raise OutputError(str(path), f"cannot write: {err.strerror or err}") from None
