@@ -51,7 +51,7 @@ def to_dot(result: RunResult, *, gradients: bool = True) -> str:
         return f"<br/>{_font(GRAD_COLOUR, f'{total} {number(grads[name])}')}" if gradients else ""
 
     lines = [
-        f"// circuit {spec.name} ({spec.source}), drawn by circuit-run",
+        f"// circuit {spec.name}, drawn by circuit-run",
         "digraph circuit {",
         "  rankdir=LR;",
         '  graph [fontname="Helvetica", nodesep=0.4, ranksep=0.7, labelloc=b, labeljust=l,',

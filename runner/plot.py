@@ -23,10 +23,23 @@ _INSTALL = 'plotting needs matplotlib: install circuit-run[plot] (pip install "c
 
 
 def plot_trace(result: RunResult, path: str | Path) -> None:
+    """Save the trace plot of a run that optimized (see `trace_figure`)."""
+    _optimization(result, "--plot")
+    _check_format(path)
+    _save(trace_figure(result), path)
+
+
+def plot_surface(result: RunResult, path: str | Path, *, grid: int = GRID) -> None:
+    """Save the surface plot of a run that optimized two trainable inputs (see `surface_figure`)."""
+    _surface_inputs(result)
+    _check_format(path)
+    _save(surface_figure(result, grid=grid), path)
+
+
+def trace_figure(result: RunResult):
     """Output against iteration (top) and each trainable input against iteration (bottom)."""
     run = _optimization(result, "--plot")
-    _check_format(path)
-    Figure = _figure_class(path)
+    Figure = _figure_class()
     trace = run.trace
     iterations = [row.iteration for row in trace]
     names = list(trace[0].inputs)
@@ -46,38 +59,49 @@ def plot_trace(result: RunResult, path: str | Path) -> None:
     if names:
         bottom.legend(loc="best")
     top.set_title(_title(result), fontsize=10)
-    _save(figure, path)
+    return figure
 
 
-def plot_surface(result: RunResult, path: str | Path, *, grid: int = GRID) -> None:
-    """Contours of the output over the plane of the two trainable inputs, with
-    the optimization's path on top. Other inputs stay at their start values."""
+def surface_grid(result: RunResult, grid: int = GRID):
+    """The output over a square of the plane of the two trainable inputs.
+
+    The square is centred where the run ended (the optimum, or as near as it
+    got) and reaches past the farthest point of the path. Returns numpy
+    arrays `(xs, ys, z)` with `z[i, j]` the output at `(xs[j], ys[i])` (NaN
+    where the circuit has no finite value); other inputs keep their values.
+    """
     run = _optimization(result, "--plot-surface")
-    circuit = result.circuit
-    if len(circuit.trainable) != 2:
-        have = ", ".join(circuit.trainable) or "none"
-        raise OutputError(result.spec.source, f"--plot-surface needs exactly two trainable inputs; this "
-                                              f"circuit has {len(circuit.trainable)} ({have})")
-    _check_format(path)
-    Figure = _figure_class(path)
-    import numpy as np  # a dependency of matplotlib
+    xname, yname = _surface_inputs(result)
+    _figure_class()  # numpy comes with matplotlib: same message when missing
+    import numpy as np
 
-    xname, yname = circuit.trainable
     xs = [row.inputs[xname] for row in run.trace]
     ys = [row.inputs[yname] for row in run.trace]
-    # a square centred on where the run ended (the optimum, or as near as it
-    # got), reaching past the farthest point of the path; one scale on both
-    # axes, so angles are true (a path crosses contours at right angles)
     xc, yc = xs[-1], ys[-1]
     half = 1.3 * max(max(abs(x - xc) for x in xs), max(abs(y - yc) for y in ys))
     if half == 0:
         half = max(1.0, abs(xc) / 2, abs(yc) / 2)
     gx = np.linspace(xc - half, xc + half, grid)
     gy = np.linspace(yc - half, yc + half, grid)
-    surface = _evaluate(circuit, xname, yname, gx, gy, np)
-    if np.isnan(surface).all():
+    z = _evaluate(result.circuit, xname, yname, gx, gy, np)
+    if np.isnan(z).all():
         raise OutputError(result.spec.source, "--plot-surface: the circuit has no finite output anywhere "
                                               "on the plotted plane")
+    return gx, gy, z
+
+
+def surface_figure(result: RunResult, *, grid: int = GRID):
+    """Contours of the output over the plane of the two trainable inputs, with
+    the optimization's path on top. One scale on both axes, so angles are
+    true: a gradient path crosses the contours at right angles."""
+    import numpy as np
+
+    gx, gy, surface = surface_grid(result, grid)
+    Figure = _figure_class()
+    circuit, trace = result.circuit, result.optimization.trace
+    xname, yname = circuit.trainable
+    xs = [row.inputs[xname] for row in trace]
+    ys = [row.inputs[yname] for row in trace]
 
     figure = Figure(figsize=(7, 6), layout="constrained")
     axes = figure.subplots()
@@ -105,7 +129,17 @@ def plot_surface(result: RunResult, path: str | Path, *, grid: int = GRID) -> No
         title += "\nheld at their start values: " + ", ".join(
             f"{name} = {number(result.values[name])}" for name in fixed)
     axes.set_title(title, fontsize=10)
-    _save(figure, path)
+    return figure
+
+
+def _surface_inputs(result: RunResult) -> tuple[str, str]:
+    _optimization(result, "--plot-surface")
+    trainable = result.circuit.trainable
+    if len(trainable) != 2:
+        have = ", ".join(trainable) or "none"
+        raise OutputError(result.spec.source, f"--plot-surface needs exactly two trainable inputs; this "
+                                              f"circuit has {len(trainable)} ({have})")
+    return trainable[0], trainable[1]
 
 
 def _evaluate(circuit, xname: str, yname: str, gx, gy, np) -> Any:
@@ -152,11 +186,11 @@ def _check_format(path: str | Path) -> None:
                                      + ", ".join("." + f for f in FORMATS))
 
 
-def _figure_class(path: str | Path):
+def _figure_class():
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise OutputError(str(path), _INSTALL) from None
+        raise OutputError("circuit-run", _INSTALL) from None
     return Figure
 
 
