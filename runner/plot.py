@@ -37,29 +37,51 @@ def plot_surface(result: RunResult, path: str | Path, *, grid: int = GRID) -> No
 
 
 def trace_figure(result: RunResult):
-    """Output against iteration (top) and each trainable input against iteration (bottom)."""
+    """Output against iteration (top) and the trainable inputs against
+    iteration below it: in one panel, or one panel each when their scales differ."""
     run = _optimization(result, "--plot")
     Figure = _figure_class()
+    from matplotlib.ticker import MaxNLocator
+
     trace = run.trace
     iterations = [row.iteration for row in trace]
     names = list(trace[0].inputs)
     marker = "o" if len(trace) <= 30 else None
     output = result.circuit.output_name
 
-    figure = Figure(figsize=(7, 6), layout="constrained")
-    top, bottom = figure.subplots(2, 1, sharex=True)
-    top.plot(iterations, [row.output for row in trace], marker=marker, color="tab:red", label=output)
+    columns = {name: [row.inputs[name] for row in trace] for name in names}
+    groups = _input_panels(columns)
+    figure = Figure(figsize=(7, 3 + 1.6 * len(groups)), layout="constrained")
+    top, *panels = figure.subplots(1 + len(groups), 1, sharex=True, squeeze=False)[:, 0]
+    top.plot(iterations, [row.output for row in trace], marker=marker, color="black", label=output)
     top.set_ylabel(f"output {output}")
-    top.grid(alpha=0.3)
-    for name in names:
-        bottom.plot(iterations, [row.inputs[name] for row in trace], marker=marker, label=name)
-    bottom.set_ylabel("trainable input value")
-    bottom.set_xlabel("iteration (optimization step; 0 is the start)")
-    bottom.grid(alpha=0.3)
-    if names:
-        bottom.legend(loc="best")
+    for panel, group in zip(panels, groups):
+        for name in group:
+            colour = f"C{names.index(name)}"
+            panel.plot(iterations, columns[name], marker=marker, label=name, color=colour)
+        panel.set_ylabel(f"input {group[0]}" if len(group) == 1 else "trainable inputs")
+        if len(group) > 1:
+            panel.legend(loc="best")
+    for axes in (top, *panels):
+        axes.grid(alpha=0.3)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+        axes.ticklabel_format(axis="y", useOffset=False)  # 3.0021, not 0.0021 + 3
+    (panels or [top])[-1].set_xlabel("iteration (optimization step; 0 is the start)")
     top.set_title(_title(result), fontsize=10)
     return figure
+
+
+def _input_panels(columns: dict[str, list[float]]) -> list[list[str]]:
+    """Trainable inputs share one panel when its scale still shows each one
+    move; otherwise (an input moving 0.04 next to one at 5) one panel each."""
+    names = list(columns)
+    if not names:
+        return []
+    spread = max(max(v) for v in columns.values()) - min(min(v) for v in columns.values())
+    moved = max(max(v) - min(v) for v in columns.values())
+    if len(names) == 1 or len(names) > 6 or spread <= 5 * moved:
+        return [names]
+    return [[name] for name in names]
 
 
 def surface_grid(result: RunResult, grid: int = GRID):
@@ -106,18 +128,20 @@ def surface_figure(result: RunResult, *, grid: int = GRID):
     figure = Figure(figsize=(7, 6), layout="constrained")
     axes = figure.subplots()
     # levels at quantiles of the output: as many bands near a peak or ridge as
-    # on the slopes, where evenly spaced levels would leave it one flat colour
+    # on the slopes, where evenly spaced levels would leave it one flat colour;
+    # each band gets its own step of the colour map
+    from matplotlib.colors import BoundaryNorm
+
     levels = np.unique(np.nanquantile(surface, np.linspace(0, 1, 25)))
-    if len(levels) < 2:
-        levels = 2  # a flat surface
-    filled = axes.contourf(gx, gy, surface, levels=levels, cmap="viridis")
+    norm = BoundaryNorm(levels, 256) if len(levels) > 2 else None
+    filled = axes.contourf(gx, gy, surface, levels=levels if len(levels) > 1 else 2, cmap="viridis", norm=norm)
     axes.contour(gx, gy, surface, levels=levels, colors="white", linewidths=0.4, alpha=0.5)
     figure.colorbar(filled, ax=axes, label=f"output {circuit.output_name}")
     axes.plot(xs, ys, color="tab:red", linewidth=1.5, marker="." if len(xs) > 1 else None,
               markersize=3, label="optimization path")
     axes.plot(xs[:1], ys[:1], "o", color="white", markeredgecolor="black", markersize=8,
               label=f"start ({number(xs[0])}, {number(ys[0])})")
-    axes.plot(xs[-1:], ys[-1:], "*", color="gold", markeredgecolor="black", markersize=14,
+    axes.plot(xs[-1:], ys[-1:], "*", color="tab:red", markeredgecolor="white", markersize=15,
               label=f"end ({number(xs[-1])}, {number(ys[-1])})")
     axes.set_xlabel(f"input {xname}")
     axes.set_ylabel(f"input {yname}")

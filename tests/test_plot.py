@@ -42,13 +42,23 @@ def test_trace_figure_draws_the_trace():
     (output_line,) = top.get_lines()
     assert list(output_line.get_xdata()) == list(range(101))
     assert list(output_line.get_ydata()) == [row.output for row in trace]
-    assert [line.get_label() for line in bottom.get_lines()] == ["x", "y"]
+    assert [line.get_label() for line in bottom.get_lines()] == ["x", "y"]  # one shared panel
     assert list(bottom.get_lines()[1].get_ydata()) == [row.inputs["y"] for row in trace]
     assert top.get_ylabel() == "output f"
     assert bottom.get_xlabel().startswith("iteration")
     title = top.get_title()
     assert "maximize by numerical gradient" in title and "stopped: all iterations done" in title
     assert "f 99 -> 99.99971539" in title
+
+
+@needs_matplotlib
+def test_inputs_on_different_scales_get_a_panel_each():
+    # x moves -2 -> -2.04 and y 5 -> 4.96: on one shared axis both would look flat
+    from runner.plot import trace_figure
+
+    axes = trace_figure(run(CIRCUITS / "add-multiply.yaml")).axes
+    assert [a.get_ylabel() for a in axes] == ["output f", "input x", "input y"]
+    assert list(axes[1].get_lines()[0].get_ydata()) == pytest.approx([-2, -2.04])
 
 
 @needs_matplotlib
