@@ -19,16 +19,14 @@ same terms for programs. The diagram (`graph.py`) labels its wires with them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .ops import OPS
 from .report import number
 from .run import RunResult
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):  # a tuple: cheap enough for circuits of 100,000 gates
     """One contribution to a node's gradient: upstream · local."""
 
     gate: str  # the gate the gradient comes from
@@ -39,8 +37,7 @@ class Term:
     product: float
 
 
-@dataclass(frozen=True)
-class NodeGradient:
+class NodeGradient(NamedTuple):
     node: str
     role: Literal["output", "gate", "input"]
     terms: tuple[Term, ...]
