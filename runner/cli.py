@@ -167,28 +167,27 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
 
         click.echo()
         click.echo(render_text(result, ascii=not _can_print("·∂")), nl=False)
-    if pictures:
-        code = draw_pictures(result, pictures)
-        if code != EXIT_OK:
-            return code
+    drawn = draw_pictures(result, pictures) if pictures else EXIT_OK
     if check:
         assert result.check is not None
         if fmt == "table":
             click.echo(report.render_check(source, result.check), nl=False)
         elif fmt == "csv":
             click.echo(report.render_check(source, result.check), nl=False, err=True)
-        return EXIT_OK if result.check.passed else EXIT_CHECK_FAILED
-    return EXIT_OK
+        return max(drawn, EXIT_OK if result.check.passed else EXIT_CHECK_FAILED)
+    return drawn
 
 
 def draw_pictures(result, pictures: dict[str, str]) -> int:
-    """Write the --graph / --plot / --plot-surface files of one run."""
+    """Write the --graph / --plot / --plot-surface files of one run; return
+    the exit code (each is attempted even when another failed)."""
     from .errors import OutputError
 
     name = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.spec.name or "circuit")
-    try:
-        for option, target in pictures.items():
-            target = target.replace("{name}", name)
+    code = EXIT_OK
+    for option, target in pictures.items():
+        target = target.replace("{name}", name)
+        try:
             if option == "graph":
                 from . import graph
 
@@ -197,10 +196,10 @@ def draw_pictures(result, pictures: dict[str, str]) -> int:
                 from . import plot
 
                 (plot.plot_trace if option == "plot" else plot.plot_surface)(result, target)
-    except OutputError as err:
-        click.echo(f"{err.where}: error: {err.message}", err=True)
-        return EXIT_SPEC_ERROR
-    return EXIT_OK
+        except OutputError as err:
+            click.echo(f"{err.where}: error: {err.message}", err=True)
+            code = EXIT_SPEC_ERROR
+    return code
 
 
 def _can_print(text: str) -> bool:

@@ -128,6 +128,15 @@ def test_plot_without_an_optimize_block_is_a_usage_error(tmp_path):
     assert not out.exists()
 
 
+def test_a_failed_picture_does_not_stop_the_others_or_the_check(tmp_path):
+    out = tmp_path / "am.dot"
+    result = CliRunner().invoke(main, ["--check", "--plot-surface", str(tmp_path / "s.gif"), "--graph", str(out),
+                                       str(CIRCUITS / "add-multiply.yaml")])
+    assert result.exit_code == 2
+    assert "s.gif: error:" in result.stderr
+    assert out.exists() and result.stdout.startswith("PASS")
+
+
 def test_surface_needs_two_trainable_inputs(tmp_path):
     result = CliRunner().invoke(main, ["--plot-surface", str(tmp_path / "s.png"), str(CIRCUITS / "neuron.yaml")])
     assert result.exit_code == 2
