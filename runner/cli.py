@@ -71,10 +71,24 @@ class Assignment(click.ParamType):
               show_default=True, metavar="N", help="Refuse specs nested deeper than this.")
 @click.option("--max-alias-nodes", type=click.IntRange(min=0), default=Limits.max_alias_nodes,
               show_default=True, metavar="N", help="Refuse YAML whose aliases expand to more nodes.")
+@click.option("--graph", "graph_file", metavar="FILE",
+              help="Draw the circuit (values and gradients on its wires) to FILE: .dot, or .svg/.png/.pdf "
+                   "with Graphviz's dot program. With several specs, put {name} in FILE.")
+@click.option("--plot", "plot_file", metavar="FILE",
+              help="Plot the optimization (output and trainable inputs against iteration) to FILE "
+                   "(.png, .svg or .pdf; needs circuit-run[plot]).")
+@click.option("--plot-surface", "surface_file", metavar="FILE",
+              help="Contours of the output over the plane of the two trainable inputs, with the "
+                   "optimization path, to FILE (.png, .svg or .pdf; needs circuit-run[plot]).")
+@click.option("--explain", is_flag=True,
+              help="Show how backprop made every gradient, term by term (chain rule), after the table; "
+                   "with --format json, as an `explain` member. Uses · and ∂, or * and d where the "
+                   "terminal cannot show them (force with PYTHONIOENCODING=ascii).")
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          numerical: bool, numerical_h: float, schema: bool, max_bytes: int, max_depth: int,
-         max_alias_nodes: int) -> None:
+         max_alias_nodes: int, graph_file: str | None, plot_file: str | None, surface_file: str | None,
+         explain: bool) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
     SPEC is a YAML or JSON circuit file, or - for standard input. Values and
@@ -94,9 +108,18 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     # the run time on a 100,000-gate spec). Nothing here makes cycles worth
     # collecting, so it is off for the run.
     gc.disable()
+    pictures = {"graph": graph_file, "plot": plot_file, "plot-surface": surface_file}
+    for option, target in pictures.items():
+        if target and len(specs) > 1 and "{name}" not in target:
+            raise click.UsageError(f"--{option} {target}: with several specs, put {{name}} in the file name "
+                                   "(each spec's name replaces it)")
+    if explain and fmt == "csv":
+        raise click.UsageError("--explain works with --format table or json, not csv")
     options = dict(fmt=fmt, overrides=dict(assignments), check=check,
                    numerical_h=numerical_h if numerical else None,
-                   limits=Limits(max_bytes, max_depth, max_alias_nodes))
+                   limits=Limits(max_bytes, max_depth, max_alias_nodes),
+                   pictures={option: target for option, target in pictures.items() if target},
+                   explain=explain)
     worst = EXIT_OK
     for index, path in enumerate(specs):
         if index and fmt == "table" and not check:
@@ -106,7 +129,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
 
 
 def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
-            numerical_h: float | None, limits: Limits) -> int:
+            numerical_h: float | None, limits: Limits, pictures: dict[str, str] | None = None,
+            explain: bool = False) -> int:
     """Run one spec and print its report; return its exit code."""
     from . import report
     from .run import run_spec
@@ -134,19 +158,63 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
         click.echo(f"{source}: warning: {warning}", err=True)
 
     if fmt == "json":
-        click.echo(report.render_json(result))
+        extra = {}
+        if explain:
+            from .explain import to_json
+
+            extra["explain"] = to_json(result)
+        click.echo(report.render_json(result, **extra))
     elif fmt == "csv":
         click.echo(report.render_csv(result), nl=False)
     elif not check:
         click.echo(report.render_table(result), nl=False)
+    if explain and fmt == "table":
+        from .explain import render_text
+
+        click.echo()
+        click.echo(render_text(result, ascii=not _can_print("·∂")), nl=False)
+    drawn = draw_pictures(result, pictures) if pictures else EXIT_OK
     if check:
         assert result.check is not None
         if fmt == "table":
             click.echo(report.render_check(source, result.check), nl=False)
         elif fmt == "csv":
             click.echo(report.render_check(source, result.check), nl=False, err=True)
-        return EXIT_OK if result.check.passed else EXIT_CHECK_FAILED
-    return EXIT_OK
+        return max(drawn, EXIT_OK if result.check.passed else EXIT_CHECK_FAILED)
+    return drawn
+
+
+def draw_pictures(result, pictures: dict[str, str]) -> int:
+    """Write the --graph / --plot / --plot-surface files of one run; return
+    the exit code (each is attempted even when another failed)."""
+    from .errors import OutputError
+
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.spec.name or "circuit")
+    code = EXIT_OK
+    for option, target in pictures.items():
+        target = target.replace("{name}", name)
+        try:
+            if option == "graph":
+                from . import graph
+
+                graph.write(graph.to_dot(result), target)
+            else:
+                from . import plot
+
+                (plot.plot_trace if option == "plot" else plot.plot_surface)(result, target)
+        except OutputError as err:
+            click.echo(f"{err.where}: error: {err.message}", err=True)
+            code = EXIT_SPEC_ERROR
+    return code
+
+
+def _can_print(text: str) -> bool:
+    """Whether standard output's encoding can show `text` (not so on some Windows consoles)."""
+    try:
+        text.encode(getattr(sys.stdout, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 if __name__ == "__main__":  # pragma: no cover

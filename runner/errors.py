@@ -67,3 +67,15 @@ class NumericalError(CircuitRunError):
         shown = ", ".join(f"{name}={value!r}" for name, value in self.inputs)
         when = f"at optimization step {self.iteration}: " if self.iteration is not None else ""
         return f"{when}gate '{self.gate}' ({self.op}) {self.reason}; inputs: {shown}"
+
+
+class OutputError(CircuitRunError):
+    """A requested file (diagram, plot) cannot be made: a missing program or
+    extra, an unwritable path, or a spec without what the picture needs.
+
+    `where` is the file the message is about (the output or the spec)."""
+
+    def __init__(self, where: str, message: str):
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: error: {message}")

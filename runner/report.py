@@ -60,8 +60,9 @@ def _optimization_json(run: OptimizationResult | None) -> dict | None:
             "final": {"output": run.final_output, "inputs": run.final_inputs}}
 
 
-def render_json(result: RunResult) -> str:
-    return json.dumps(to_json_dict(result), allow_nan=False)
+def render_json(result: RunResult, **extra: Any) -> str:
+    """The JSON document; `extra` members (e.g. `explain`) are added at the end."""
+    return json.dumps({**to_json_dict(result), **extra}, allow_nan=False)
 
 
 # --------------------------------------------------------------------------
