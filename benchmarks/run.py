@@ -39,6 +39,11 @@ GOALS = {"vs_micrograd": 10.0, "vs_torch": 40.0, "memory_bytes": 2 * 1024**3,
          "load_vs_yaml": 1.3, "load_vs_json": 4.0, "startup": 1.3}
 STARTUP_BASELINE = "import click, yaml, pydantic; from pydantic import BaseModel"
 
+# What "seconds" means everywhere: the child's CPU time (user + sys) by default, since
+# the work is single-threaded and CPU time barely moves when other processes share the
+# machine; wall-clock time with --wall.
+WALL = False
+
 
 @dataclass(frozen=True)
 class Config:
@@ -116,6 +121,8 @@ def run_child(cmd: list[str], timeout: float, stdout_path: Path | None = None,
         if capture:
             out.seek(0)
             stdout = out.read().decode(errors="replace")
+    if not WALL:
+        seconds = usage.ru_utime + usage.ru_stime
     code = None if killed.is_set() else proc.returncode
     return Child(seconds, usage.ru_maxrss * 1024, code, stdout, stderr)
 
@@ -153,7 +160,8 @@ def median_child(cmd: list[str], repeat: int, timeout: float,
 
 def peer(cfg: Config, *args: str) -> dict | str:
     """Run ``peers.py ARGS`` in a child; its JSON result, or a failure string."""
-    child = run_child([sys.executable, str(HERE / "peers.py"), *args], cfg.timeout,
+    clock = ["--wall"] if WALL else []
+    child = run_child([sys.executable, str(HERE / "peers.py"), *clock, *args], cfg.timeout,
                       capture=True)
     if not child.ok:
         return child.describe_failure()
@@ -489,12 +497,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--timeout", type=float, help="seconds per child (300; quick: 60)")
     parser.add_argument("--out", type=Path, default=HERE / "out", help="generated files")
+    parser.add_argument("--wall", action="store_true",
+                        help="time wall clock instead of CPU time (quiet machines only)")
     parser.add_argument("--fresh", action="store_true", help="regenerate existing specs")
     parser.add_argument("--only", nargs="*", default=None,
                         choices=("mlp", "depth", "scale", "loading", "startup", "output"),
                         help="run only these sections")
     args = parser.parse_args(argv)
     ensure_venv()
+    global WALL
+    WALL = args.wall
 
     cfg = Config.make(args.quick, args.timeout)
     cr = CircuitRun()
@@ -502,7 +514,8 @@ def main(argv: list[str] | None = None) -> int:
     generate_circuits(cfg, args.out, args.fresh)
 
     wanted = set(args.only or ("mlp", "depth", "scale", "loading", "startup", "output"))
-    results: dict = {"machine": machine(), "config": cfg.__dict__}
+    results: dict = {"machine": machine(), "config": cfg.__dict__,
+                     "clock": "wall" if WALL else "cpu"}
     startup = measure_startup(cfg, cr, args.out)  # every other section subtracts it
     steps = {
         "startup": lambda: startup,
@@ -534,7 +547,9 @@ def report_partial(results: dict) -> str:
            f"Python {m['python']}, {m['date']}; " +
            ", ".join(f"{k} {v}" for k, v in m["versions"].items()) +
            f"; 1-minute load average {m['loadavg_at_start']:.2f} at start, "
-           f"{m['loadavg_at_end']:.2f} at end (above ~1 means something else shared the CPUs)"]
+           f"{m['loadavg_at_end']:.2f} at end (above ~1 means something else shared the CPUs); "
+           f"seconds are {'wall-clock' if results['clock'] == 'wall' else 'CPU (user + sys)'} "
+           f"time"]
     out += [fn(results[name]) for name, fn in parts.items() if name in results]
     out.append(f"(harness peak RSS {_mib(results['harness_max_rss']):.0f} MiB: child RSS "
                f"readings below it are not valid)")

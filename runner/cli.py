@@ -171,7 +171,8 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
     if explain and fmt == "table":
         from .explain import render_text
 
-        click.echo()
+        if not check:  # a blank line after the node table
+            click.echo()
         click.echo(render_text(result, ascii=not _can_print("·∂")), nl=False)
     drawn = draw_pictures(result, pictures) if pictures else EXIT_OK
     if check:
