@@ -367,9 +367,20 @@ def machine() -> dict:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return {"cpu": model, "nproc": os.cpu_count(), "memory_gib": round(mem / 1024**3, 1),
-            "loadavg_at_start": os.getloadavg()[0],
+            "loadavg_at_start": os.getloadavg()[0], "runner_sha256": engine_fingerprint(),
             "python": platform.python_version(), "platform": platform.platform(),
             "date": datetime.date.today().isoformat(), "versions": _versions()}
+
+
+def engine_fingerprint() -> str:
+    """A short hash of runner/*.py: ties the numbers to the engine code they measured
+    (circuit-run is installed editable, so its code can change between two runs)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted((PROJECT / "runner").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _versions() -> dict:
@@ -544,7 +555,7 @@ def report_partial(results: dict) -> str:
              "loading": _loading_report, "startup": _startup_report, "output": _output_report}
     m = results["machine"]
     out = [f"Machine: {m['cpu']}, {m['nproc']} CPUs, {m['memory_gib']} GiB, "
-           f"Python {m['python']}, {m['date']}; " +
+           f"Python {m['python']}, {m['date']}; runner/*.py sha256 {m['runner_sha256']}; " +
            ", ".join(f"{k} {v}" for k, v in m["versions"].items()) +
            f"; 1-minute load average {m['loadavg_at_start']:.2f} at start, "
            f"{m['loadavg_at_end']:.2f} at end (above ~1 means something else shared the CPUs); "

@@ -21,8 +21,8 @@ from .ops import _sigmoid
 HELPERS = {"_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math.tanh,
            "_sin": math.sin, "_cos": math.cos, "_sigmoid": _sigmoid}
 
-# Above this many gates, compiling the source costs more than it saves.
-MAX_GATES = 200_000
+# Compiling costs ~100 µs a gate; beyond this it is not worth a run's wait.
+MAX_GATES = 50_000
 
 
 def compile_passes(circuit) -> tuple[Callable, Callable]:
