@@ -111,7 +111,7 @@ def _data_path(loc: tuple, data: Any) -> tuple:
             node = node[key]
         except (KeyError, IndexError, TypeError):
             node = _MISSING
-        if node is not _MISSING and not isinstance(node, (dict, list)):
+        if node is not _MISSING and not isinstance(node, (dict, list)) or _is_reference(tuple(path)):
             break  # what follows in loc is a union tag, not a key
     return tuple(path)
 
@@ -304,28 +304,30 @@ def _graph_problems(document: Document) -> tuple[list[Problem], list[str] | None
             report(("gates", name), f"'{name}' is both an input and a gate; every node needs its own name",
                    key=True)
 
-    reads: dict[str, list[tuple[str, int]]] = {}
+    # This loop meets every gate of a possibly huge circuit: set operations
+    # and comprehensions keep it at C speed; the slow reporting paths run
+    # only when something is wrong.
+    gate_only = set(gates) - inputs  # a clash of names is reported above
+    reads: dict[str, list[str]] = {}
     for name, gate in gates.items():
-        if not isinstance(gate, dict):
+        refs = gate.get("in") if gate.__class__ is dict else None
+        if refs.__class__ is not list:
             continue
-        refs = gate.get("in")
-        if not isinstance(refs, list):
-            continue
-        edges = reads[name] = []
-        for index, ref in enumerate(refs):
-            if ref in gates:
-                if ref not in inputs:  # a clash of names is reported above
-                    edges.append((ref, index))
-            elif ref not in nodes and _is_name(ref):
-                report(("gates", name, "in", index), f"unknown node '{ref}'" + _known(ref, nodes))
-        op = OPS.get(gate.get("op")) if isinstance(gate.get("op"), str) else None
+        names = [ref for ref in refs if ref.__class__ is str]
+        reads[name] = [ref for ref in names if ref in gate_only]
+        if not nodes.issuperset(names):
+            for index, ref in enumerate(refs):
+                if ref.__class__ is str and ref not in nodes and _is_name(ref):
+                    report(("gates", name, "in", index), f"unknown node '{ref}'" + _known(ref, nodes))
+        op_name = gate.get("op")
+        op = OPS.get(op_name) if op_name.__class__ is str else None
         if op is not None and not op.accepts(len(refs)):
             report(("gates", name, "in"), f"{op.name} takes {op.arity_text} input"
                    f"{'' if op.arity_text == '1' else 's'}, got {len(refs)}")
 
-    order = find_cycle_free_order({name: [ref for ref, _ in edges] for name, edges in reads.items()})
+    order = find_cycle_free_order(reads)
     if order is None:
-        problems.extend(_cycle_problems(reads, list(gates), document))
+        problems.extend(_cycle_problems(_with_positions(reads, gates), list(gates), document))
 
     output = data.get("output")
     if _is_name(output):
@@ -346,6 +348,12 @@ def _known(name: str, candidates: Iterable[str]) -> str:
         return hint
     shown = ", ".join(sorted(candidates)[:8]) + (", ..." if len(candidates) > 8 else "")
     return f"; known: {shown}"
+
+
+def _with_positions(reads: dict[str, list[str]], gates: dict) -> dict[str, list[tuple[str, int]]]:
+    """Each gate's gate inputs with their index in its `in` list."""
+    return {name: [(ref, index) for index, ref in enumerate(gates[name]["in"]) if ref in set(targets)]
+            for name, targets in reads.items()}
 
 
 def _cycle_problems(reads: dict[str, list[tuple[str, int]]], order: list[str],
