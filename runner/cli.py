@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import click
 
@@ -13,6 +13,7 @@ from ._version import __version__
 from .errors import (EXIT_CHECK_FAILED, EXIT_NUMERICAL_ERROR, EXIT_OK, EXIT_SPEC_ERROR,
                      NumericalError, Problem, SpecError)
 from .loader import STDIN, STDIN_NAME, Limits
+from .models import MAX_ITERATIONS
 
 EXAMPLES = """
 \b
@@ -21,6 +22,7 @@ Examples:
   circuit-run --format json circuits/*.yaml | jq .output
   circuit-run --set x=3 --set y=-1 circuits/add-multiply.yaml
   circuit-run --check circuits/*.yaml
+  circuit-run --iterations 100000 --optimizer adam --trace run.jsonl circuits/rosenbrock.yaml
   cat spec.yaml | circuit-run -
 
 \b
@@ -50,6 +52,53 @@ class Assignment(click.ParamType):
         return name, number
 
 
+class PositiveFinite(click.ParamType):
+    """A finite number greater than 0 (a step size or tolerance)."""
+
+    name = "X"
+
+    def convert(self, value: Any, param, ctx) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not (math.isfinite(number) and number > 0):
+            self.fail(f"must be a finite number greater than 0, got {value!r}", param, ctx)
+        return number
+
+
+def optimization_options(command):
+    """--trace, --every, --quiet and the overrides of the spec's optimize block."""
+    options = [
+        click.option("--trace", "trace_path", metavar="FILE",
+                     help="Write every optimization row to FILE as it runs: .csv, .jsonl or .json by "
+                          "its extension. With several specs, put {name} in FILE."),
+        click.option("--every", type=click.IntRange(min=1), metavar="N",
+                     help="In the table, show every Nth optimization row (and the last) instead of "
+                          "the first, evenly spaced and last rows."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+        click.option("--iterations", type=click.IntRange(0, MAX_ITERATIONS), metavar="N",
+                     help="Override optimize.iterations."),
+        click.option("--step-size", type=PositiveFinite(), help="Override optimize.step_size."),
+        click.option("--method", type=click.Choice(["analytic", "numerical", "random"]),
+                     help="Override optimize.method."),
+        click.option("--goal", type=click.Choice(["maximize", "minimize"]), help="Override optimize.goal."),
+        click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]),
+                     help="Override optimize.optimizer."),
+        click.option("--seed", type=int, metavar="N", help="Override optimize.seed."),
+        click.option("--tolerance", type=PositiveFinite(), help="Override optimize.tolerance."),
+        click.option("--no-optimize", is_flag=True, help="Skip the spec's optimize block."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "tolerance")
+
+
 @click.command(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("specs", nargs=-1, metavar="SPEC...")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
@@ -70,10 +119,12 @@ class Assignment(click.ParamType):
               show_default=True, metavar="N", help="Refuse specs nested deeper than this.")
 @click.option("--max-alias-nodes", type=click.IntRange(min=0), default=Limits.max_alias_nodes,
               show_default=True, metavar="N", help="Refuse YAML whose aliases expand to more nodes.")
+@optimization_options
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          numerical: bool, numerical_h: float, schema: bool, max_bytes: int, max_depth: int,
-         max_alias_nodes: int) -> None:
+         max_alias_nodes: int, trace_path: str | None, every: int | None, quiet: bool,
+         no_optimize: bool, **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
     SPEC is a YAML or JSON circuit file, or - for standard input. Values and
@@ -88,9 +139,22 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         raise click.UsageError("give at least one SPEC file (or - for standard input)")
     if list(specs).count(STDIN) > 1:
         raise click.UsageError("standard input (-) can be read only once")
+    changes = {key: value for key, value in settings.items() if key in OVERRIDES and value is not None}
+    if no_optimize and changes:
+        raise click.UsageError(f"--no-optimize cannot be combined with --{next(iter(changes)).replace('_', '-')}")
+    if trace_path and len(specs) > 1 and "{name}" not in trace_path:
+        raise click.UsageError("with several specs, put {name} in the --trace file name "
+                               "(for example --trace 'traces/{name}.jsonl')")
+    if trace_path:
+        from .trace import TRACE_FORMATS
+
+        if not trace_path.lower().endswith(TRACE_FORMATS):
+            raise click.BadParameter(f"end the file name with {', '.join(TRACE_FORMATS)}, not "
+                                     f"{trace_path!r}", param_hint="'--trace'")
     options = dict(fmt=fmt, overrides=dict(assignments), check=check,
                    numerical_h=numerical_h if numerical else None,
-                   limits=Limits(max_bytes, max_depth, max_alias_nodes))
+                   limits=Limits(max_bytes, max_depth, max_alias_nodes),
+                   run=RunOptions(changes, not no_optimize, trace_path, every, quiet))
     worst = EXIT_OK
     for index, path in enumerate(specs):
         if index and fmt == "table" and not check:
@@ -99,21 +163,32 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     sys.exit(worst)
 
 
+class RunOptions(NamedTuple):
+    changes: dict[str, Any]  # overrides of the optimize block
+    optimize: bool
+    trace_path: str | None
+    every: int | None
+    quiet: bool
+
+
 def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
-            numerical_h: float | None, limits: Limits) -> int:
+            numerical_h: float | None, limits: Limits, run: RunOptions) -> int:
     """Run one spec and print its report; return its exit code."""
     from . import report
-    from .run import run_spec
     from .validate import load_spec, suggest
 
     source = STDIN_NAME if path == STDIN else path
     try:
         spec = load_spec(path, limits)
-        missing = [name for name in overrides if name not in spec.inputs]
-        if missing:
-            raise SpecError(source, [Problem(0, 0, f"--set {name}: the spec has no input '{name}'"
-                                                   + suggest(name, spec.inputs)) for name in missing])
-        result = run_spec(spec, overrides=overrides, check=check, numerical_h=numerical_h)
+        problems = [Problem(0, 0, f"--set {name}: the spec has no input '{name}'" + suggest(name, spec.inputs))
+                    for name in overrides if name not in spec.inputs]
+        problems += [Problem(0, 0, f"--set {name}={value:g}: outside the input's bounds ({bounds})")
+                     for name, value in overrides.items() if name in spec.inputs
+                     for bounds in [_outside(value, spec.inputs[name].min, spec.inputs[name].max)] if bounds]
+        if problems:
+            raise SpecError(source, problems)
+        result = _run_spec(spec, source, fmt=fmt, overrides=overrides, check=check,
+                           numerical_h=numerical_h, run=run)
     except SpecError as err:
         for line in err.lines():
             click.echo(line, err=True)
@@ -123,6 +198,9 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
         return EXIT_NUMERICAL_ERROR
     except (RecursionError, MemoryError):
         click.echo(f"{source}: error: the spec is too large or too deeply nested to process", err=True)
+        return EXIT_SPEC_ERROR
+    except OSError as err:
+        click.echo(f"{source}: error: cannot write the trace file: {err}", err=True)
         return EXIT_SPEC_ERROR
     for warning in result.warnings:
         click.echo(f"{source}: warning: {warning}", err=True)
@@ -139,8 +217,62 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
             click.echo(report.render_check(source, result.check), nl=False)
         elif fmt == "csv":
             click.echo(report.render_check(source, result.check), nl=False, err=True)
+    diverged = result.optimization.error if result.optimization is not None else None
+    if diverged is not None:
+        assert result.optimization is not None
+        shown = ", ".join(f"{name}={value!r}" for name, value in result.optimization.trace[-1].inputs.items())
+        click.echo(f"{source}: error: numerical error: {diverged}", err=True)
+        click.echo(f"{source}: note: last finite inputs (step {result.optimization.steps}): {shown}", err=True)
+        return EXIT_NUMERICAL_ERROR
+    if check:
         return EXIT_OK if result.check.passed else EXIT_CHECK_FAILED
     return EXIT_OK
+
+
+def _outside(value: float, low: float | None, high: float | None) -> str:
+    """'' when low <= value <= high (None: no bound), else the bounds as text."""
+    if (low is None or value >= low) and (high is None or value <= high):
+        return ""
+    return ", ".join(f"{label} {bound:g}" for label, bound in (("min", low), ("max", high)) if bound is not None)
+
+
+def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check: bool,
+              numerical_h: float | None, run: RunOptions):
+    """run_spec with the command line's optimize overrides, trace file,
+    progress bar, and the rows the chosen output needs kept in memory."""
+    from contextlib import ExitStack
+
+    from .optimize import with_settings
+    from .progress import Progress, progress_wanted
+    from .report import settings_json
+    from .run import run_spec
+    from .trace import KeepEvery, KeepSummary, open_trace
+
+    try:
+        spec = with_settings(spec, run.changes)
+    except ValueError as err:
+        raise SpecError(source, [Problem(0, 0, f"with the command-line settings, {err}")]) from None
+    settings = spec.optimize if run.optimize else None
+    keep = None if fmt == "json" else KeepEvery(run.every) if run.every else KeepSummary()
+    with ExitStack() as stack:
+        observers = []
+        if settings is not None and run.trace_path:
+            writer = stack.enter_context(open_trace(
+                run.trace_path.replace("{name}", spec.name or "circuit"),
+                {"circuit": spec.name, "spec": source, **settings_json(settings)}))
+            observers.append(writer.write)
+        if settings is not None and progress_wanted(quiet=run.quiet, fmt=fmt):
+            observers.append(stack.enter_context(Progress(settings.iterations, spec.name or source)))
+        observe = observers[0] if len(observers) == 1 else \
+            (lambda row: [each(row) for each in observers]) if observers else None
+        result = run_spec(spec, overrides=overrides, run_optimization=run.optimize, check=check,
+                          numerical_h=numerical_h, keep=keep, observe=observe)
+        if settings is not None and run.trace_path:
+            writer.finish(result.optimization)
+    if settings is None and run.trace_path:
+        click.echo(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
+                   "(add one, or an override such as --iterations N)", err=True)
+    return result
 
 
 if __name__ == "__main__":  # pragma: no cover
