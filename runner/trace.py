@@ -16,7 +16,6 @@ every Nth row (`KeepEvery`).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import deque
 from pathlib import Path
@@ -27,17 +26,35 @@ from .optimize import OptimizationResult, TraceRow
 TRACE_FORMATS = (".csv", ".jsonl", ".json")
 
 
+def row_json(row: TraceRow) -> str:
+    """`json.dumps(row.as_dict())`, about twice as fast: input names are
+    identifiers (nothing to escape) and every value is a finite float, whose
+    repr is a JSON number."""
+    inputs = ", ".join([f'"{name}": {value!r}' for name, value in row.inputs.items()])
+    grads = "null" if row.grads is None else \
+        "{" + ", ".join([f'"{name}": {value!r}' for name, value in row.grads.items()]) + "}"
+    return f'{{"iteration": {row.iteration}, "output": {row.output!r}, "inputs": {{{inputs}}}, "grads": {grads}}}'
+
+
 class TraceWriter:
-    """Base: a file opened for writing; subclasses lay out the rows."""
+    """Base: one line per row, each written with a single unbuffered write,
+    so the file on disk always ends with a whole row, whenever the process
+    is killed. Subclasses say how a row looks."""
+
+    buffered = False
 
     def __init__(self, path: str, header: dict[str, Any]):
         self.path = path
         self.header = header  # circuit name and settings, for formats that carry them
-        self.file: IO[str] = open(path, "w", encoding="utf-8", newline="")
+        self.file: IO[bytes] = open(path, "wb", buffering=-1 if self.buffered else 0)
         self.rows = 0
 
-    def write(self, row: TraceRow) -> None:
+    def line(self, row: TraceRow) -> str:
         raise NotImplementedError
+
+    def write(self, row: TraceRow) -> None:
+        self.file.write(self.line(row).encode())
+        self.rows += 1
 
     def finish(self, result: Optional[OptimizationResult], stop: str = "") -> None:
         """Close the file. `result` is None when the run did not end normally;
@@ -53,44 +70,39 @@ class TraceWriter:
 
 
 class CsvTrace(TraceWriter):
-    def __init__(self, path: str, header: dict[str, Any]):
-        super().__init__(path, header)
-        self.csv = csv.writer(self.file, lineterminator="\n")
-        self.names: list[str] | None = None
+    """Names are identifiers and values numbers, so no cell needs quoting."""
 
-    def write(self, row: TraceRow) -> None:
-        if self.names is None:
-            self.names = list(row.inputs)
-            columns = ["iteration", "output", *(f"inputs.{n}" for n in self.names)]
-            if row.grads is not None:
-                columns += [f"grads.{n}" for n in self.names]
-            self.csv.writerow(columns)
-        cells = [row.iteration, repr(row.output), *(repr(row.inputs[n]) for n in self.names)]
+    def line(self, row: TraceRow) -> str:
+        cells = [str(row.iteration), repr(row.output), *map(repr, row.inputs.values())]
         if row.grads is not None:
-            cells += [repr(row.grads[n]) for n in self.names]
-        self.csv.writerow(cells)
-        self.file.flush()
-        self.rows += 1
+            cells += map(repr, row.grads.values())
+        text = ",".join(cells) + "\n"
+        if self.rows == 0:
+            columns = ["iteration", "output", *(f"inputs.{n}" for n in row.inputs)]
+            if row.grads is not None:
+                columns += [f"grads.{n}" for n in row.grads]
+            text = ",".join(columns) + "\n" + text
+        return text
 
 
 class JsonlTrace(TraceWriter):
-    def write(self, row: TraceRow) -> None:
-        self.file.write(json.dumps(row.as_dict(), allow_nan=False) + "\n")
-        self.file.flush()
-        self.rows += 1
+    def line(self, row: TraceRow) -> str:
+        return row_json(row) + "\n"
 
 
 class JsonTrace(TraceWriter):
-    """Streams `{..settings.., "trace": [rows...], "steps", "stop", "final"}`."""
+    """Streams `{..settings.., "trace": [rows...], "steps", "stop", "final"}`;
+    buffered, since a partial document is not valid JSON anyway."""
+
+    buffered = True
 
     def __init__(self, path: str, header: dict[str, Any]):
         super().__init__(path, header)
         opening = json.dumps({**header, "trace": []}, allow_nan=False)
-        self.file.write(opening[:-2])  # leave the trace list open: drop ']}'
+        self.file.write(opening[:-2].encode())  # leave the trace list open: drop ']}'
 
-    def write(self, row: TraceRow) -> None:
-        self.file.write(("," if self.rows else "") + "\n" + json.dumps(row.as_dict(), allow_nan=False))
-        self.rows += 1
+    def line(self, row: TraceRow) -> str:
+        return ("," if self.rows else "") + "\n" + row_json(row)
 
     def finish(self, result: Optional[OptimizationResult], stop: str = "") -> None:
         if result is None:
@@ -100,7 +112,7 @@ class JsonTrace(TraceWriter):
                     "final": {"output": result.final_output, "inputs": result.final_inputs}}
             if result.error is not None:
                 tail["error"] = str(result.error)
-        self.file.write("\n]," + json.dumps(tail, allow_nan=False)[1:] + "\n")
+        self.file.write(("\n]," + json.dumps(tail, allow_nan=False)[1:] + "\n").encode())
         super().finish(result)
 
 
