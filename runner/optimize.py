@@ -129,12 +129,6 @@ class Adam:
 OPTIMIZERS = {"sgd": Sgd, "momentum": Momentum, "adam": Adam}
 
 
-def input_bounds(spec: Spec) -> dict[str, tuple[Optional[float], Optional[float]]]:
-    """name -> (min, max) for the inputs that have a bound."""
-    return {name: (entry.min, entry.max) for name, entry in spec.inputs.items()
-            if entry.min is not None or entry.max is not None}
-
-
 def with_settings(spec: Spec, changes: Mapping[str, Any]) -> Spec:
     """`spec` with its optimize block changed by `changes` (field -> value).
 
@@ -177,7 +171,7 @@ class Optimization:
     def __init__(self, circuit: Circuit, settings: Optimize, bounds: Bounds | None = None):
         self.circuit = circuit
         self.settings = settings
-        self.bounds = dict(bounds or {})
+        self.bounds = dict(circuit.bounds if bounds is None else bounds)
         self.steps = 0
         self.stop = "iterations"
         self.last_row: TraceRow | None = None
@@ -267,6 +261,7 @@ def optimize(circuit: Circuit, settings: Optimize, *, bounds: Bounds | None = No
              observe: Callable[[TraceRow], None] | None = None) -> OptimizationResult:
     """Run the whole optimization.
 
+    `bounds` (input -> (min, max)) defaults to the circuit's, from its spec.
     `keep` chooses which rows stay in memory (default: all); `observe` sees
     every row as it is made (to stream a trace file or move a progress bar).
     A run that diverges after its first row returns what it had: `stop` is

@@ -12,7 +12,7 @@ from .check import CheckResult, check_expectations
 from .compiler import compile_spec
 from .engine import Circuit
 from .models import Spec
-from .optimize import Keep, OptimizationResult, TraceRow, input_bounds, optimize
+from .optimize import Keep, OptimizationResult, TraceRow, optimize
 
 
 @dataclass
@@ -51,8 +51,7 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     if numerical_h is not None:
         result.numerical_grads = circuit.numerical_gradient(numerical_h, central=True)
     if spec.optimize is not None and run_optimization:
-        result.optimization = optimize(circuit, spec.optimize, bounds=input_bounds(spec), keep=keep,
-                                       observe=observe)
+        result.optimization = optimize(circuit, spec.optimize, keep=keep, observe=observe)
     if check:
         result.check = check_expectations(spec, output, result.values, grads, result.optimization)
     return result
