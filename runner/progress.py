@@ -16,6 +16,8 @@ import click
 
 from .optimize import TraceRow
 
+DELAY = 1.0  # seconds a run lasts before its bar appears
+
 
 def progress_wanted(*, quiet: bool, fmt: str, stream: Optional[IO[Any]] = None) -> bool:
     """Whether a long run should show a bar on `stream` (default stderr)."""
@@ -35,14 +37,15 @@ class Progress:
     `observe` callback; leaving the block finishes the bar's line.
     """
 
-    def __init__(self, total: int, label: str, *, delay: float = 1.0, interval: float = 0.1,
+    def __init__(self, total: int, label: str, *, delay: float | None = None, interval: float = 0.1,
                  stream: Optional[IO[Any]] = None, clock: Callable[[], float] = time.monotonic):
         self.total, self.label = total, label
-        self.delay, self.interval = delay, interval
+        self.delay = DELAY if delay is None else delay
+        self.interval = interval
         self.stream = sys.stderr if stream is None else stream
         self.clock = clock
         self.start = clock()
-        self.next_draw = self.start + delay
+        self.next_draw = self.start + self.delay
         self.bar: Any = None
         self.drawn = 0  # steps the bar shows
         self.done = 0  # steps the run has made
@@ -55,7 +58,7 @@ class Progress:
         self.next_draw = now + self.interval
         if self.bar is None:
             self.bar = click.progressbar(length=self.total, label=self.label, file=self.stream,
-                                         show_pos=True, show_eta=True)
+                                         show_pos=True, show_percent=True, show_eta=True)
             self.bar.__enter__()
         self._draw()
 
