@@ -78,9 +78,11 @@ def optimization_options(command):
         click.option("--every", type=click.IntRange(min=1), metavar="N",
                      help="In the table, show every Nth optimization row (and the last) instead of "
                           "the first, evenly spaced and last rows."),
-        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+        click.option("-q", "--quiet", is_flag=True,
+                     help="No progress bar (shown on a terminal once a table run lasts about 1 s)."),
         click.option("--iterations", type=click.IntRange(0, MAX_ITERATIONS), metavar="N",
-                     help="Override optimize.iterations."),
+                     help="Override optimize.iterations. Any override gives a spec without an "
+                          "optimize block one, with the defaults."),
         click.option("--step-size", type=PositiveFinite(), help="Override optimize.step_size."),
         click.option("--method", type=click.Choice(["analytic", "numerical", "random"]),
                      help="Override optimize.method."),
