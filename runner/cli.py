@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import math
 import sys
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import click
 
@@ -14,6 +14,7 @@ from ._version import __version__
 from .errors import (EXIT_CHECK_FAILED, EXIT_NUMERICAL_ERROR, EXIT_OK, EXIT_SPEC_ERROR,
                      NumericalError, Problem, SpecError)
 from .loader import STDIN, STDIN_NAME, Limits
+from .models import MAX_ITERATIONS
 
 EXAMPLES = """
 \b
@@ -22,6 +23,7 @@ Examples:
   circuit-run --format json circuits/*.yaml | jq .output
   circuit-run --set x=3 --set y=-1 circuits/add-multiply.yaml
   circuit-run --check circuits/*.yaml
+  circuit-run --iterations 100000 --optimizer adam --trace run.jsonl circuits/rosenbrock.yaml
   cat spec.yaml | circuit-run -
 
 \b
@@ -49,6 +51,55 @@ class Assignment(click.ParamType):
         if not math.isfinite(number):
             self.fail(f"the value of {name} must be a finite number, got {text.strip()!r}", param, ctx)
         return name, number
+
+
+class PositiveFinite(click.ParamType):
+    """A finite number greater than 0 (a step size or tolerance)."""
+
+    name = "X"
+
+    def convert(self, value: Any, param, ctx) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not (math.isfinite(number) and number > 0):
+            self.fail(f"must be a finite number greater than 0, got {value!r}", param, ctx)
+        return number
+
+
+def optimization_options(command):
+    """--trace, --every, --quiet and the overrides of the spec's optimize block."""
+    options = [
+        click.option("--trace", "trace_path", metavar="FILE",
+                     help="Write every optimization row to FILE as it runs: .csv, .jsonl or .json by "
+                          "its extension. With several specs, put {name} in FILE."),
+        click.option("--every", type=click.IntRange(min=1), metavar="N",
+                     help="In the table, show every Nth optimization row (and the last) instead of "
+                          "the first, evenly spaced and last rows."),
+        click.option("-q", "--quiet", is_flag=True,
+                     help="No progress bar (shown on a terminal once a table run lasts about 1 s)."),
+        click.option("--iterations", type=click.IntRange(0, MAX_ITERATIONS), metavar="N",
+                     help="Override optimize.iterations. Any override gives a spec without an "
+                          "optimize block one, with the defaults."),
+        click.option("--step-size", type=PositiveFinite(), help="Override optimize.step_size."),
+        click.option("--method", type=click.Choice(["analytic", "numerical", "random"]),
+                     help="Override optimize.method."),
+        click.option("--goal", type=click.Choice(["maximize", "minimize"]), help="Override optimize.goal."),
+        click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]),
+                     help="Override optimize.optimizer."),
+        click.option("--seed", type=int, metavar="N", help="Override optimize.seed."),
+        click.option("--tolerance", type=PositiveFinite(), help="Override optimize.tolerance."),
+        click.option("--no-optimize", is_flag=True, help="Skip the spec's optimize block."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "tolerance")
 
 
 @click.command(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,11 +135,13 @@ class Assignment(click.ParamType):
               help="Show how backprop made every gradient, term by term (chain rule), after the table; "
                    "with --format json, as an `explain` member. Uses · and ∂, or * and d where the "
                    "terminal cannot show them (force with PYTHONIOENCODING=ascii).")
+@optimization_options
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          numerical: bool, numerical_h: float, schema: bool, max_bytes: int, max_depth: int,
          max_alias_nodes: int, graph_file: str | None, plot_file: str | None, surface_file: str | None,
-         explain: bool) -> None:
+         explain: bool, trace_path: str | None, every: int | None, quiet: bool,
+         no_optimize: bool, **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
     SPEC is a YAML or JSON circuit file, or - for standard input. Values and
@@ -115,9 +168,22 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
                                    "(each spec's name replaces it)")
     if explain and fmt == "csv":
         raise click.UsageError("--explain works with --format table or json, not csv")
+    changes = {key: value for key, value in settings.items() if key in OVERRIDES and value is not None}
+    if no_optimize and changes:
+        raise click.UsageError(f"--no-optimize cannot be combined with --{next(iter(changes)).replace('_', '-')}")
+    if trace_path and len(specs) > 1 and "{name}" not in trace_path:
+        raise click.UsageError("with several specs, put {name} in the --trace file name "
+                               "(for example --trace 'traces/{name}.jsonl')")
+    if trace_path:
+        from .trace import TRACE_FORMATS
+
+        if not trace_path.lower().endswith(TRACE_FORMATS):
+            raise click.BadParameter(f"end the file name with {', '.join(TRACE_FORMATS)}, not "
+                                     f"{trace_path!r}", param_hint="'--trace'")
     options = dict(fmt=fmt, overrides=dict(assignments), check=check,
                    numerical_h=numerical_h if numerical else None,
                    limits=Limits(max_bytes, max_depth, max_alias_nodes),
+                   run=RunOptions(changes, not no_optimize, trace_path, every, quiet),
                    pictures={option: target for option, target in pictures.items() if target},
                    explain=explain)
     worst = EXIT_OK
@@ -128,22 +194,33 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     sys.exit(worst)
 
 
+class RunOptions(NamedTuple):
+    changes: dict[str, Any]  # overrides of the optimize block
+    optimize: bool
+    trace_path: str | None
+    every: int | None
+    quiet: bool
+
+
 def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
-            numerical_h: float | None, limits: Limits, pictures: dict[str, str] | None = None,
-            explain: bool = False) -> int:
+            numerical_h: float | None, limits: Limits, run: RunOptions,
+            pictures: dict[str, str] | None = None, explain: bool = False) -> int:
     """Run one spec and print its report; return its exit code."""
     from . import report
-    from .run import run_spec
     from .validate import load_spec, suggest
 
     source = STDIN_NAME if path == STDIN else path
     try:
         spec = load_spec(path, limits)
-        missing = [name for name in overrides if name not in spec.inputs]
-        if missing:
-            raise SpecError(source, [Problem(0, 0, f"--set {name}: the spec has no input '{name}'"
-                                                   + suggest(name, spec.inputs)) for name in missing])
-        result = run_spec(spec, overrides=overrides, check=check, numerical_h=numerical_h)
+        problems = [Problem(0, 0, f"--set {name}: the spec has no input '{name}'" + suggest(name, spec.inputs))
+                    for name in overrides if name not in spec.inputs]
+        problems += [Problem(0, 0, f"--set {name}={value:g}: outside the input's bounds ({bounds})")
+                     for name, value in overrides.items() if name in spec.inputs
+                     for bounds in [_outside(value, spec.inputs[name].min, spec.inputs[name].max)] if bounds]
+        if problems:
+            raise SpecError(source, problems)
+        result = _run_spec(spec, source, fmt=fmt, overrides=overrides, check=check,
+                           numerical_h=numerical_h, run=run)
     except SpecError as err:
         for line in err.lines():
             click.echo(line, err=True)
@@ -153,6 +230,9 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
         return EXIT_NUMERICAL_ERROR
     except (RecursionError, MemoryError):
         click.echo(f"{source}: error: the spec is too large or too deeply nested to process", err=True)
+        return EXIT_SPEC_ERROR
+    except OSError as err:
+        click.echo(f"{source}: error: cannot write the trace file: {err}", err=True)
         return EXIT_SPEC_ERROR
     for warning in result.warnings:
         click.echo(f"{source}: warning: {warning}", err=True)
@@ -181,6 +261,14 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
             click.echo(report.render_check(source, result.check), nl=False)
         elif fmt == "csv":
             click.echo(report.render_check(source, result.check), nl=False, err=True)
+    diverged = result.optimization.error if result.optimization is not None else None
+    if diverged is not None:
+        assert result.optimization is not None
+        shown = ", ".join(f"{name}={value!r}" for name, value in result.optimization.trace[-1].inputs.items())
+        click.echo(f"{source}: error: numerical error: {diverged}", err=True)
+        click.echo(f"{source}: note: last finite inputs (step {result.optimization.steps}): {shown}", err=True)
+        return EXIT_NUMERICAL_ERROR
+    if check:
         return max(drawn, EXIT_OK if result.check.passed else EXIT_CHECK_FAILED)
     return drawn
 
@@ -216,6 +304,52 @@ def _can_print(text: str) -> bool:
     except (UnicodeEncodeError, LookupError):
         return False
     return True
+
+
+def _outside(value: float, low: float | None, high: float | None) -> str:
+    """'' when low <= value <= high (None: no bound), else the bounds as text."""
+    if (low is None or value >= low) and (high is None or value <= high):
+        return ""
+    return ", ".join(f"{label} {bound:g}" for label, bound in (("min", low), ("max", high)) if bound is not None)
+
+
+def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check: bool,
+              numerical_h: float | None, run: RunOptions):
+    """run_spec with the command line's optimize overrides, trace file,
+    progress bar, and the rows the chosen output needs kept in memory."""
+    from contextlib import ExitStack
+
+    from .optimize import with_settings
+    from .progress import Progress, progress_wanted
+    from .report import settings_json
+    from .run import run_spec
+    from .trace import KeepEvery, KeepSummary, open_trace
+
+    try:
+        spec = with_settings(spec, run.changes)
+    except ValueError as err:
+        raise SpecError(source, [Problem(0, 0, f"with the command-line settings, {err}")]) from None
+    settings = spec.optimize if run.optimize else None
+    keep = None if fmt == "json" else KeepEvery(run.every) if run.every else KeepSummary()
+    with ExitStack() as stack:
+        observers = []
+        if settings is not None and run.trace_path:
+            writer = stack.enter_context(open_trace(
+                run.trace_path.replace("{name}", spec.name or "circuit"),
+                {"circuit": spec.name, "spec": source, **settings_json(settings)}))
+            observers.append(writer.write)
+        if settings is not None and progress_wanted(quiet=run.quiet, fmt=fmt):
+            observers.append(stack.enter_context(Progress(settings.iterations, spec.name or source)))
+        observe = observers[0] if len(observers) == 1 else \
+            (lambda row: [each(row) for each in observers]) if observers else None
+        result = run_spec(spec, overrides=overrides, run_optimization=run.optimize, check=check,
+                          numerical_h=numerical_h, keep=keep, observe=observe)
+        if settings is not None and run.trace_path:
+            writer.finish(result.optimization)
+    if settings is None and run.trace_path:
+        click.echo(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
+                   "(add one, or an override such as --iterations N)", err=True)
+    return result
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -82,5 +82,8 @@ def compile_spec(spec: Spec, overrides: Mapping[str, float] | None = None) -> Ci
                          tuple([slot[r] if r.__class__ is str else constants[r] for r in gate.in_])))
     refs = [gates[name].in_ for name in order]
     trainable = [name for name, entry in spec.inputs.items() if entry.trainable]
-    return Circuit(names, values, tape, slot[spec.output_name], len(spec.inputs), n_constants,
-                   trainable, refs)
+    circuit = Circuit(names, values, tape, slot[spec.output_name], len(spec.inputs), n_constants,
+                      trainable, refs)
+    circuit.bounds = {name: (entry.min, entry.max) for name, entry in spec.inputs.items()
+                      if entry.min is not None or entry.max is not None}
+    return circuit

@@ -44,6 +44,7 @@ class Circuit:
         self.n_constants = n_constants
         self.trainable = list(trainable)
         self.trainable_slots = [self.index[name] for name in self.trainable]
+        self.bounds: dict[str, tuple[float | None, float | None]] = {}  # input -> (min, max) for optimization
         self.refs = list(refs) if refs is not None else [
             [self._ref(slot) for slot in step.ins] for step in self.tape]
         self._live_reversed = self._feeding_output()[::-1]

@@ -14,7 +14,7 @@ import re
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainValidator,
-                      PrivateAttr, Strict, StringConstraints, Tag)
+                      PrivateAttr, Strict, StringConstraints, Tag, ValidationInfo, field_validator)
 from pydantic_core import PydanticCustomError
 
 from .loader import describe
@@ -61,6 +61,13 @@ def _non_negative(value: Any) -> float:
     return number
 
 
+def _fraction(value: Any) -> float:
+    number = _number(value)
+    if not 0 <= number < 1:
+        raise PydanticCustomError("fraction_range", "must be at least 0 and below 1, got {got}", {"got": number})
+    return number
+
+
 def _whole(value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -86,6 +93,8 @@ PositiveNumber = Annotated[float, PlainValidator(_positive, json_schema_input_ty
     float, Field(gt=0)])]
 NonNegativeNumber = Annotated[float, PlainValidator(_non_negative, json_schema_input_type=Annotated[
     float, Field(ge=0)])]
+Fraction = Annotated[float, PlainValidator(_fraction, json_schema_input_type=Annotated[
+    float, Field(ge=0, lt=1)])]
 WholeNumber = Annotated[int, PlainValidator(_whole, json_schema_input_type=int)]
 Iterations = Annotated[int, PlainValidator(_iterations, json_schema_input_type=Annotated[
     int, Field(ge=0, le=MAX_ITERATIONS)])]
@@ -110,6 +119,31 @@ class Input(StrictModel):
     trainable: Annotated[bool, Field(strict=True)] = Field(
         True, description="Whether optimization may change this input. Fixed inputs still get "
                           "their gradient reported.")
+    min: Optional[Number] = Field(None, description="Lower bound: optimization clamps the input to "
+                                                    "at least this after every step.")
+    max: Optional[Number] = Field(None, description="Upper bound: optimization clamps the input to "
+                                                    "at most this after every step.")
+
+    @field_validator("min")
+    @classmethod
+    def _min_at_most_value(cls, low: Optional[float], info: ValidationInfo) -> Optional[float]:
+        value = info.data.get("value")
+        if low is not None and value is not None and low > value:
+            raise PydanticCustomError("bound_order", "min {low} is above the input's value {value}; "
+                                      "need min <= value <= max", {"low": low, "value": value})
+        return low
+
+    @field_validator("max")
+    @classmethod
+    def _max_at_least_value(cls, high: Optional[float], info: ValidationInfo) -> Optional[float]:
+        value, low = info.data.get("value"), info.data.get("min")
+        if high is not None and low is not None and high < low:
+            raise PydanticCustomError("bound_order", "max {high} is below min {low}",
+                                      {"high": high, "low": low})
+        if high is not None and value is not None and high < value:
+            raise PydanticCustomError("bound_order", "max {high} is below the input's value {value}; "
+                                      "need min <= value <= max", {"high": high, "value": value})
+        return high
 
 
 def _number_to_input(value: Any) -> Any:
@@ -149,6 +183,38 @@ class Optimize(StrictModel):
     tolerance: Optional[PositiveNumber] = Field(
         None, description="analytic/numerical: stop after the first step that changes the "
                           "output by less than this.")
+    optimizer: Literal["sgd", "momentum", "adam"] = Field(
+        "sgd", description="analytic/numerical: how a gradient becomes a step. sgd: "
+                           "x += step_size * grad (the seed's rule); momentum: v = momentum * v + grad, "
+                           "x += step_size * v; adam: torch.optim.Adam's rule with bias correction. "
+                           "Signs are for maximize; minimize subtracts. Not used by random search.")
+    momentum: Fraction = Field(0.9, description="optimizer momentum: how much of the previous "
+                                                "velocity each step keeps.")
+    beta1: Fraction = Field(0.9, description="optimizer adam: decay of the running mean of gradients.")
+    beta2: Fraction = Field(0.999, description="optimizer adam: decay of the running mean of "
+                                               "squared gradients.")
+    eps: PositiveNumber = Field(1e-8, description="optimizer adam: added to the denominator so "
+                                                  "it is never 0.")
+
+    @field_validator("optimizer")
+    @classmethod
+    def _optimizer_needs_gradients(cls, optimizer: str, info: ValidationInfo) -> str:
+        if info.data.get("method") == "random":
+            raise PydanticCustomError("optimizer_unused", "random search uses no optimizer; remove "
+                                      "'optimizer' or use method analytic or numerical")
+        return optimizer
+
+    @field_validator("momentum", "beta1", "beta2", "eps")
+    @classmethod
+    def _setting_of_chosen_optimizer(cls, setting: float, info: ValidationInfo) -> float:
+        owner = "momentum" if info.field_name == "momentum" else "adam"
+        chosen = info.data.get("optimizer", "sgd")
+        if "optimizer" in info.data and chosen != owner:
+            raise PydanticCustomError("setting_unused", "'{field}' is a setting of optimizer {owner}, "
+                                      "but the optimizer is {chosen}; add 'optimizer: {owner}' or "
+                                      "remove '{field}'",
+                                      {"field": info.field_name, "owner": owner, "chosen": chosen})
+        return setting
 
 
 class Expected(StrictModel):
@@ -208,7 +274,8 @@ class Spec(StrictModel):
                                                   "without its extension.")
     description: Optional[str] = Field(None, description="What the circuit shows, for people.")
     inputs: dict[Name, InputEntry] = Field(
-        min_length=1, description="Input name -> starting value (a number) or {value, trainable}.",
+        min_length=1, description="Input name -> starting value (a number) or "
+                                "{value, trainable, min, max}.",
         examples=[{"x": -2, "y": 5, "z": {"value": -4, "trainable": False}}])
     gates: dict[Name, Gate] = Field(
         min_length=1, description="Gate name -> {op, in}. Any order; the compiler sorts them.",

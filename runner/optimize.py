@@ -1,23 +1,31 @@
 """Stage 5: optimize a circuit's trainable inputs, one trace row per state.
 
-The update rules are those of Karpathy's "Hacker's guide to Neural Networks",
+The update rules start from Karpathy's "Hacker's guide to Neural Networks",
 chapter 1: gradient ascent/descent with an analytic (backprop) or numerical
 (forward difference) gradient, or random local search that keeps a random
-nearby point only when it is strictly better.
+nearby point only when it is strictly better. A gradient becomes a step
+through an optimizer: plain `sgd` (the guide's rule), `momentum` or `adam`,
+written as torch.optim.SGD and torch.optim.Adam define them.
 
 `Optimization` is an iterator of `TraceRow`s (row 0 is the start), so a long
-run can be streamed to a file row by row; `optimize()` collects it all.
+run can be streamed to a file row by row; `optimize()` runs it to the end and
+keeps the rows a `keep` policy asks for (all of them by default).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional, Protocol
+
+from pydantic import ValidationError
 
 from .engine import Circuit
 from .errors import NumericalError
-from .models import Optimize
+from .models import Optimize, Spec
+
+Bounds = Mapping[str, tuple[Optional[float], Optional[float]]]
 
 
 @dataclass(frozen=True)
@@ -35,19 +43,135 @@ class TraceRow:
 @dataclass
 class OptimizationResult:
     settings: Optimize
-    trace: list[TraceRow]
+    trace: list[TraceRow]  # the rows kept (every row unless a keep policy dropped some)
     steps: int
-    stop: str  # "iterations" or "tolerance"
-    final_output: float
+    stop: str  # "iterations", "tolerance" or "diverged"
+    final_output: float  # after divergence: at the last finite row
     final_inputs: dict[str, float] = field(default_factory=dict)  # every input
+    error: Optional[NumericalError] = None  # why the run diverged
 
+    @property
+    def rows(self) -> int:
+        """How many rows the run produced (kept or not)."""
+        return self.steps + 1
+
+
+class Keep(Protocol):
+    """Which rows of a run to hold in memory (see runner/trace.py)."""
+
+    def add(self, row: TraceRow) -> None: ...
+
+    def rows(self) -> list[TraceRow]: ...
+
+
+class KeepAll:
+    def __init__(self) -> None:
+        self._rows: list[TraceRow] = []
+        self.add = self._rows.append
+
+    def rows(self) -> list[TraceRow]:
+        return self._rows
+
+
+# --------------------------------------------------------------------------
+# Optimizers: gradient -> direction. The step is x + step_size * direction to
+# maximize and x - step_size * direction to minimize; every direction is odd in
+# the gradient, so minimizing is maximizing with the gradient negated, which
+# is how torch's `maximize=True` works too.
+
+class Sgd:
+    """direction = grad."""
+
+    def __init__(self, settings: Optimize):
+        pass
+
+    def direction(self, grads: dict[str, float]) -> dict[str, float]:
+        return grads
+
+
+class Momentum:
+    """torch.optim.SGD(momentum=mu): v = mu * v + grad (v starts at 0); direction = v."""
+
+    def __init__(self, settings: Optimize):
+        self.mu = settings.momentum
+        self.velocity: dict[str, float] = {}
+
+    def direction(self, grads: dict[str, float]) -> dict[str, float]:
+        velocity = self.velocity
+        for name, grad in grads.items():
+            velocity[name] = self.mu * velocity.get(name, 0.0) + grad
+        return dict(velocity)
+
+
+class Adam:
+    """torch.optim.Adam: m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2,
+    direction = (m / (1 - b1^t)) / (sqrt(v) / sqrt(1 - b2^t) + eps)."""
+
+    def __init__(self, settings: Optimize):
+        self.b1, self.b2, self.eps = settings.beta1, settings.beta2, settings.eps
+        self.m: dict[str, float] = {}
+        self.v: dict[str, float] = {}
+        self.t = 0
+
+    def direction(self, grads: dict[str, float]) -> dict[str, float]:
+        self.t += 1
+        b1, b2 = self.b1, self.b2
+        correction1 = 1 - b1 ** self.t
+        root_correction2 = math.sqrt(1 - b2 ** self.t)
+        result = {}
+        for name, grad in grads.items():
+            m = self.m[name] = b1 * self.m.get(name, 0.0) + (1 - b1) * grad
+            v = self.v[name] = b2 * self.v.get(name, 0.0) + (1 - b2) * grad * grad
+            result[name] = (m / correction1) / (math.sqrt(v) / root_correction2 + self.eps)
+        return result
+
+
+OPTIMIZERS = {"sgd": Sgd, "momentum": Momentum, "adam": Adam}
+
+
+def with_settings(spec: Spec, changes: Mapping[str, Any]) -> Spec:
+    """`spec` with its optimize block changed by `changes` (field -> value).
+
+    A spec without an optimize block gets one: the defaults plus `changes`.
+    Raises ValueError, with a message for people, when the result is not a
+    valid block (for example method random with the spec's optimizer adam).
+    """
+    if not changes:
+        return spec
+    given = spec.optimize.model_dump(exclude_unset=True) if spec.optimize is not None else {}
+    try:
+        settings = Optimize.model_validate({**given, **changes})
+    except ValidationError as err:
+        raise ValueError("; ".join(f"optimize.{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                   for e in err.errors(include_url=False))) from None
+    return spec.model_copy(update={"optimize": settings})
+
+
+def _clamp(value: float, bounds: tuple[Optional[float], Optional[float]] | None) -> float:
+    if bounds is None:
+        return value
+    low, high = bounds
+    if low is not None and value < low:
+        return low
+    if high is not None and value > high:
+        return high
+    return value
+
+
+# --------------------------------------------------------------------------
+# The run
 
 class Optimization:
-    """Iterate to run; `steps` and `stop` tell how the run ended."""
+    """Iterate to run; `steps`, `stop` and `last_row` tell how the run ended.
 
-    def __init__(self, circuit: Circuit, settings: Optimize):
+    A value or gradient that turns non-finite raises `NumericalError` with
+    its `iteration` set; the rows yielded before it are the finite trace.
+    """
+
+    def __init__(self, circuit: Circuit, settings: Optimize, bounds: Bounds | None = None):
         self.circuit = circuit
         self.settings = settings
+        self.bounds = dict(circuit.bounds if bounds is None else bounds)
         self.steps = 0
         self.stop = "iterations"
         self.last_row: TraceRow | None = None
@@ -59,7 +183,12 @@ class Optimization:
             grads = circuit.grads
             return dict(zip(circuit.trainable, [grads[slot] for slot in circuit.trainable_slots]))
         if method == "numerical":
-            return circuit.numerical_gradient(self.settings.h, names=circuit.trainable)
+            grads = circuit.numerical_gradient(self.settings.h, names=circuit.trainable)
+            for name, grad in grads.items():
+                if not math.isfinite(grad):
+                    raise NumericalError(name, "input", [(name, circuit.value(name))],
+                                         f"has a numerical gradient of {grad!r} (h={self.settings.h:g})")
+            return grads
         return None
 
     def _row(self, iteration: int, output: float, grads: Optional[dict[str, float]]) -> TraceRow:
@@ -70,10 +199,26 @@ class Optimization:
         self.last_row = row
         return row
 
+    def _move(self, moves: dict[str, float], scale: float) -> None:
+        """x <- clamp(x + scale * move) for every trainable input (by slot:
+        this runs once per step for every weight of a network)."""
+        circuit, bounds = self.circuit, self.bounds
+        values = circuit.values
+        for slot, name in zip(circuit.trainable_slots, circuit.trainable):
+            old = values[slot]
+            new = old + scale * moves[name]
+            if bounds:
+                new = _clamp(new, bounds.get(name))
+            if new - new != 0.0:  # inf or NaN
+                raise NumericalError(name, "input", [(name, old), ("step", scale * moves[name])],
+                                     f"steps to {new!r}")
+            values[slot] = new
+
     def __iter__(self) -> Iterator[TraceRow]:
         circuit, settings = self.circuit, self.settings
         sign = 1.0 if settings.goal == "maximize" else -1.0
         rng = random.Random(settings.seed)
+        optimizer = OPTIMIZERS[settings.optimizer](settings)
         iteration = 0
         if _worth_compiling(len(circuit.tape), settings.iterations):
             circuit.accelerate()
@@ -84,13 +229,11 @@ class Optimization:
             for iteration in range(1, settings.iterations + 1):
                 if settings.method == "random":
                     output = self._random_step(rng, sign, output)
-                    yield self._row(iteration, output, None)
                     self.steps = iteration
+                    yield self._row(iteration, output, None)
                     continue
                 assert grads is not None
-                values, rate = circuit.values, sign * settings.step_size
-                for slot, name in zip(circuit.trainable_slots, circuit.trainable):
-                    values[slot] += rate * grads[name]
+                self._move(optimizer.direction(grads), sign * settings.step_size)
                 previous, output = output, circuit.forward()
                 grads = self._gradient()
                 self.steps = iteration
@@ -100,12 +243,14 @@ class Optimization:
                     return
         except NumericalError as err:
             err.iteration = iteration
+            self.stop = "diverged"
             raise
 
     def _random_step(self, rng: random.Random, sign: float, output: float) -> float:
         circuit, step = self.circuit, self.settings.step_size
         current = {name: circuit.value(name) for name in circuit.trainable}
-        candidate = {name: value + step * rng.uniform(-1, 1) for name, value in current.items()}
+        candidate = {name: _clamp(value + step * rng.uniform(-1, 1), self.bounds.get(name))
+                     for name, value in current.items()}
         circuit.set_inputs(candidate)
         try:
             tried = circuit.forward()
@@ -125,8 +270,33 @@ def _worth_compiling(gates: int, iterations: int) -> bool:
     return iterations >= 100 or (iterations >= 10 and gates <= 10_000)
 
 
-def optimize(circuit: Circuit, settings: Optimize) -> OptimizationResult:
-    """Run the whole optimization and keep every trace row."""
-    run = Optimization(circuit, settings)
-    trace = list(run)
-    return OptimizationResult(settings, trace, run.steps, run.stop, trace[-1].output, circuit.input_values())
+def optimize(circuit: Circuit, settings: Optimize, *, bounds: Bounds | None = None,
+             keep: Keep | None = None,
+             observe: Callable[[TraceRow], None] | None = None) -> OptimizationResult:
+    """Run the whole optimization.
+
+    `bounds` (input -> (min, max)) defaults to the circuit's, from its spec.
+    `keep` chooses which rows stay in memory (default: all); `observe` sees
+    every row as it is made (to stream a trace file or move a progress bar).
+    A run that diverges after its first row returns what it had: `stop` is
+    "diverged", `error` says where, and the final values are those of the
+    last finite row (the circuit is put back there too). A run that cannot
+    even compute its first row raises the `NumericalError`.
+    """
+    run = Optimization(circuit, settings, bounds)
+    keep = keep if keep is not None else KeepAll()
+    error = None
+    try:
+        for row in run:
+            keep.add(row)
+            if observe is not None:
+                observe(row)
+    except NumericalError as err:
+        if run.last_row is None:
+            raise
+        error = err
+        circuit.set_inputs(run.last_row.inputs)
+        circuit.forward()
+    assert run.last_row is not None
+    return OptimizationResult(settings, keep.rows(), run.steps, run.stop, run.last_row.output,
+                              circuit.input_values(), error)

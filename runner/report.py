@@ -10,6 +10,7 @@ import json
 from typing import Any, Sequence
 
 from .check import CheckResult
+from .models import Optimize
 from .optimize import OptimizationResult, TraceRow
 from .run import RunResult
 
@@ -54,10 +55,31 @@ def _optimization_json(run: OptimizationResult | None) -> dict | None:
     if run is None:
         return None
     settings = run.settings
-    return {"goal": settings.goal, "method": settings.method, "step_size": settings.step_size,
-            "iterations": settings.iterations, "steps": run.steps, "stop": run.stop,
-            "trace": [row.as_dict() for row in run.trace],
-            "final": {"output": run.final_output, "inputs": run.final_inputs}}
+    document = {**settings_json(settings), "steps": run.steps, "stop": run.stop,
+                "trace": [row.as_dict() for row in run.trace],
+                "final": {"output": run.final_output, "inputs": run.final_inputs}}
+    if run.error is not None:
+        document["error"] = str(run.error)
+    return document
+
+
+def settings_json(settings: Optimize) -> dict:
+    """The optimize settings as JSON shows them: the optimizer's own settings
+    only for the optimizer that uses them."""
+    document = {"goal": settings.goal, "method": settings.method, "step_size": settings.step_size,
+                "iterations": settings.iterations}
+    if settings.method != "random":
+        document["optimizer"] = settings.optimizer
+        document.update(_optimizer_settings(settings))
+    return document
+
+
+def _optimizer_settings(settings: Optimize) -> dict[str, float]:
+    if settings.optimizer == "momentum":
+        return {"momentum": settings.momentum}
+    if settings.optimizer == "adam":
+        return {"beta1": settings.beta1, "beta2": settings.beta2, "eps": settings.eps}
+    return {}
 
 
 def render_json(result: RunResult, **extra: Any) -> str:
@@ -130,28 +152,52 @@ def render_table(result: RunResult) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _trace_rows(trace: Sequence[TraceRow], head: int = 5, tail: int = 5) -> list[TraceRow | None]:
-    """First and last rows of a long trace; None marks the cut."""
-    if len(trace) <= head + tail + 1:
-        return list(trace)
-    return [*trace[:head], None, *trace[-tail:]]
+def _with_cuts(rows: Sequence[TraceRow]) -> list[TraceRow | None]:
+    """The kept rows with None where rows were left out next to a run of
+    consecutive rows (after the first rows, before the last ones). Evenly
+    spaced rows between them need no mark: their iterations say the spacing."""
+    kept = {row.iteration for row in rows}
+    shown: list[TraceRow | None] = []
+    for before, row in zip([None, *rows], rows):
+        if before is not None and row.iteration - before.iteration > 1 and \
+                (before.iteration - 1 in kept or row.iteration + 1 in kept):
+            shown.append(None)
+        shown.append(row)
+    return shown
+
+
+def _how(settings: Optimize) -> str:
+    if settings.method == "random":
+        return f"random local search (seed {settings.seed})"
+    how = "analytic gradient (backprop)" if settings.method == "analytic" else \
+        f"numerical gradient (h={settings.h:g})"
+    if settings.optimizer != "sgd":
+        extra = ", ".join(f"{key} {value:g}" for key, value in _optimizer_settings(settings).items())
+        how += f" and {settings.optimizer} ({extra})"
+    return how
+
+
+def _stop(run: OptimizationResult) -> str:
+    if run.stop == "iterations":
+        return "all iterations done"
+    if run.stop == "tolerance":
+        return f"output changed by less than {run.settings.tolerance:g}"
+    if run.stop == "diverged":
+        return f"diverged at step {run.steps + 1}; the rows shown are the finite ones"
+    return run.stop
 
 
 def render_optimization(run: OptimizationResult, input_names: Sequence[str],
                         start_values: dict[str, float]) -> str:
     settings = run.settings
-    how = {"analytic": "analytic gradient (backprop)", "numerical": f"numerical gradient (h={settings.h:g})",
-           "random": f"random local search (seed {settings.seed})"}[settings.method]
-    stop = "all iterations done" if run.stop == "iterations" else \
-        f"output changed by less than {settings.tolerance:g}" if run.stop == "tolerance" else run.stop
-    lines = [f"optimization: {settings.goal} by {how}, step size {settings.step_size:g}, "
-             f"{run.steps} step{'s' if run.steps != 1 else ''} ({stop})"]
+    lines = [f"optimization: {settings.goal} by {_how(settings)}, step size {settings.step_size:g}, "
+             f"{run.steps} step{'s' if run.steps != 1 else ''} ({_stop(run)})"]
     trainable = list(run.trace[0].inputs) if run.trace else []
     header = ["iteration", "output", *trainable]
     if settings.method != "random":
         header += [f"grad {name}" for name in trainable]
     rows = []
-    for row in _trace_rows(run.trace):
+    for row in _with_cuts(run.trace):
         if row is None:
             rows.append(["..."] + [""] * (len(header) - 1))
             continue
@@ -159,12 +205,17 @@ def render_optimization(run: OptimizationResult, input_names: Sequence[str],
         if settings.method != "random":
             cells += [number((row.grads or {}).get(n)) for n in trainable]
         rows.append(cells)
+    if len(run.trace) < run.rows:
+        lines.append(f"  {len(run.trace)} of {run.rows:,} rows shown (--every N to choose, "
+                     "--trace FILE to keep them all)")
     lines.append(table(header, rows, right=tuple(range(len(header)))))
     start = run.trace[0].output if run.trace else run.final_output
-    lines.append(f"  final output {number(run.final_output)} (started at {number(start)}, "
+    final = "last finite output" if run.stop == "diverged" else "final output"
+    lines.append(f"  {final} {number(run.final_output)} (started at {number(start)}, "
                  f"change {number(run.final_output - start)})")
     final_rows = [[name, number(start_values[name]), number(run.final_inputs[name])] for name in input_names]
-    lines.append(table(["input", "start", "final"], final_rows, right=(1, 2)))
+    lines.append(table(["input", "start", "last finite" if run.stop == "diverged" else "final"],
+                       final_rows, right=(1, 2)))
     return "\n".join(lines)
 
 

@@ -6,13 +6,13 @@ This is the Python API's one-call entry point and what the CLI runs per file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 from .check import CheckResult, check_expectations
 from .compiler import compile_spec
 from .engine import Circuit
 from .models import Spec
-from .optimize import OptimizationResult, optimize
+from .optimize import Keep, OptimizationResult, TraceRow, optimize
 
 
 @dataclass
@@ -29,11 +29,15 @@ class RunResult:
 
 
 def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_optimization: bool = True,
-             check: bool = False, numerical_h: float | None = None) -> RunResult:
-    """Run a validated spec. Raises `NumericalError` if a value goes non-finite.
+             check: bool = False, numerical_h: float | None = None, keep: Keep | None = None,
+             observe: Callable[[TraceRow], None] | None = None) -> RunResult:
+    """Run a validated spec. Raises `NumericalError` if a value goes non-finite
+    at the starting inputs; an optimization that diverges later ends with
+    `result.optimization.stop == "diverged"` (see `optimize`).
 
     `numerical_h`, when given, also computes central-difference gradients of
-    the inputs with that step, to set beside the analytic ones.
+    the inputs with that step, to set beside the analytic ones. `keep` and
+    `observe` are passed to `optimize` (which rows to hold; a callback per row).
     """
     circuit = compile_spec(spec, overrides)
     output = circuit.forward()
@@ -47,7 +51,7 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     if numerical_h is not None:
         result.numerical_grads = circuit.numerical_gradient(numerical_h, central=True)
     if spec.optimize is not None and run_optimization:
-        result.optimization = optimize(circuit, spec.optimize)
+        result.optimization = optimize(circuit, spec.optimize, keep=keep, observe=observe)
     if check:
         result.check = check_expectations(spec, output, result.values, grads, result.optimization)
     return result

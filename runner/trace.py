@@ -1,0 +1,187 @@
+"""Optimization traces: streamed to files, and sampled for the terminal.
+
+Writers take one row at a time, so a run of any length keeps memory flat:
+- `.csv`: a header `iteration,output,inputs.NAME...,grads.NAME...` (the names
+  `pandas.json_normalize` gives the JSON rows), then one line per row;
+- `.jsonl`: one JSON object per row, flushed as it is written, so a killed
+  run leaves every finished row on disk;
+- `.json`: one document, the `optimization` object of `--format json` plus
+  the circuit's name; it is complete only once the run ends.
+Floats are written exactly (repr), like the JSON output.
+
+Keep policies choose which rows stay in memory for the terminal summary:
+the first rows, evenly spaced rows and the last rows (`KeepSummary`), or
+every Nth row (`KeepEvery`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from pathlib import Path
+from typing import IO, Any, Optional
+
+from .optimize import OptimizationResult, TraceRow
+
+TRACE_FORMATS = (".csv", ".jsonl", ".json")
+
+
+def row_json(row: TraceRow) -> str:
+    """`json.dumps(row.as_dict())`, about twice as fast: input names are
+    identifiers (nothing to escape) and every value is a finite float, whose
+    repr is a JSON number."""
+    inputs = ", ".join([f'"{name}": {value!r}' for name, value in row.inputs.items()])
+    grads = "null" if row.grads is None else \
+        "{" + ", ".join([f'"{name}": {value!r}' for name, value in row.grads.items()]) + "}"
+    return f'{{"iteration": {row.iteration}, "output": {row.output!r}, "inputs": {{{inputs}}}, "grads": {grads}}}'
+
+
+class TraceWriter:
+    """Base: one line per row, each written with a single unbuffered write,
+    so the file on disk always ends with a whole row, whenever the process
+    is killed. Subclasses say how a row looks."""
+
+    buffered = False
+
+    def __init__(self, path: str, header: dict[str, Any]):
+        self.path = path
+        self.header = header  # circuit name and settings, for formats that carry them
+        self.file: IO[bytes] = open(path, "wb", buffering=-1 if self.buffered else 0)
+        self.rows = 0
+
+    def line(self, row: TraceRow) -> str:
+        raise NotImplementedError
+
+    def write(self, row: TraceRow) -> None:
+        self.file.write(self.line(row).encode())
+        self.rows += 1
+
+    def finish(self, result: Optional[OptimizationResult], stop: str = "") -> None:
+        """Close the file. `result` is None when the run did not end normally;
+        `stop` then says why ("interrupted" or "error")."""
+        self.file.close()
+
+    def __enter__(self) -> "TraceWriter":
+        return self
+
+    def __exit__(self, kind, error, tb) -> None:
+        if not self.file.closed:
+            self.finish(None, "interrupted" if kind is KeyboardInterrupt else "error")
+
+
+class CsvTrace(TraceWriter):
+    """Names are identifiers and values numbers, so no cell needs quoting."""
+
+    def line(self, row: TraceRow) -> str:
+        cells = [str(row.iteration), repr(row.output), *map(repr, row.inputs.values())]
+        if row.grads is not None:
+            cells += map(repr, row.grads.values())
+        text = ",".join(cells) + "\n"
+        if self.rows == 0:
+            columns = ["iteration", "output", *(f"inputs.{n}" for n in row.inputs)]
+            if row.grads is not None:
+                columns += [f"grads.{n}" for n in row.grads]
+            text = ",".join(columns) + "\n" + text
+        return text
+
+
+class JsonlTrace(TraceWriter):
+    def line(self, row: TraceRow) -> str:
+        return row_json(row) + "\n"
+
+
+class JsonTrace(TraceWriter):
+    """Streams `{..settings.., "trace": [rows...], "steps", "stop", "final"}`;
+    buffered, since a partial document is not valid JSON anyway."""
+
+    buffered = True
+
+    def __init__(self, path: str, header: dict[str, Any]):
+        super().__init__(path, header)
+        opening = json.dumps({**header, "trace": []}, allow_nan=False)
+        self.file.write(opening[:-2].encode())  # leave the trace list open: drop ']}'
+
+    def line(self, row: TraceRow) -> str:
+        return ("," if self.rows else "") + "\n" + row_json(row)
+
+    def finish(self, result: Optional[OptimizationResult], stop: str = "") -> None:
+        if result is None:
+            tail: dict[str, Any] = {"steps": max(self.rows - 1, 0), "stop": stop or "error", "final": None}
+        else:
+            tail = {"steps": result.steps, "stop": result.stop,
+                    "final": {"output": result.final_output, "inputs": result.final_inputs}}
+            if result.error is not None:
+                tail["error"] = str(result.error)
+        self.file.write(("\n]," + json.dumps(tail, allow_nan=False)[1:] + "\n").encode())
+        super().finish(result)
+
+
+def open_trace(path: str, header: dict[str, Any]) -> TraceWriter:
+    """The writer for `path`'s extension. Raises ValueError for another
+    extension and OSError when the file cannot be opened."""
+    suffix = Path(path).suffix.lower()
+    writer = {".csv": CsvTrace, ".jsonl": JsonlTrace, ".json": JsonTrace}.get(suffix)
+    if writer is None:
+        raise ValueError(f"cannot tell the trace format from {path!r}; "
+                         f"end the name with {', '.join(TRACE_FORMATS)}")
+    return writer(path, header)
+
+
+# --------------------------------------------------------------------------
+# What the terminal summary keeps
+
+class KeepSummary:
+    """The first `head` rows, about `middle` evenly spaced rows, the last `tail`.
+
+    The run's length is not known in advance (a tolerance may stop it), so the
+    spacing grows as it goes: rows at multiples of a stride are kept, and when
+    there are too many the stride moves up 1, 2, 10, 20, 100, 200, ... (each
+    divides the next, so the rows already kept stay evenly spaced). A run of
+    at most `show_all` rows keeps every row.
+    """
+
+    def __init__(self, head: int = 5, middle: int = 20, tail: int = 5, show_all: int = 25):
+        self.head, self.middle_cap, self.show_all = head, middle, max(show_all, head)
+        self.first: list[TraceRow] = []
+        self.middle: list[TraceRow] = []
+        self.last: deque[TraceRow] = deque(maxlen=tail)
+        self.stride = 1
+        self._next_factor = 2
+
+    def add(self, row: TraceRow) -> None:
+        if len(self.first) < self.show_all:
+            self.first.append(row)
+        self.last.append(row)
+        if row.iteration % self.stride:
+            return
+        self.middle.append(row)
+        if len(self.middle) > self.middle_cap:
+            self.stride *= self._next_factor
+            self._next_factor = 7 - self._next_factor  # alternate x2, x5
+            self.middle = [r for r in self.middle if r.iteration % self.stride == 0]
+
+    def rows(self) -> list[TraceRow]:
+        last = self.last[-1].iteration if self.last else -1
+        if last < self.show_all:
+            return list(self.first)
+        chosen = {r.iteration: r for r in [*self.first[:self.head], *self.middle, *self.last]}
+        return [chosen[i] for i in sorted(chosen)]
+
+
+class KeepEvery:
+    """Rows 0, N, 2N, ... and the last row."""
+
+    def __init__(self, every: int):
+        self.every = every
+        self.kept: list[TraceRow] = []
+        self.last: TraceRow | None = None
+
+    def add(self, row: TraceRow) -> None:
+        if row.iteration % self.every == 0:
+            self.kept.append(row)
+        self.last = row
+
+    def rows(self) -> list[TraceRow]:
+        if self.last is not None and (not self.kept or self.kept[-1] is not self.last):
+            return [*self.kept, self.last]
+        return list(self.kept)
