@@ -105,8 +105,12 @@ def _backward_source(circuit, namespace: dict) -> str:
             if slot in assigned:
                 lines.append(f"    d{slot} += {term}\n")
             else:
+                # The interpreter adds the first term to 0.0, which turns a -0.0
+                # into 0.0; a plain copy of another gradient needs no such care,
+                # since no gradient variable here ever holds -0.0.
                 assigned.add(slot)
-                lines.append(f"    d{slot} = 0.0 + {term}\n")
+                lines.append(f"    d{slot} = {term}\n" if term == upstream else
+                             f"    d{slot} = 0.0 + {term}\n")
     grads = [f"d{slot}" if slot in assigned else "0.0" for slot in range(len(names))]
     lines.append(f"    g[:] = [{', '.join(grads)}]\n")
     return "".join(lines)

@@ -11,6 +11,7 @@ bounded by memory). The engine knows nothing of YAML or of the spec models;
 from __future__ import annotations
 
 import math
+import operator
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from .errors import NumericalError
@@ -44,6 +45,9 @@ class Circuit:
         self.n_constants = n_constants
         self.trainable = list(trainable)
         self.trainable_slots = [self.index[name] for name in self.trainable]
+        pick = operator.itemgetter(*self.trainable_slots) if self.trainable_slots else (lambda _: ())
+        # trainable(list) -> tuple of the trainable inputs' entries, at C speed
+        self.pick_trainable = pick if len(self.trainable_slots) != 1 else (lambda seq: (pick(seq),))
         self.bounds: dict[str, tuple[float | None, float | None]] = {}  # input -> (min, max) for optimization
         self.refs = list(refs) if refs is not None else [
             [self._ref(slot) for slot in step.ins] for step in self.tape]

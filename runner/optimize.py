@@ -181,7 +181,7 @@ class Optimization:
         if method == "analytic":
             circuit.backward_pass()
             grads = circuit.grads
-            return dict(zip(circuit.trainable, [grads[slot] for slot in circuit.trainable_slots]))
+            return dict(zip(circuit.trainable, circuit.pick_trainable(circuit.grads)))
         if method == "numerical":
             grads = circuit.numerical_gradient(self.settings.h, names=circuit.trainable)
             for name, grad in grads.items():
@@ -195,24 +195,26 @@ class Optimization:
         circuit = self.circuit
         values = circuit.values
         row = TraceRow(iteration, output,
-                       dict(zip(circuit.trainable, [values[slot] for slot in circuit.trainable_slots])), grads)
+                       dict(zip(circuit.trainable, circuit.pick_trainable(values))), grads)
         self.last_row = row
         return row
 
     def _move(self, moves: dict[str, float], scale: float) -> None:
-        """x <- clamp(x + scale * move) for every trainable input (by slot:
-        this runs once per step for every weight of a network)."""
+        """x <- clamp(x + scale * move) for every trainable input. Runs once
+        per step for every weight of a network, so it works on whole lists."""
         circuit, bounds = self.circuit, self.bounds
-        values = circuit.values
-        for slot, name in zip(circuit.trainable_slots, circuit.trainable):
-            old = values[slot]
-            new = old + scale * moves[name]
-            if bounds:
-                new = _clamp(new, bounds.get(name))
-            if new - new != 0.0:  # inf or NaN
-                raise NumericalError(name, "input", [(name, old), ("step", scale * moves[name])],
-                                     f"steps to {new!r}")
-            values[slot] = new
+        values, slots, names = circuit.values, circuit.trainable_slots, circuit.trainable
+        moved = [x + scale * moves[name] for x, name in zip(circuit.pick_trainable(values), names)]
+        if bounds:
+            moved = [_clamp(x, bounds.get(name)) for x, name in zip(moved, names)]
+        total = sum(moved)
+        if total - total != 0.0:  # an inf or NaN somewhere (or an overflowing sum): find it
+            for old, new, name in zip(circuit.pick_trainable(values), moved, names):
+                if not math.isfinite(new):
+                    raise NumericalError(name, "input", [(name, old), ("step", scale * moves[name])],
+                                         f"steps to {new!r}")
+        for slot, x in zip(slots, moved):
+            values[slot] = x
 
     def __iter__(self) -> Iterator[TraceRow]:
         circuit, settings = self.circuit, self.settings
