@@ -21,10 +21,12 @@ Examples:
   circuit-run --format json circuits/*.yaml | jq .output
   circuit-run --set x=3 --set y=-1 circuits/add-multiply.yaml
   circuit-run --check circuits/*.yaml
+  circuit-run --gradcheck circuits/neuron.yaml
+  circuit-run --update-expect circuits/neuron.yaml
   cat spec.yaml | circuit-run -
 
 \b
-Exit codes: 0 success, 1 an expectation failed (--check),
+Exit codes: 0 success, 1 a check failed (--check, --gradcheck),
 2 invalid spec or usage, 3 numerical error (a value went non-finite).
 """
 
@@ -59,6 +61,18 @@ class Assignment(click.ParamType):
               help="Start an input at VALUE instead of the spec's value. Repeatable.")
 @click.option("--check", is_flag=True,
               help="Compare each spec with its expect block; print PASS/FAIL and exit 1 on a mismatch.")
+@click.option("--gradcheck", is_flag=True,
+              help="Compare every input's analytic gradient with a central difference; exit 1 on a "
+                   "mismatch. Kinks (relu/abs at 0, max/min ties) are flagged, not failed.")
+@click.option("--gradcheck-eps", type=click.FloatRange(min=0, min_open=True), default=1e-6,
+              show_default=True, metavar="EPS", help="Step of --gradcheck's central differences.")
+@click.option("--gradcheck-atol", type=click.FloatRange(min=0), default=1e-5, show_default=True,
+              metavar="ATOL", help="--gradcheck passes when |analytic - numerical| <= ATOL + RTOL*|numerical|.")
+@click.option("--gradcheck-rtol", type=click.FloatRange(min=0), default=1e-3, show_default=True,
+              metavar="RTOL", help="See --gradcheck-atol.")
+@click.option("--update-expect", is_flag=True,
+              help="Write the actual results into each spec's expect block (only entries that fail; "
+                   "creates the block if missing). The rest of the file is kept byte for byte.")
 @click.option("--numerical", "numerical", is_flag=True,
               help="Also show central-difference gradients of the inputs beside the analytic ones.")
 @click.option("--numerical-h", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
@@ -72,7 +86,8 @@ class Assignment(click.ParamType):
               show_default=True, metavar="N", help="Refuse YAML whose aliases expand to more nodes.")
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
-         numerical: bool, numerical_h: float, schema: bool, max_bytes: int, max_depth: int,
+         gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
+         update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int, max_depth: int,
          max_alias_nodes: int) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
@@ -88,19 +103,31 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         raise click.UsageError("give at least one SPEC file (or - for standard input)")
     if list(specs).count(STDIN) > 1:
         raise click.UsageError("standard input (-) can be read only once")
-    options = dict(fmt=fmt, overrides=dict(assignments), check=check,
-                   numerical_h=numerical_h if numerical else None,
-                   limits=Limits(max_bytes, max_depth, max_alias_nodes))
-    worst = EXIT_OK
+    limits = Limits(max_bytes, max_depth, max_alias_nodes)
+    if update_expect:
+        clashing = [flag for flag, used in (("--check", check), ("--gradcheck", gradcheck),
+                                             ("--set", assignments), ("--numerical", numerical)) if used]
+        if clashing:
+            raise click.UsageError(f"--update-expect cannot be combined with {', '.join(clashing)}")
+        if STDIN in specs:
+            raise click.UsageError("--update-expect needs spec files; standard input cannot be updated")
+        sys.exit(max(update_one(path, fmt, limits) for path in specs))
+    gradcheck_options = dict(eps=gradcheck_eps, atol=gradcheck_atol, rtol=gradcheck_rtol) if gradcheck else None
+    options = dict(fmt=fmt, overrides=dict(assignments), check=check, gradcheck=gradcheck_options,
+                   numerical_h=numerical_h if numerical else None, limits=limits)
+    codes = []
     for index, path in enumerate(specs):
         if index and fmt == "table" and not check:
             click.echo()
-        worst = max(worst, run_one(path, **options))
-    sys.exit(worst)
+        codes.append(run_one(path, **options))
+    if check and fmt == "table" and len(codes) > 1:
+        passed = codes.count(EXIT_OK)
+        click.echo(f"{len(codes)} specs: {passed} passed, {len(codes) - passed} failed")
+    sys.exit(max(codes))
 
 
 def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
-            numerical_h: float | None, limits: Limits) -> int:
+            gradcheck: dict[str, float] | None, numerical_h: float | None, limits: Limits) -> int:
     """Run one spec and print its report; return its exit code."""
     from . import report
     from .run import run_spec
@@ -113,17 +140,18 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
         if missing:
             raise SpecError(source, [Problem(0, 0, f"--set {name}: the spec has no input '{name}'"
                                                    + suggest(name, spec.inputs)) for name in missing])
-        result = run_spec(spec, overrides=overrides, check=check, numerical_h=numerical_h)
+        result = run_spec(spec, overrides=overrides, check=check, numerical_h=numerical_h,
+                          gradcheck=gradcheck)
     except SpecError as err:
         for line in err.lines():
             click.echo(line, err=True)
-        return EXIT_SPEC_ERROR
+        return _not_run(source, check, fmt, EXIT_SPEC_ERROR, "invalid spec")
     except NumericalError as err:
         click.echo(f"{source}: error: numerical error: {err}", err=True)
-        return EXIT_NUMERICAL_ERROR
+        return _not_run(source, check, fmt, EXIT_NUMERICAL_ERROR, "numerical error")
     except (RecursionError, MemoryError):
         click.echo(f"{source}: error: the spec is too large or too deeply nested to process", err=True)
-        return EXIT_SPEC_ERROR
+        return _not_run(source, check, fmt, EXIT_SPEC_ERROR, "invalid spec")
     for warning in result.warnings:
         click.echo(f"{source}: warning: {warning}", err=True)
 
@@ -131,15 +159,60 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
         click.echo(report.render_json(result))
     elif fmt == "csv":
         click.echo(report.render_csv(result), nl=False)
-    elif not check:
+    elif not check and gradcheck is None:
         click.echo(report.render_table(result), nl=False)
+    code = EXIT_OK
     if check:
         assert result.check is not None
-        if fmt == "table":
-            click.echo(report.render_check(source, result.check), nl=False)
-        elif fmt == "csv":
-            click.echo(report.render_check(source, result.check), nl=False, err=True)
-        return EXIT_OK if result.check.passed else EXIT_CHECK_FAILED
+        if fmt != "json":
+            click.echo(report.render_check(source, result.check), nl=False, err=fmt == "csv")
+        code = code if result.check.passed else EXIT_CHECK_FAILED
+    if gradcheck is not None:
+        assert result.gradcheck is not None
+        if fmt != "json":
+            click.echo(report.render_gradcheck(source, result.gradcheck), nl=False, err=fmt == "csv")
+        code = code if result.gradcheck.passed else EXIT_CHECK_FAILED
+    return code
+
+
+def _not_run(source: str, check: bool, fmt: str, code: int, why: str) -> int:
+    """Under --check every spec gets a verdict line, even one that could not run."""
+    if check and fmt == "table":
+        click.echo(f"FAIL {source} ({why}; see the errors above)")
+    return code
+
+
+def update_one(path: str, fmt: str, limits: Limits) -> int:
+    """--update-expect for one file; print what changed and return its exit code."""
+    import json
+
+    from .update_expect import UpdateError, describe_number, update_file
+
+    try:
+        outcome = update_file(path, limits)
+    except SpecError as err:
+        for line in err.lines():
+            click.echo(line, err=True)
+        return EXIT_SPEC_ERROR
+    except NumericalError as err:
+        click.echo(f"{path}: error: numerical error: {err}", err=True)
+        return EXIT_NUMERICAL_ERROR
+    except UpdateError as err:
+        click.echo(f"{path}: error: {err}", err=True)
+        return EXIT_SPEC_ERROR
+    if fmt == "json":
+        click.echo(json.dumps(outcome.as_dict(), allow_nan=False))
+        return EXIT_OK
+    if not outcome.changed:
+        click.echo(f"unchanged {path} ({outcome.checked} checked, all within tolerance)")
+        return EXIT_OK
+    if outcome.created:
+        click.echo(f"created expect block in {path} ({len(outcome.changes)} entries)")
+    else:
+        click.echo(f"updated {path} ({len(outcome.changes)} of {outcome.checked} entries)")
+    for change in outcome.changes:
+        old = "" if change.old is None else f"{describe_number(change.old)} -> "
+        click.echo(f"  {change.path}: {old}{describe_number(change.new)}")
     return EXIT_OK
 
 
