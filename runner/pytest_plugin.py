@@ -47,7 +47,7 @@ def is_spec_file(path: Path) -> bool:
     """Top-level `gates:` and `expect:` keys, looked for in the text itself."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(1 << 20).decode("utf-8", "replace")
+            head = handle.read(1 << 20).decode("utf-8", "replace").lstrip("\ufeff")
     except OSError:
         return False
     if _GATES.search(head) and _EXPECT.search(head):

@@ -74,6 +74,8 @@ def test_create_pass_change_fail_update_pass(pytester: pytest.Pytester, no_cache
 def test_only_specs_with_gates_and_expect_are_collected(pytester: pytest.Pytester, no_cache):
     pytester.makefile(".yaml", product=spec())
     pytester.makefile(".yml", short=spec())
+    (pytester.path / "bom.yaml").write_bytes(  # `gates:` right after a UTF-8 BOM
+        b"\xef\xbb\xbfgates: {f: {op: neg, in: [x]}}\ninputs: {x: 1}\nexpect: {output: -1}\n")
     pytester.makefile(".yaml", config="gates: 3\nsettings: {expect: 1}\n")  # expect not top level
     pytester.makefile(".yaml", no_expect="inputs: {x: 1}\ngates:\n  f: {op: neg, in: [x]}\n")
     pytester.makefile(".yaml", workflow="on: push\njobs: {test: {runs-on: ubuntu-latest}}\n")
@@ -81,7 +83,7 @@ def test_only_specs_with_gates_and_expect_are_collected(pytester: pytest.Pyteste
     pytester.makefile(".json", product_json='{"inputs": {"x": 1}, "gates": {}, "expect": {}}')
     result = pytester.runpytest("--collect-only", "-q", *no_cache)
     assert sorted(line for line in result.outlines if "::" in line) == [
-        "product.yaml::product", "short.yml::short"]
+        "bom.yaml::bom", "product.yaml::product", "short.yml::short"]
 
 
 def test_flow_style_spec_is_collected(pytester: pytest.Pytester, no_cache):
@@ -156,7 +158,10 @@ def test_xdist_gives_the_same_verdicts_as_check(pytester: pytest.Pytester, no_ca
 def test_xdist_update(pytester: pytest.Pytester, no_cache):
     pytest.importorskip("xdist")
     pytester.makefile(".yaml", u1=spec(x=5), u2=spec(x=6))
-    pytester.runpytest_subprocess("-n", "2", "--circuit-update", *no_cache).assert_outcomes(passed=2)
+    result = pytester.runpytest_subprocess("-n", "2", "--circuit-update", *no_cache)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines_random(["*circuit-run: updated expectations*", "u1.yaml", "u2.yaml",
+                                        "  output: 12 -> 24"])
     assert "output: 24" in (pytester.path / "u2.yaml").read_text()  # 6 * 4
     cli = subprocess.run([sys.executable, "-m", "runner", "--check", "u1.yaml", "u2.yaml"],
                          cwd=pytester.path, capture_output=True, text=True)
