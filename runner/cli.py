@@ -120,9 +120,9 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         if index and fmt == "table" and not check:
             click.echo()
         codes.append(run_one(path, **options))
-    if check and fmt == "table" and len(codes) > 1:
+    if check and fmt == "table" and len(codes) > 1:  # stderr: stdout stays one verdict per line
         passed = codes.count(EXIT_OK)
-        click.echo(f"{len(codes)} specs: {passed} passed, {len(codes) - passed} failed")
+        click.echo(f"{len(codes)} specs: {passed} passed, {len(codes) - passed} failed", err=True)
     sys.exit(max(codes))
 
 

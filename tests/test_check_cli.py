@@ -45,8 +45,8 @@ def test_project_circuits_all_pass():
     result = run("--check", *CIRCUITS)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines[:-1]] == ["PASS"] * len(CIRCUITS)
-    assert lines[-1] == f"{len(CIRCUITS)} specs: {len(CIRCUITS)} passed, 0 failed"
+    assert [line.split()[0] for line in lines] == ["PASS"] * len(CIRCUITS)
+    assert result.stderr == f"{len(CIRCUITS)} specs: {len(CIRCUITS)} passed, 0 failed\n"
 
 
 def test_pass_line_counts_entries(spec):
@@ -108,7 +108,7 @@ def test_many_files_every_spec_reported_highest_code_wins(spec, tmp_path):
     assert result.exit_code == 2
     verdicts = [line for line in result.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
     assert [v.split()[:2] for v in verdicts] == [["PASS", good], ["FAIL", bad], ["FAIL", str(invalid)]]
-    assert result.stdout.splitlines()[-1] == "3 specs: 1 passed, 2 failed"
+    assert result.stderr.splitlines()[-1] == "3 specs: 1 passed, 2 failed"
     assert f"{invalid}:3:11: error:" in result.stderr and "did you mean 'mul'" in result.stderr
 
 
