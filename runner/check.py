@@ -36,8 +36,9 @@ class Comparison:
         return difference is not None and math.isfinite(difference) and difference <= self.allowed
 
     def as_dict(self) -> dict:
+        # |a - e| or abs + rel*|e| can overflow to inf for huge numbers; JSON gets null then
         return {"path": self.path, "expected": self.expected, "actual": self.actual,
-                "difference": self.difference, "allowed": self.allowed}
+                "difference": _finite(self.difference), "allowed": _finite(self.allowed)}
 
 
 @dataclass
@@ -96,3 +97,7 @@ def _comparison(path: str, entry: Expected, actual: Optional[float], default: To
     return Comparison(path, entry.value, actual,
                       entry.abs if entry.abs is not None else default.abs,
                       entry.rel if entry.rel is not None else default.rel)
+
+
+def _finite(value: Optional[float]) -> Optional[float]:
+    return value if value is not None and math.isfinite(value) else None

@@ -23,11 +23,13 @@ Examples:
   circuit-run --format json circuits/*.yaml | jq .output
   circuit-run --set x=3 --set y=-1 circuits/add-multiply.yaml
   circuit-run --check circuits/*.yaml
+  circuit-run --gradcheck circuits/neuron.yaml
+  circuit-run --update-expect circuits/neuron.yaml
   circuit-run --iterations 100000 --optimizer adam --trace run.jsonl circuits/rosenbrock.yaml
   cat spec.yaml | circuit-run -
 
 \b
-Exit codes: 0 success, 1 an expectation failed (--check),
+Exit codes: 0 success, 1 a check failed (--check, --gradcheck),
 2 invalid spec or usage, 3 numerical error (a value went non-finite).
 """
 
@@ -111,6 +113,18 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
               help="Start an input at VALUE instead of the spec's value. Repeatable.")
 @click.option("--check", is_flag=True,
               help="Compare each spec with its expect block; print PASS/FAIL and exit 1 on a mismatch.")
+@click.option("--gradcheck", is_flag=True,
+              help="Compare every input's analytic gradient with a central difference; exit 1 on a "
+                   "mismatch. Kinks (relu/abs at 0, max/min ties) are flagged, not failed.")
+@click.option("--gradcheck-eps", type=click.FloatRange(min=0, min_open=True), default=1e-6,
+              show_default=True, metavar="EPS", help="Step of --gradcheck's central differences.")
+@click.option("--gradcheck-atol", type=click.FloatRange(min=0), default=1e-5, show_default=True,
+              metavar="ATOL", help="--gradcheck passes when |analytic - numerical| <= ATOL + RTOL*|numerical|.")
+@click.option("--gradcheck-rtol", type=click.FloatRange(min=0), default=1e-3, show_default=True,
+              metavar="RTOL", help="See --gradcheck-atol.")
+@click.option("--update-expect", is_flag=True,
+              help="Write the actual results into each spec's expect block (only entries that fail; "
+                   "creates the block if missing). The rest of the file is kept byte for byte.")
 @click.option("--numerical", "numerical", is_flag=True,
               help="Also show central-difference gradients of the inputs beside the analytic ones.")
 @click.option("--numerical-h", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
@@ -138,9 +152,10 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @optimization_options
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
-         numerical: bool, numerical_h: float, schema: bool, max_bytes: int, max_depth: int,
-         max_alias_nodes: int, graph_file: str | None, plot_file: str | None, surface_file: str | None,
-         explain: bool, trace_path: str | None, every: int | None, quiet: bool,
+         gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
+         update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
+         max_depth: int, max_alias_nodes: int, graph_file: str | None, plot_file: str | None,
+         surface_file: str | None, explain: bool, trace_path: str | None, every: int | None, quiet: bool,
          no_optimize: bool, **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
@@ -161,6 +176,15 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     # the run time on a 100,000-gate spec). Nothing here makes cycles worth
     # collecting, so it is off for the run.
     gc.disable()
+    limits = Limits(max_bytes, max_depth, max_alias_nodes)
+    if update_expect:
+        clashing = [flag for flag, used in (("--check", check), ("--gradcheck", gradcheck),
+                                             ("--set", assignments), ("--numerical", numerical)) if used]
+        if clashing:
+            raise click.UsageError(f"--update-expect cannot be combined with {', '.join(clashing)}")
+        if STDIN in specs:
+            raise click.UsageError("--update-expect needs spec files; standard input cannot be updated")
+        sys.exit(max(update_one(path, fmt, limits) for path in specs))
     pictures = {"graph": graph_file, "plot": plot_file, "plot-surface": surface_file}
     for option, target in pictures.items():
         if target and len(specs) > 1 and "{name}" not in target:
@@ -180,18 +204,21 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         if not trace_path.lower().endswith(TRACE_FORMATS):
             raise click.BadParameter(f"end the file name with {', '.join(TRACE_FORMATS)}, not "
                                      f"{trace_path!r}", param_hint="'--trace'")
-    options = dict(fmt=fmt, overrides=dict(assignments), check=check,
-                   numerical_h=numerical_h if numerical else None,
-                   limits=Limits(max_bytes, max_depth, max_alias_nodes),
+    gradcheck_options = dict(eps=gradcheck_eps, atol=gradcheck_atol, rtol=gradcheck_rtol) if gradcheck else None
+    options = dict(fmt=fmt, overrides=dict(assignments), check=check, gradcheck=gradcheck_options,
+                   numerical_h=numerical_h if numerical else None, limits=limits,
                    run=RunOptions(changes, not no_optimize, trace_path, every, quiet),
                    pictures={option: target for option, target in pictures.items() if target},
                    explain=explain)
-    worst = EXIT_OK
+    codes = []
     for index, path in enumerate(specs):
         if index and fmt == "table" and not check:
             click.echo()
-        worst = max(worst, run_one(path, **options))
-    sys.exit(worst)
+        codes.append(run_one(path, **options))
+    if check and fmt == "table" and len(codes) > 1:  # stderr: stdout stays one verdict per line
+        passed = codes.count(EXIT_OK)
+        click.echo(f"{len(codes)} specs: {passed} passed, {len(codes) - passed} failed", err=True)
+    sys.exit(max(codes))
 
 
 class RunOptions(NamedTuple):
@@ -203,8 +230,8 @@ class RunOptions(NamedTuple):
 
 
 def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
-            numerical_h: float | None, limits: Limits, run: RunOptions,
-            pictures: dict[str, str] | None = None, explain: bool = False) -> int:
+            gradcheck: dict[str, float] | None, numerical_h: float | None, limits: Limits,
+            run: RunOptions, pictures: dict[str, str] | None = None, explain: bool = False) -> int:
     """Run one spec and print its report; return its exit code."""
     from . import report
     from .validate import load_spec, suggest
@@ -220,20 +247,20 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
         if problems:
             raise SpecError(source, problems)
         result = _run_spec(spec, source, fmt=fmt, overrides=overrides, check=check,
-                           numerical_h=numerical_h, run=run)
+                           numerical_h=numerical_h, run=run, gradcheck=gradcheck)
     except SpecError as err:
         for line in err.lines():
             click.echo(line, err=True)
-        return EXIT_SPEC_ERROR
+        return _not_run(source, check, fmt, EXIT_SPEC_ERROR, "invalid spec")
     except NumericalError as err:
         click.echo(f"{source}: error: numerical error: {err}", err=True)
-        return EXIT_NUMERICAL_ERROR
+        return _not_run(source, check, fmt, EXIT_NUMERICAL_ERROR, "numerical error")
     except (RecursionError, MemoryError):
         click.echo(f"{source}: error: the spec is too large or too deeply nested to process", err=True)
-        return EXIT_SPEC_ERROR
+        return _not_run(source, check, fmt, EXIT_SPEC_ERROR, "invalid spec")
     except OSError as err:
         click.echo(f"{source}: error: cannot write the trace file: {err}", err=True)
-        return EXIT_SPEC_ERROR
+        return _not_run(source, check, fmt, EXIT_SPEC_ERROR, "trace file not written")
     for warning in result.warnings:
         click.echo(f"{source}: warning: {warning}", err=True)
 
@@ -246,21 +273,25 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
         click.echo(report.render_json(result, **extra))
     elif fmt == "csv":
         click.echo(report.render_csv(result), nl=False)
-    elif not check:
+    elif not check and gradcheck is None:
         click.echo(report.render_table(result), nl=False)
     if explain and fmt == "table":
         from .explain import render_text
 
-        if not check:  # a blank line after the node table
+        if not (check or gradcheck is not None):  # a blank line after the node table
             click.echo()
         click.echo(render_text(result, ascii=not _can_print("·∂")), nl=False)
-    drawn = draw_pictures(result, pictures) if pictures else EXIT_OK
+    code = draw_pictures(result, pictures) if pictures else EXIT_OK
     if check:
         assert result.check is not None
-        if fmt == "table":
-            click.echo(report.render_check(source, result.check), nl=False)
-        elif fmt == "csv":
-            click.echo(report.render_check(source, result.check), nl=False, err=True)
+        if fmt != "json":
+            click.echo(report.render_check(source, result.check), nl=False, err=fmt == "csv")
+        code = code if result.check.passed else max(code, EXIT_CHECK_FAILED)
+    if gradcheck is not None:
+        assert result.gradcheck is not None
+        if fmt != "json":
+            click.echo(report.render_gradcheck(source, result.gradcheck), nl=False, err=fmt == "csv")
+        code = code if result.gradcheck.passed else max(code, EXIT_CHECK_FAILED)
     diverged = result.optimization.error if result.optimization is not None else None
     if diverged is not None:
         assert result.optimization is not None
@@ -268,9 +299,7 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
         click.echo(f"{source}: error: numerical error: {diverged}", err=True)
         click.echo(f"{source}: note: last finite inputs (step {result.optimization.steps}): {shown}", err=True)
         return EXIT_NUMERICAL_ERROR
-    if check:
-        return max(drawn, EXIT_OK if result.check.passed else EXIT_CHECK_FAILED)
-    return drawn
+    return code
 
 
 def draw_pictures(result, pictures: dict[str, str]) -> int:
@@ -314,7 +343,7 @@ def _outside(value: float, low: float | None, high: float | None) -> str:
 
 
 def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check: bool,
-              numerical_h: float | None, run: RunOptions):
+              numerical_h: float | None, run: RunOptions, gradcheck: dict[str, float] | None = None):
     """run_spec with the command line's optimize overrides, trace file,
     progress bar, and the rows the chosen output needs kept in memory."""
     from contextlib import ExitStack
@@ -343,13 +372,54 @@ def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check
         observe = observers[0] if len(observers) == 1 else \
             (lambda row: [each(row) for each in observers]) if observers else None
         result = run_spec(spec, overrides=overrides, run_optimization=run.optimize, check=check,
-                          numerical_h=numerical_h, keep=keep, observe=observe)
+                          numerical_h=numerical_h, keep=keep, observe=observe, gradcheck=gradcheck)
         if settings is not None and run.trace_path:
             writer.finish(result.optimization)
     if settings is None and run.trace_path:
         click.echo(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
                    "(add one, or an override such as --iterations N)", err=True)
     return result
+
+
+def _not_run(source: str, check: bool, fmt: str, code: int, why: str) -> int:
+    """Under --check every spec gets a verdict line, even one that could not run."""
+    if check and fmt == "table":
+        click.echo(f"FAIL {source} ({why}; see the errors above)")
+    return code
+
+
+def update_one(path: str, fmt: str, limits: Limits) -> int:
+    """--update-expect for one file; print what changed and return its exit code."""
+    import json
+
+    from .update_expect import UpdateError, describe_number, update_file
+
+    try:
+        outcome = update_file(path, limits)
+    except SpecError as err:
+        for line in err.lines():
+            click.echo(line, err=True)
+        return EXIT_SPEC_ERROR
+    except NumericalError as err:
+        click.echo(f"{path}: error: numerical error: {err}", err=True)
+        return EXIT_NUMERICAL_ERROR
+    except UpdateError as err:
+        click.echo(f"{path}: error: {err}", err=True)
+        return EXIT_SPEC_ERROR
+    if fmt == "json":
+        click.echo(json.dumps(outcome.as_dict(), allow_nan=False))
+        return EXIT_OK
+    if not outcome.changed:
+        click.echo(f"unchanged {path} ({outcome.checked} checked, all within tolerance)")
+        return EXIT_OK
+    if outcome.created:
+        click.echo(f"created expect block in {path} ({len(outcome.changes)} entries)")
+    else:
+        click.echo(f"updated {path} ({len(outcome.changes)} of {outcome.checked} entries)")
+    for change in outcome.changes:
+        old = "" if change.old is None else f"{describe_number(change.old)} -> "
+        click.echo(f"  {change.path}: {old}{describe_number(change.new)}")
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

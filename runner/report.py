@@ -10,6 +10,7 @@ import json
 from typing import Any, Sequence
 
 from .check import CheckResult
+from .gradcheck import GradcheckResult
 from .models import Optimize
 from .optimize import OptimizationResult, TraceRow
 from .run import RunResult
@@ -41,7 +42,7 @@ def to_json_dict(result: RunResult) -> dict:
     for name, refs in zip(circuit.gate_names, circuit.refs):
         nodes[name] = {"op": spec.gates[name].op, "in": list(refs), "value": result.values[name],
                        "grad": result.grads[name]}
-    return {
+    document = {
         "circuit": spec.name,
         "spec": spec.source,
         "output": {"name": circuit.output_name, "value": result.output},
@@ -49,6 +50,9 @@ def to_json_dict(result: RunResult) -> dict:
         "optimization": _optimization_json(result.optimization),
         "check": result.check.as_dict() if result.check is not None else None,
     }
+    if result.gradcheck is not None:  # only when asked for (--gradcheck)
+        document["gradcheck"] = result.gradcheck.as_dict()
+    return document
 
 
 def _optimization_json(run: OptimizationResult | None) -> dict | None:
@@ -228,8 +232,47 @@ def render_check(source: str, check: CheckResult) -> str:
     for note in check.notes:
         lines.append(f"  {note}")
     if check.failures:
-        rows = [[c.path, number(c.expected), number(c.actual), number(c.difference), number(c.allowed)]
-                for c in check.failures]
+        rows = []
+        for c in check.failures:
+            expected, actual = _distinct(c.expected, c.actual)
+            rows.append([c.path, expected, actual, number(c.difference), number(c.allowed)])
         lines.append(table(["entry", "expected", "actual", "difference", "allowed"], rows,
                            right=(1, 2, 3, 4)))
+    return "\n".join(lines) + "\n"
+
+
+def _distinct(a: float | None, b: float | None) -> tuple[str, str]:
+    """Two numbers for people, with all their digits when 10 would hide the difference."""
+    short_a, short_b = number(a), number(b)
+    if short_a == short_b and a != b and a is not None and b is not None:
+        return repr(a), repr(b)
+    return short_a, short_b
+
+
+# --------------------------------------------------------------------------
+# --gradcheck
+
+_STATUS = {"ok": "ok", "mismatch": "MISMATCH", "kink": "not differentiable here",
+           "undefined": "no estimate"}
+
+
+def render_gradcheck(source: str, check: GradcheckResult) -> str:
+    verdict = "PASS" if check.passed else "FAIL"
+    flagged = sum(1 for entry in check.inputs if entry.status in ("kink", "undefined"))
+    counts = f"{len(check.inputs)} inputs" + (f", {flagged} not checkable here" if flagged else "")
+    lines = [f"gradcheck {verdict} {source} ({counts}; eps {check.eps:g}, "
+             f"atol {check.atol:g}, rtol {check.rtol:g})"]
+    rows = []
+    for entry in check.inputs:
+        analytic, numerical = number(entry.analytic), number(entry.numerical)
+        status = _STATUS[entry.status]
+        if entry.status == "kink" and "within eps" in entry.note:
+            status = "kink within eps"
+        rows.append([entry.name, analytic, numerical, number(entry.difference), number(entry.allowed), status])
+    lines.append(table(["input", "analytic", "numerical", "difference", "allowed", "status"], rows,
+                       right=(1, 2, 3, 4)))
+    for entry in check.inputs:
+        if entry.note:
+            lines.append(f"  {entry.name}: {entry.note}" + (" (not counted as a failure)"
+                                                            if entry.status != "mismatch" else ""))
     return "\n".join(lines) + "\n"
