@@ -15,21 +15,48 @@ Errors are typed: `SpecError` (invalid spec: `.problems` with line and
 column) and `NumericalError` (a value or gradient left the finite numbers).
 """
 
-from ._version import __version__
-from .check import CheckResult, check_expectations
-from .compiler import compile_spec
-from .engine import Circuit
-from .errors import CircuitRunError, NumericalError, Problem, SpecError
-from .loader import Limits
-from .models import Spec
-from .ops import OPS, Op
-from .optimize import Optimization, OptimizationResult, TraceRow, optimize
-from .run import RunResult, run_spec
-from .validate import load_spec, load_spec_text
+from __future__ import annotations
 
-__all__ = [
-    "__version__", "load_spec", "load_spec_text", "compile_spec", "run_spec", "optimize",
-    "check_expectations", "Spec", "Circuit", "Op", "OPS", "Optimization", "OptimizationResult",
-    "TraceRow", "RunResult", "CheckResult", "Limits", "CircuitRunError", "SpecError",
-    "NumericalError", "Problem",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+from ._version import __version__
+
+# The public names and the module each lives in. They are imported on first
+# use (PEP 562), so that `circuit-run` and the pytest plugin start without
+# loading the whole package.
+_EXPORTS = {
+    "load_spec": "validate", "load_spec_text": "validate", "compile_spec": "compiler",
+    "run_spec": "run", "RunResult": "run", "optimize": "optimizer", "Optimization": "optimizer",
+    "OptimizationResult": "optimizer", "TraceRow": "optimizer", "check_expectations": "check",
+    "CheckResult": "check", "Spec": "models", "Circuit": "engine", "Op": "ops", "OPS": "ops",
+    "Limits": "loader", "CircuitRunError": "errors", "SpecError": "errors",
+    "NumericalError": "errors", "Problem": "errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'runner' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # for type checkers and editors
+    from .check import CheckResult, check_expectations
+    from .compiler import compile_spec
+    from .engine import Circuit
+    from .errors import CircuitRunError, NumericalError, Problem, SpecError
+    from .loader import Limits
+    from .models import Spec
+    from .ops import OPS, Op
+    from .optimizer import Optimization, OptimizationResult, TraceRow, optimize
+    from .run import RunResult, run_spec
+    from .validate import load_spec, load_spec_text

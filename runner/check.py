@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 from .models import Expected, Spec, Tolerance
-from .optimize import OptimizationResult
+from .optimizer import OptimizationResult
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,7 @@ import click
 from ._version import __version__
 from .errors import (EXIT_CHECK_FAILED, EXIT_NUMERICAL_ERROR, EXIT_OK, EXIT_SPEC_ERROR,
                      NumericalError, Problem, SpecError)
-from .loader import STDIN, STDIN_NAME, Limits
-from .models import MAX_ITERATIONS
+from .loader import MAX_ITERATIONS, STDIN, STDIN_NAME, Limits
 
 EXAMPLES = """
 \b
@@ -348,7 +347,7 @@ def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check
     progress bar, and the rows the chosen output needs kept in memory."""
     from contextlib import ExitStack
 
-    from .optimize import with_settings
+    from .optimizer import with_settings
     from .progress import Progress, progress_wanted
     from .report import settings_json
     from .run import run_spec

@@ -52,6 +52,10 @@ STDIN_NAME = "<stdin>"
 Path = tuple  # a node's path: keys and list indices from the top level
 
 
+# The most optimization steps a spec (or --iterations) may ask for.
+MAX_ITERATIONS = 1_000_000_000
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds that keep hostile files from exhausting memory, stack or time.

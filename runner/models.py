@@ -17,17 +17,16 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Fie
                       PrivateAttr, Strict, StringConstraints, Tag, ValidationInfo, field_validator)
 from pydantic_core import PydanticCustomError
 
-from .loader import describe
+from .loader import MAX_ITERATIONS, describe
 from .ops import OP_NAMES
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 RESERVED_NAMES = frozenset({"true", "false", "null"})
-MAX_ITERATIONS = 1_000_000_000
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------

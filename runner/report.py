@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from .check import CheckResult
 from .gradcheck import GradcheckResult
 from .models import Optimize
-from .optimize import OptimizationResult, TraceRow
+from .optimizer import OptimizationResult, TraceRow
 from .run import RunResult
 
 

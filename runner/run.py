@@ -13,7 +13,7 @@ from .compiler import compile_spec
 from .engine import Circuit
 from .gradcheck import GradcheckResult, gradcheck as run_gradcheck
 from .models import Spec
-from .optimize import Keep, OptimizationResult, TraceRow, optimize
+from .optimizer import Keep, OptimizationResult, TraceRow, optimize
 
 
 @dataclass

@@ -21,7 +21,7 @@ from collections import deque
 from pathlib import Path
 from typing import IO, Any, Optional
 
-from .optimize import OptimizationResult, TraceRow
+from .optimizer import OptimizationResult, TraceRow
 
 TRACE_FORMATS = (".csv", ".jsonl", ".json")
 

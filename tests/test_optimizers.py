@@ -1,6 +1,6 @@
 """Optimizers, bounds, overrides, divergence and the optimization examples.
 
-References are independent of runner/optimize.py: two-step examples worked
+References are independent of runner/optimizer.py: two-step examples worked
 out by hand, and a re-implementation of the update rules as torch.optim's
 documentation writes them (SGD with momentum, Adam with bias correction),
 run on functions whose gradients are written out here by hand.

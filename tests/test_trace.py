@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from runner.cli import main
-from runner.optimize import TraceRow
+from runner.optimizer import TraceRow
 from runner.progress import Progress, progress_wanted
 from runner.trace import KeepEvery, KeepSummary, row_json
 
