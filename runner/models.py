@@ -7,8 +7,6 @@ Validators raise `PydanticCustomError`s whose messages are already written for
 a person; `validate.py` adds the file position and the "did you mean".
 """
 
-from __future__ import annotations
-
 import math
 import re
 from typing import Annotated, Any, Literal, Optional, Union

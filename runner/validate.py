@@ -9,7 +9,6 @@ Two passes, both always run so a user sees all problems at once:
 
 from __future__ import annotations
 
-import difflib
 from pathlib import PurePath
 from typing import Any, Iterable, Optional, Union, get_args, get_origin
 
@@ -20,6 +19,7 @@ from .loader import STDIN_NAME, Document, Limits, describe, load_file, load_text
 from .models import RESERVED_NAMES, Spec, _NAME
 from .compiler import find_cycle_free_order
 from .ops import OP_NAMES, OPS
+from .quickcheck import quick_spec
 
 
 def load_spec(path: str, limits: Limits = Limits()) -> Spec:
@@ -35,11 +35,12 @@ def load_spec_text(text: str, source: str = "<string>", *, fmt: str | None = Non
 
 def validate(document: Document) -> Spec:
     problems: list[Problem] = list(document.problems)
-    spec: Spec | None = None
-    try:
-        spec = Spec.model_validate(document.data)
-    except ValidationError as err:
-        problems.extend(_from_pydantic(err, document))
+    spec = None if problems else quick_spec(document.data)
+    if spec is None:
+        try:
+            spec = Spec.model_validate(document.data)
+        except ValidationError as err:
+            problems.extend(_from_pydantic(err, document))
     graph_problems, order = _graph_problems(document)
     problems.extend(graph_problems)
     if problems:
@@ -67,6 +68,8 @@ def suggest(word: Any, candidates: Iterable[str]) -> str:
     """' (did you mean 'z'?)' when a close match exists, else ''."""
     if not isinstance(word, str):
         return ""
+    import difflib  # only on the error path
+
     candidates = list(candidates)
     matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     if not matches:  # 'inputs' for 'in', 'iter' for 'iterations'
