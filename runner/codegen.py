@@ -85,12 +85,19 @@ def _backward_source(circuit, namespace: dict) -> str:
     first = _first_gate(circuit)
     lines = ["def backward(v, g):\n", _unpack(names, 0, circuit.n_inputs),
              _unpack(names, first, len(names))]
-    assigned: set[int] = {circuit.output}
+    # How many terms reach each slot: a slot with one term that is a plain
+    # copy of its consumer's gradient (an add gate's input) gets no variable
+    # of its own; it shares the consumer's, which is final by then.
+    terms: dict[int, int] = {}
+    for step in circuit._live_reversed:
+        for slot in step.ins:
+            terms[slot] = terms.get(slot, 0) + 1
+    var: dict[int, str] = {circuit.output: f"d{circuit.output}"}
     lines.append(f"    d{circuit.output} = 1.0\n")
     for step in circuit._live_reversed:
         args = [names[slot] for slot in step.ins]
         code = _templates(step, namespace)
-        upstream = f"d{step.out}"
+        upstream = var[step.out]
         if code is None:
             lines.append(f"    _t = _derivative_{step.op.name}(({', '.join(args)},), {names[step.out]})\n")
             derivatives = [f"_t[{i}]" for i in range(len(args))]
@@ -102,15 +109,17 @@ def _backward_source(circuit, namespace: dict) -> str:
             # upstream * 1.0 and upstream * -1.0 are exact, so these match the interpreter
             term = upstream if derivative == "1.0" else f"-{upstream}" if derivative == "-1.0" \
                 else f"{upstream} * ({derivative})"
-            if slot in assigned:
-                lines.append(f"    d{slot} += {term}\n")
+            if slot in var:
+                lines.append(f"    {var[slot]} += {term}\n")
+            elif term == upstream and terms[slot] == 1:
+                var[slot] = upstream
             else:
                 # The interpreter adds the first term to 0.0, which turns a -0.0
                 # into 0.0; a plain copy of another gradient needs no such care,
                 # since no gradient variable here ever holds -0.0.
-                assigned.add(slot)
+                var[slot] = f"d{slot}"
                 lines.append(f"    d{slot} = {term}\n" if term == upstream else
                              f"    d{slot} = 0.0 + {term}\n")
-    grads = [f"d{slot}" if slot in assigned else "0.0" for slot in range(len(names))]
+    grads = [var.get(slot, "0.0") for slot in range(len(names))]
     lines.append(f"    g[:] = [{', '.join(grads)}]\n")
     return "".join(lines)
