@@ -106,8 +106,9 @@ class Document:
 # --------------------------------------------------------------------------
 # Reading bytes
 
-def read_source(path: str, limits: Limits = Limits()) -> tuple[str, str]:
+def read_source(path: str | os.PathLike, limits: Limits = Limits()) -> tuple[str, str]:
     """Return (display name, text) of a spec file or of standard input."""
+    path = os.fspath(path)
     if path == STDIN:
         raw = sys.stdin.buffer.read(limits.max_bytes + 1)
         return STDIN_NAME, decode(raw, STDIN_NAME, limits)
@@ -172,7 +173,7 @@ def load_text(text: str, source: str, limits: Limits = Limits(), *, fmt: str | N
     return document
 
 
-def load_file(path: str, limits: Limits = Limits()) -> Document:
+def load_file(path: str | os.PathLike, limits: Limits = Limits()) -> Document:
     source, text = read_source(path, limits)
     return load_text(text, source, limits)
 

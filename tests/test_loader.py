@@ -138,3 +138,10 @@ def test_stdin_json_and_yaml(cli):
     result = cli("-", input="inputs: {x: 3}\ngates: {f: {op: neg, in: [xx]}}\n")
     assert result.exit_code == 2
     assert result.stderr.startswith("<stdin>:2:27: error: gates.f.in[0]: unknown node 'xx'")
+
+
+def test_api_accepts_path_objects():
+    import runner
+    from tests.conftest import CIRCUITS
+
+    assert runner.load_spec(CIRCUITS / "add-gate.yaml").name == "add-gate"
