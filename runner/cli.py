@@ -203,6 +203,9 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         if not trace_path.lower().endswith(TRACE_FORMATS):
             raise click.BadParameter(f"end the file name with {', '.join(TRACE_FORMATS)}, not "
                                      f"{trace_path!r}", param_hint="'--trace'")
+    if check and assignments:
+        click.echo("circuit-run: warning: --set changes the inputs that the expect blocks were written "
+                   "for, so --check compares against other numbers", err=True)
     gradcheck_options = dict(eps=gradcheck_eps, atol=gradcheck_atol, rtol=gradcheck_rtol) if gradcheck else None
     options = dict(fmt=fmt, overrides=dict(assignments), check=check, gradcheck=gradcheck_options,
                    numerical_h=numerical_h if numerical else None, limits=limits,

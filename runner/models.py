@@ -193,6 +193,15 @@ class Optimize(StrictModel):
     eps: PositiveNumber = Field(1e-8, description="optimizer adam: added to the denominator so "
                                                   "it is never 0.")
 
+    @field_validator("tolerance")
+    @classmethod
+    def _tolerance_needs_gradients(cls, tolerance: Optional[float], info: ValidationInfo) -> Optional[float]:
+        if tolerance is not None and info.data.get("method") == "random":
+            raise PydanticCustomError("tolerance_unused", "random search has no tolerance stop (it runs "
+                                      "all its iterations); remove 'tolerance' or use method analytic "
+                                      "or numerical")
+        return tolerance
+
     @field_validator("optimizer")
     @classmethod
     def _optimizer_needs_gradients(cls, optimizer: str, info: ValidationInfo) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NumericalError, OutputError
-from .report import number
+from .report import number, stop_text
 from .run import RunResult
 
 FORMATS = ("png", "svg", "pdf")
@@ -195,8 +195,7 @@ def _title(result: RunResult) -> str:
     settings = run.settings
     method = {"analytic": "analytic gradient", "numerical": "numerical gradient",
               "random": "random local search"}.get(settings.method, settings.method)
-    stop = "all iterations done" if run.stop == "iterations" else \
-        f"output changed by < {settings.tolerance:g}" if run.stop == "tolerance" else run.stop
+    stop = stop_text(run)
     start, end = run.trace[0].output, run.final_output
     return (f"{result.spec.name}: {settings.goal} by {method}, step size {settings.step_size:g}\n"
             f"{run.steps} step{'s' if run.steps != 1 else ''}, stopped: {stop}; "

@@ -153,6 +153,7 @@ def _optimize(value: Any) -> Optimize:
             fields[key] = _positive(value[key])
     if "tolerance" in value:
         fields["tolerance"] = None if value["tolerance"] is None else _positive(value["tolerance"])
+        _require(fields["tolerance"] is None or fields.get("method") != "random")
     if "iterations" in value:
         _require(type(value["iterations"]) is int and 0 <= value["iterations"] <= MAX_ITERATIONS)
         fields["iterations"] = value["iterations"]

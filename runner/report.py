@@ -181,7 +181,8 @@ def _how(settings: Optimize) -> str:
     return how
 
 
-def _stop(run: OptimizationResult) -> str:
+def stop_text(run: OptimizationResult) -> str:
+    """Why an optimization ended, in words (tables and plot titles)."""
     if run.stop == "iterations":
         return "all iterations done"
     if run.stop == "tolerance":
@@ -195,7 +196,7 @@ def render_optimization(run: OptimizationResult, input_names: Sequence[str],
                         start_values: dict[str, float]) -> str:
     settings = run.settings
     lines = [f"optimization: {settings.goal} by {_how(settings)}, step size {settings.step_size:g}, "
-             f"{run.steps} step{'s' if run.steps != 1 else ''} ({_stop(run)})"]
+             f"{run.steps} step{'s' if run.steps != 1 else ''} ({stop_text(run)})"]
     trainable = list(run.trace[0].inputs) if run.trace else []
     header = ["iteration", "output", *trainable]
     if settings.method != "random":

@@ -18,6 +18,10 @@ from .optimizer import Keep, OptimizationResult, TraceRow, optimize
 
 @dataclass
 class RunResult:
+    """Everything one run computed. `values`, `grads` and `output` are at the
+    spec's starting inputs; after an optimization `circuit` itself holds the
+    final state (its values and gradients), as `optimization` reports."""
+
     spec: Spec
     circuit: Circuit
     output: float  # at the starting inputs

@@ -99,3 +99,10 @@ def test_defaults_follow_the_spec():
     settings = Optimize()
     assert (settings.goal, settings.method, settings.step_size, settings.iterations, settings.h,
             settings.seed, settings.tolerance) == ("maximize", "analytic", 0.01, 100, 1e-4, 0, None)
+
+
+def test_tolerance_with_random_search_is_an_error(cli, write):
+    path = write("r.yaml", "inputs: {x: 1}\ngates: {f: {op: neg, in: [x]}}\noptimize: {method: random, tolerance: 0.1}\n")
+    result = cli(path)
+    assert result.exit_code == 2
+    assert f"{path}:3:39: error: optimize.tolerance: random search has no tolerance stop" in result.stderr
