@@ -70,10 +70,12 @@ class Assignment(click.ParamType):
               show_default=True, metavar="N", help="Refuse specs nested deeper than this.")
 @click.option("--max-alias-nodes", type=click.IntRange(min=0), default=Limits.max_alias_nodes,
               show_default=True, metavar="N", help="Refuse YAML whose aliases expand to more nodes.")
+@click.option("--max-nodes", type=click.IntRange(min=1), default=Limits.max_nodes, show_default=True,
+              metavar="N", help="Refuse specs with more inputs and gates than this.")
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          numerical: bool, numerical_h: float, schema: bool, max_bytes: int, max_depth: int,
-         max_alias_nodes: int) -> None:
+         max_alias_nodes: int, max_nodes: int) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
     SPEC is a YAML or JSON circuit file, or - for standard input. Values and
@@ -90,7 +92,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         raise click.UsageError("standard input (-) can be read only once")
     options = dict(fmt=fmt, overrides=dict(assignments), check=check,
                    numerical_h=numerical_h if numerical else None,
-                   limits=Limits(max_bytes, max_depth, max_alias_nodes))
+                   limits=Limits(max_bytes, max_depth, max_alias_nodes, max_nodes))
     worst = EXIT_OK
     for index, path in enumerate(specs):
         if index and fmt == "table" and not check:
@@ -119,7 +121,8 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
             click.echo(line, err=True)
         return EXIT_SPEC_ERROR
     except NumericalError as err:
-        click.echo(f"{source}: error: numerical error: {err}", err=True)
+        click.echo(f"{source}{_gate_position(path, err.gate, limits)}: error: numerical error: {err}",
+                   err=True)
         return EXIT_NUMERICAL_ERROR
     except (RecursionError, MemoryError):
         click.echo(f"{source}: error: the spec is too large or too deeply nested to process", err=True)
@@ -141,6 +144,24 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
             click.echo(report.render_check(source, result.check), nl=False, err=True)
         return EXIT_OK if result.check.passed else EXIT_CHECK_FAILED
     return EXIT_OK
+
+
+def _gate_position(path: str, gate: str, limits: Limits) -> str:
+    """':LINE:COL' of a gate's name in its spec file, or '' if unknown.
+
+    The file is read again here, on the error path only, so that a run that
+    succeeds keeps no source positions in memory. Standard input cannot be
+    read twice and gets no position.
+    """
+    if path == STDIN:
+        return ""
+    from .loader import load_file
+
+    try:
+        line, column = load_file(path, limits).position(("gates", gate), key=True)
+    except (SpecError, OSError):  # changed since the first read: the message still names the gate
+        return ""
+    return f":{line}:{column}" if line else ""
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,8 +10,9 @@ Two passes, both always run so a user sees all problems at once:
 from __future__ import annotations
 
 import difflib
+import heapq
 from pathlib import PurePath
-from typing import Any, Iterable, Optional, Union, get_args, get_origin
+from typing import Any, Collection, Iterable, Optional, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -75,7 +76,7 @@ def format_path(path: tuple, data: Any = None) -> str:
     for part in path:
         in_list = isinstance(node, list) if data is not None else \
             isinstance(part, int) and not isinstance(part, bool)
-        shown = str(part).lower() if isinstance(part, bool) else str(part)
+        shown = "null" if part is None else str(part).lower() if isinstance(part, bool) else str(part)
         text += f"[{part}]" if in_list and text else ("." if text else "") + shown
         try:
             node = node[part] if node is not None else None
@@ -94,7 +95,9 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     for part in loc:
         key = part
         if isinstance(node, dict):  # pydantic writes a key True as 1, and some keys as strings
-            key = next((k for k in node if k == part), None)
+            # (a string equals only itself, so the common case is one lookup, not a scan)
+            key = part if isinstance(part, str) and part in node else \
+                next((k for k in node if k == part), None)
             if key is None:
                 key = next((k for k in node if str(k) == str(part)), part)
         path.append(key)
@@ -171,6 +174,8 @@ def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
             allowed = _keys_of(_model_at(loc[:-1]))
             position = document.position(path, key=True)
             message = f"unknown key '{loc[-1]}'" + suggest(str(loc[-1]), allowed)
+            if loc[-1] == "<<":
+                message += " (YAML merge keys are not supported: write the keys out)"
             if allowed:
                 message += "; allowed keys: " + ", ".join(allowed)
         elif kind == "unknown_op":
@@ -245,6 +250,7 @@ def _graph_problems(document: Document) -> list[Problem]:
     gates = {name: gate for name, gate in _mapping(data, "gates").items() if _is_name(name)}
     nodes = inputs | set(gates)
     problems: list[Problem] = []
+    hints = _Hints()
 
     def report(path: tuple, message: str, *, key: bool = False) -> None:
         line, column = document.position(path, key=key)
@@ -267,7 +273,7 @@ def _graph_problems(document: Document) -> list[Problem]:
             if not _is_name(ref):
                 continue
             if ref not in nodes:
-                report(("gates", name, "in", index), f"unknown node '{ref}'" + _known(ref, nodes))
+                report(("gates", name, "in", index), f"unknown node '{ref}'" + hints(ref, nodes))
             elif ref in gates:
                 reads[name].append((ref, index))
         op = OPS.get(gate.get("op")) if isinstance(gate.get("op"), str) else None
@@ -283,19 +289,35 @@ def _graph_problems(document: Document) -> list[Problem]:
             report(("output",), f"'{output}' is an input; the output must be a gate "
                                 "(add a gate that computes from it)")
         elif output not in gates:
-            report(("output",), f"unknown gate '{output}'" + _known(output, gates))
+            report(("output",), f"unknown gate '{output}'" + hints(output, gates))
 
-    problems.extend(_expect_problems(data, inputs, nodes, document))
+    problems.extend(_expect_problems(data, inputs, nodes, document, hints))
     return problems
 
 
-def _known(name: str, candidates: Iterable[str]) -> str:
-    candidates = list(candidates)
-    hint = suggest(name, candidates)
-    if hint or not candidates:
-        return hint
-    shown = ", ".join(sorted(candidates)[:8]) + (", ..." if len(candidates) > 8 else "")
-    return f"; known: {shown}"
+class _Hints:
+    """'did you mean' / 'known: ...' for unknown names, within a budget.
+
+    Each hint compares the name with every candidate (difflib), so a
+    generated spec with thousands of unknown names among thousands of nodes
+    would take hours; once `budget` comparisons are spent, the remaining
+    messages go without a hint.
+    """
+
+    def __init__(self, budget: int = 100_000):
+        self.left = budget
+
+    def __call__(self, name: str, candidates: Collection[str]) -> str:
+        if len(candidates) > self.left:
+            self.left = 0
+            return ""
+        self.left -= max(len(candidates), 1)
+        candidates = list(candidates)
+        hint = suggest(name, candidates)
+        if hint or not candidates:
+            return hint
+        shown = ", ".join(heapq.nsmallest(8, candidates)) + (", ..." if len(candidates) > 8 else "")
+        return f"; known: {shown}"
 
 
 def _cycle_problems(reads: dict[str, list[tuple[str, int]]], order: list[str],
@@ -355,7 +377,8 @@ def _cycle_problems(reads: dict[str, list[tuple[str, int]]], order: list[str],
             loop = _loop_through(start, reads, members)
             first_index = next(i for ref, i in reads[start] if ref == loop[1])
             path = ("gates", start, "in", first_index)
-            message = ("gates form a cycle: " + " -> ".join(loop) +
+            shown = loop if len(loop) <= 12 else loop[:10] + [f"... ({len(loop) - 11} more)", start]
+            message = ("gates form a cycle: " + " -> ".join(shown) +
                        " (each reads the next); a circuit must not loop back")
         line, column = document.position(path)
         problems.append(Problem(line, column, message, format_path(path)))
@@ -384,7 +407,8 @@ def _loop_through(start: str, reads: dict[str, list[tuple[str, int]]], members: 
     return [start, start]  # unreachable for a real component
 
 
-def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Document) -> list[Problem]:
+def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Document,
+                     hints: _Hints) -> list[Problem]:
     expect = data.get("expect")
     if not isinstance(expect, dict):
         return []
@@ -400,7 +424,7 @@ def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Do
             if _is_name(name) and name not in allowed:
                 path = ("expect",) + section + (name,)
                 line, column = document.position(path, key=True)
-                problems.append(Problem(line, column, f"unknown {kind} '{name}'" + _known(name, allowed),
+                problems.append(Problem(line, column, f"unknown {kind} '{name}'" + hints(name, allowed),
                                         format_path(path)))
 
     check_names(("values",), nodes, "node")
