@@ -112,7 +112,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
        lambda args, out: (0.5 / out,), "sqrt(a)", "1 / (2 sqrt(a))",
        "a >= 0 (a > 0 where a gradient must flow)"),
     Op("exp", 1, 1, math.exp,
-       lambda args, out: (out,), "e^a", "e^a", "a <= 709 (larger overflows)"),
+       lambda args, out: (out,), "e^a", "e^a", "a <= 709.78 (beyond, e^a overflows)"),
     Op("log", 1, 1, math.log,
        lambda args, out: (1.0 / args[0],), "ln(a)", "1/a", "a > 0"),
     Op("sigmoid", 1, 1, _sigmoid,
