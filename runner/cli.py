@@ -147,7 +147,7 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
 
 
 def _gate_position(path: str, gate: str, limits: Limits) -> str:
-    """':LINE:COL' of a gate's name in its spec file, or '' if unknown.
+    """':LINE:COL' of a gate's (or input's) name in its spec file, or '' if unknown.
 
     The file is read again here, on the error path only, so that a run that
     succeeds keeps no source positions in memory. Standard input cannot be
@@ -158,8 +158,10 @@ def _gate_position(path: str, gate: str, limits: Limits) -> str:
     from .loader import load_file
 
     try:
-        line, column = load_file(path, limits).position(("gates", gate), key=True)
-    except (SpecError, OSError):  # changed since the first read: the message still names the gate
+        document = load_file(path, limits)
+        section = "gates" if gate in document.data.get("gates", {}) else "inputs"  # an input: its h
+        line, column = document.position((section, gate), key=True)
+    except (SpecError, OSError, AttributeError, TypeError):  # changed since the first read: the message still names the gate
         return ""
     return f":{line}:{column}" if line else ""
 

@@ -245,3 +245,13 @@ def test_every_domain_in_the_op_table_is_documented():
             assert op.domain in row.group(1), (op.name, op.domain)
         else:
             assert "all reals" in row.group(1), op.name
+
+
+def test_cli_h_lost_in_rounding_points_at_the_input(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text("inputs:\n  x: 1\ngates:\n  f: {op: exp, in: [x]}\n"
+                    "optimize: {method: numerical, h: 1.0e-300}\n")
+    result = CliRunner().invoke(main, [str(path)])
+    assert result.exit_code == 3
+    assert result.stderr.startswith(f"{path}:2:3: error: numerical error: at optimization step 0: "
+                                    "gate 'x' (input) cannot be nudged")
