@@ -550,7 +550,8 @@ def _load_json(text: str, source: str, limits: Limits) -> Document:
     try:
         data = json.loads(text, object_pairs_hook=pairs_to_dict)
     except json.JSONDecodeError as err:
-        raise SpecError(source, [Problem(err.lineno, err.colno, f"invalid JSON: {err.msg}")]) from None
+        message = err.msg.removesuffix(" at")  # "Invalid control character at": the position follows
+        raise SpecError(source, [Problem(err.lineno, err.colno, f"invalid JSON: {message}")]) from None
     except RecursionError:
         raise _fail(source, f"the document is nested deeper than {limits.max_depth} levels; "
                             "flatten it or raise --max-depth") from None

@@ -158,11 +158,14 @@ def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
     problems = []
     for error in err.errors(include_url=False):
         loc = tuple(error["loc"])
-        about_key = bool(loc) and loc[-1] == "[key]"
+        kind = error["type"]
+        # pydantic ends the loc of a dict key's error with "[key]", but a key
+        # *named* "[key]" ends other errors' locs the same way. Every dict key
+        # of the spec is a Name, whose errors are the name_* kinds.
+        about_key = len(loc) >= 2 and loc[-1] == "[key]" and kind.startswith("name_")
         if about_key:
             loc = loc[:-1]
         path = _data_path(loc, document.data)
-        kind = error["type"]
         got = describe(error.get("input"))
         shown_path, position = path, document.position(path, key=about_key)
         if kind == "missing":
