@@ -161,8 +161,8 @@ def _gate_position(path: str, gate: str, limits: Limits) -> str:
         document = load_file(path, limits)
         section = "gates" if gate in document.data.get("gates", {}) else "inputs"  # an input: its h
         line, column = document.position((section, gate), key=True)
-    except (SpecError, OSError, AttributeError, TypeError):  # changed since the first read: the message still names the gate
-        return ""
+    except (SpecError, OSError, AttributeError, TypeError):
+        return ""  # the file changed since the first read; the message still names the gate
     return f":{line}:{column}" if line else ""
 
 

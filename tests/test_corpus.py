@@ -168,8 +168,13 @@ def huge_file(path: Path, size: int) -> Path:
     return path
 
 
-def test_a_100_mb_file_is_refused_without_reading_it(tmp_path):
-    path = huge_file(tmp_path / "huge.yaml", 100 * MB)
+@pytest.fixture(scope="module")
+def huge(tmp_path_factory) -> Path:
+    return huge_file(tmp_path_factory.mktemp("huge") / "huge.yaml", 100 * MB)
+
+
+def test_a_100_mb_file_is_refused_without_reading_it(huge, tmp_path):
+    path = huge
     outcome, peak = run_process(str(path), cwd=tmp_path)
     assert_clean(outcome, str(path))
     assert outcome.code == 2
@@ -178,9 +183,8 @@ def test_a_100_mb_file_is_refused_without_reading_it(tmp_path):
     assert outcome.seconds < 10
 
 
-def test_100_mb_on_standard_input_is_refused_after_the_limit(tmp_path):
-    path = huge_file(tmp_path / "huge.yaml", 100 * MB)
-    with open(path, "rb") as stdin:
+def test_100_mb_on_standard_input_is_refused_after_the_limit(huge, tmp_path):
+    with open(huge, "rb") as stdin:
         outcome, peak = run_process("-", cwd=tmp_path, stdin=stdin)
     assert_clean(outcome, "<stdin>")
     assert outcome.code == 2
