@@ -148,12 +148,14 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
               help="Show how backprop made every gradient, term by term (chain rule), after the table; "
                    "with --format json, as an `explain` member. Uses · and ∂, or * and d where the "
                    "terminal cannot show them (force with PYTHONIOENCODING=ascii).")
+@click.option("--max-nodes", type=click.IntRange(min=1), default=Limits.max_nodes, show_default=True,
+              metavar="N", help="Refuse specs with more inputs and gates than this.")
 @optimization_options
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
-         max_depth: int, max_alias_nodes: int, graph_file: str | None, plot_file: str | None,
+         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_file: str | None, plot_file: str | None,
          surface_file: str | None, explain: bool, trace_path: str | None, every: int | None, quiet: bool,
          no_optimize: bool, **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
@@ -175,7 +177,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     # the run time on a 100,000-gate spec). Nothing here makes cycles worth
     # collecting, so it is off for the run.
     gc.disable()
-    limits = Limits(max_bytes, max_depth, max_alias_nodes)
+    limits = Limits(max_bytes, max_depth, max_alias_nodes, max_nodes)
     if update_expect:
         clashing = [flag for flag, used in (("--check", check), ("--gradcheck", gradcheck),
                                              ("--set", assignments), ("--numerical", numerical)) if used]
@@ -255,7 +257,8 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
             click.echo(line, err=True)
         return _not_run(source, check, fmt, EXIT_SPEC_ERROR, "invalid spec")
     except NumericalError as err:
-        click.echo(f"{source}: error: numerical error: {err}", err=True)
+        click.echo(f"{source}{_gate_position(path, err.gate, limits)}: error: numerical error: {err}",
+                   err=True)
         return _not_run(source, check, fmt, EXIT_NUMERICAL_ERROR, "numerical error")
     except (RecursionError, MemoryError):
         click.echo(f"{source}: error: the spec is too large or too deeply nested to process", err=True)
@@ -298,7 +301,8 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
     if diverged is not None:
         assert result.optimization is not None
         shown = ", ".join(f"{name}={value!r}" for name, value in result.optimization.trace[-1].inputs.items())
-        click.echo(f"{source}: error: numerical error: {diverged}", err=True)
+        click.echo(f"{source}{_gate_position(path, diverged.gate, limits)}: error: numerical error: "
+                   f"{diverged}", err=True)
         click.echo(f"{source}: note: last finite inputs (step {result.optimization.steps}): {shown}", err=True)
         return EXIT_NUMERICAL_ERROR
     return code
@@ -403,7 +407,8 @@ def update_one(path: str, fmt: str, limits: Limits) -> int:
             click.echo(line, err=True)
         return EXIT_SPEC_ERROR
     except NumericalError as err:
-        click.echo(f"{path}: error: numerical error: {err}", err=True)
+        click.echo(f"{path}{_gate_position(path, err.gate, limits)}: error: numerical error: {err}",
+                   err=True)
         return EXIT_NUMERICAL_ERROR
     except UpdateError as err:
         click.echo(f"{path}: error: {err}", err=True)
@@ -422,6 +427,26 @@ def update_one(path: str, fmt: str, limits: Limits) -> int:
         old = "" if change.old is None else f"{describe_number(change.old)} -> "
         click.echo(f"  {change.path}: {old}{describe_number(change.new)}")
     return EXIT_OK
+
+
+def _gate_position(path: str, gate: str, limits: Limits) -> str:
+    """':LINE:COL' of a gate's (or input's) name in its spec file, or '' if unknown.
+
+    The file is read again here, on the error path only, so that a run that
+    succeeds keeps no source positions in memory. Standard input cannot be
+    read twice and gets no position.
+    """
+    if path == STDIN:
+        return ""
+    from .loader import load_file
+
+    try:
+        document = load_file(path, limits)
+        section = "gates" if gate in document.data.get("gates", {}) else "inputs"  # an input: its h
+        line, column = document.position((section, gate), key=True)
+    except (SpecError, OSError, AttributeError, TypeError):
+        return ""  # the file changed since the first read; the message still names the gate
+    return f":{line}:{column}" if line else ""
 
 
 if __name__ == "__main__":  # pragma: no cover

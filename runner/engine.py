@@ -214,6 +214,9 @@ class Circuit:
         for name in names:
             slot = self.index[name]
             x = values[slot]
+            if x + h == x:  # every difference would be 0: a gradient that lies
+                raise NumericalError(name, "input", [(name, x)], f"cannot be nudged: h={h!r} is lost "
+                                     f"in {name}'s rounding ({name} + h == {name}); use a larger h")
             values[slot] = x + h
             plus = self.forward()
             if central:

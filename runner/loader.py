@@ -67,6 +67,7 @@ class Limits:
     max_bytes: int = 64 * 1024 * 1024
     max_depth: int = 64
     max_alias_nodes: int = 10_000
+    max_nodes: int = 10_000_000  # inputs + gates; a 10**6-gate benchmark is far below
 
     # libyaml composes nested collections by C recursion; far past this it
     # would overflow the C stack, so no setting may go beyond it.
@@ -117,6 +118,10 @@ def read_source(path: str | os.PathLike, limits: Limits = Limits()) -> tuple[str
                           "for example 'DIR/*.yaml')")
     try:
         with open(path, "rb") as handle:
+            # A regular file's size is known before reading it: refuse a huge
+            # one without allocating anything (pipes are read up to the limit).
+            if os.fstat(handle.fileno()).st_size > limits.max_bytes:
+                raise _too_big(path, limits)
             raw = handle.read(limits.max_bytes + 1)
     except FileNotFoundError:
         raise _fail(path, "no such file") from None
@@ -128,8 +133,7 @@ def read_source(path: str | os.PathLike, limits: Limits = Limits()) -> tuple[str
 def decode(raw: bytes, source: str, limits: Limits = Limits()) -> str:
     """Bytes -> text: size-limited UTF-8 (a BOM is allowed), no NUL bytes."""
     if len(raw) > limits.max_bytes:
-        raise _fail(source, f"the file is larger than the limit of {limits.max_bytes:,} bytes "
-                            "(raise it with --max-bytes if the spec is real)")
+        raise _too_big(source, limits)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -155,6 +159,11 @@ def _fail(source: str, message: str) -> SpecError:
     return SpecError(source, [Problem(0, 0, message)])
 
 
+def _too_big(source: str, limits: Limits) -> SpecError:
+    return _fail(source, f"the file is larger than the limit of {limits.max_bytes:,} bytes "
+                         "(raise it with --max-bytes if the spec is real)")
+
+
 # --------------------------------------------------------------------------
 # Dispatch
 
@@ -165,12 +174,29 @@ def load_text(text: str, source: str, limits: Limits = Limits(), *, fmt: str | N
         looks_json = source == STDIN_NAME and text.lstrip().startswith("{")
         fmt = "json" if source.lower().endswith(".json") or looks_json else "yaml"
     document = _load_json(text, source, limits) if fmt == "json" else _load_yaml(text, source, limits)
-    if document.data is None:
+    if document.data is None and () not in document._maps()[0]:
         raise _fail(source, "the file is empty; a spec is a mapping with at least 'inputs' and 'gates'")
     if not isinstance(document.data, dict):
-        raise SpecError(source, [Problem(*document.position(()), "the top level must be a mapping "
+        where = document._maps()[0].get((), (0, 0))
+        raise SpecError(source, [Problem(*where, "the top level must be a mapping "
                                          "with 'inputs' and 'gates', not " + describe(document.data))])
+    _check_node_count(document, limits)
     return document
+
+
+def _check_node_count(document: Document, limits: Limits) -> None:
+    """Refuse more inputs + gates than `limits.max_nodes`, before validation
+    spends time and memory on them."""
+    count = 0
+    for key in ("inputs", "gates"):
+        section = document.data.get(key)
+        if isinstance(section, dict):
+            count += len(section)
+            if count > limits.max_nodes:
+                line, column = document.position((key,), key=True)
+                raise SpecError(document.source, [Problem(
+                    line, column, f"the spec has more than {limits.max_nodes:,} nodes (inputs and "
+                                  "gates); raise --max-nodes if it is real")])
 
 
 def load_file(path: str | os.PathLike, limits: Limits = Limits()) -> Document:
@@ -211,6 +237,7 @@ _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\
 _INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z")
 _NAN = re.compile(r"\.(?:nan|NaN|NAN)\Z")
 _NUMBER_START = frozenset("0123456789+-.")
+_INFINITY = float("inf")
 
 
 def resolve_plain(value: str) -> Any:
@@ -218,6 +245,10 @@ def resolve_plain(value: str) -> Any:
     if value and value[0] in _NUMBER_START:
         if _INT.match(value):
             return int(value)
+        if value[:2] == "0o" and _INT_OCT.match(value):
+            return int(value[2:], 8)
+        if value[:2] == "0x" and _INT_HEX.match(value):
+            return int(value[2:], 16)
         if _FLOAT.match(value):
             return float(value)
         if _INF.match(value):
@@ -287,13 +318,26 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
 
 
+class _TooLarge(_NodeError):
+    """A number literal beyond floats: a problem to report with the others
+    (the value becomes inf, which validation would refuse anyway)."""
+
+
 def _scalar(node: ScalarNode) -> Any:
-    if node.tag == _PLAIN:
-        return resolve_plain(node.value)
     if node.tag == _TAG + "str":
         return node.value
-    if node.tag in _ALLOWED_SCALAR_TAGS:
-        return _resolve_tagged(node)
+    try:
+        if node.tag == _PLAIN:
+            value = resolve_plain(node.value)
+            if value in (_INFINITY, -_INFINITY) and not _INF.match(node.value):
+                raise _TooLarge(node, f"the number {node.value} is too large to represent "
+                                      "(the limit is about 1.8e308)")
+            return value
+        if node.tag in _ALLOWED_SCALAR_TAGS:
+            return _resolve_tagged(node)
+    except ValueError:  # int() refuses literals of more than 4,300 digits
+        raise _TooLarge(node, f"the number has {len(node.value):,} digits, far too many to "
+                              "represent (the limit is about 1.8e308)") from None
     raise _NodeError(node, f"the tag '{_short_tag(node.tag)}' is not allowed: a spec is plain data "
                            "(numbers, strings, lists and mappings); remove the tag")
 
@@ -309,31 +353,36 @@ def _construct(root: Node, limits: Limits) -> tuple[Any, list[Problem]]:
     seen: set[int] = set()
     alias_nodes = 0
     result: list[Any] = [None]
-    # Each frame: (node, container, slot, depth, alias_site). Children are
-    # written into `container[slot]` once built. PyYAML replaces an alias by
-    # the anchored node itself, so the place an alias is used is only known
-    # as its parent collection: `alias_site`, kept for error messages.
-    stack: list[tuple[Node, Any, Any, int, Node | None]] = [(root, result, 0, 1, None)]
+    # Each frame: (node, container, slot, depth, blame, expanding). Children
+    # are written into `container[slot]` once built. `expanding` says the node
+    # is a copy made by an alias; `blame` is the collection that holds the
+    # node, or inside an expansion the one where the alias was used, so that
+    # an error points at what the user wrote.
+    stack: list[tuple[Node, Any, Any, int, Node, bool]] = [(root, result, 0, 1, root, False)]
     while stack:
-        node, container, slot, depth, alias_site = stack.pop()
+        node, container, slot, depth, blame, expanding = stack.pop()
         if id(node) in seen:
             alias_nodes += 1
             if alias_nodes > limits.max_alias_nodes:
-                raise _NodeError(alias_site or node,
-                                 f"aliases expand to more than {limits.max_alias_nodes:,} nodes "
-                                 "(a recursive alias or an alias bomb); write the data out "
-                                 "or raise --max-alias-nodes")
+                raise _NodeError(blame, f"aliases expand to more than {limits.max_alias_nodes:,} nodes "
+                                        "(a recursive alias or an alias bomb); write the data out "
+                                        "or raise --max-alias-nodes")
+            expanding = True
         else:
             seen.add(id(node))
         if isinstance(node, ScalarNode):
-            container[slot] = _scalar(node)
+            try:
+                container[slot] = _scalar(node)
+            except _TooLarge as err:
+                problems.append(Problem(node.start_mark.line + 1, node.start_mark.column + 1, err.message))
+                container[slot] = _INFINITY
             continue
-        if depth > limits.max_depth and alias_site is not None:
-            raise _NodeError(alias_site, "an alias refers to a collection that contains it "
-                                         "(a recursive alias); write the data out instead")
         if depth > limits.max_depth:
-            raise _NodeError(node, f"the document is nested deeper than {limits.max_depth} levels; "
-                                   "flatten it or raise --max-depth")
+            hint = " (an alias used inside its own anchor?)" if expanding else ""
+            raise _NodeError(blame if expanding else node,
+                             f"the document is nested deeper than {limits.max_depth} levels{hint}; "
+                             "flatten it or raise --max-depth")
+        child_blame = blame if expanding else node
         if node.tag not in (_MAP, _SEQ):
             raise _NodeError(node, f"the tag '{_short_tag(node.tag)}' is not allowed: a spec is "
                                    "plain data; remove the tag")
@@ -341,9 +390,7 @@ def _construct(root: Node, limits: Limits) -> tuple[Any, list[Problem]]:
             items = [None] * len(node.value)
             container[slot] = items
             for index in range(len(node.value) - 1, -1, -1):
-                child = node.value[index]
-                site = alias_site or (node if id(child) in seen else None)
-                stack.append((child, items, index, depth + 1, site))
+                stack.append((node.value[index], items, index, depth + 1, child_blame, expanding))
             continue
         mapping: dict[Any, Any] = {}
         container[slot] = mapping
@@ -361,8 +408,7 @@ def _construct(root: Node, limits: Limits) -> tuple[Any, list[Problem]]:
                 continue
             first_seen[key] = key_node
             mapping[key] = None
-            site = alias_site or (node if id(value_node) in seen else None)
-            children.append((value_node, mapping, key, depth + 1, site))
+            children.append((value_node, mapping, key, depth + 1, child_blame, expanding))
         stack.extend(reversed(children))
     return result[0], problems
 
@@ -448,6 +494,8 @@ def _load_yaml(text: str, source: str, limits: Limits) -> Document:
         root = composer.get_single_node()
     except yaml.MarkedYAMLError as err:
         raise SpecError(source, [_syntax_problem(err, text)]) from None
+    except yaml.reader.ReaderError as err:
+        raise SpecError(source, [_reader_problem(err, text)]) from None
     except yaml.YAMLError as err:
         raise _fail(source, f"YAML error: {err}") from None
     finally:
@@ -473,11 +521,22 @@ def _syntax_problem(err: yaml.MarkedYAMLError, text: str) -> Problem:
         hint = "; the document is nested far too deeply to be a spec"
     elif "found undefined alias" in problem:
         hint = "; define the anchor (&name) before using the alias (*name)"
-    elif "expected a single document" in f"{problem} {err.context}":
+    elif "expected a single document" in f"{problem} {err.context}":  # libyaml: in the context
         hint = "; a spec file holds one document, remove the extra '---'"
     context = f" ({err.context})" if err.context and not hint else ""
     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     return Problem(line, column, f"invalid YAML: {problem}{context}{hint}")
+
+
+def _reader_problem(err: yaml.reader.ReaderError, text: str) -> Problem:
+    """A character YAML does not allow (a control character, say), at its position."""
+    offset = err.position
+    if HAVE_LIBYAML:  # libyaml counts UTF-8 bytes, the Python reader characters
+        offset = len(text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
+    line, column = _line_column(text, offset)
+    character = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
+    return Problem(line, column, f"invalid YAML: the character U+{character:04X} is not allowed "
+                                 "in YAML text; remove it")
 
 
 def _char_at(text: str, line: int, column: int) -> str:
@@ -508,14 +567,22 @@ def _load_json(text: str, source: str, limits: Limits) -> Document:
     try:
         data = json.loads(text, object_pairs_hook=pairs_to_dict)
     except json.JSONDecodeError as err:
-        raise SpecError(source, [Problem(err.lineno, err.colno, f"invalid JSON: {err.msg}")]) from None
+        message = err.msg.removesuffix(" at")  # "Invalid control character at": the position follows
+        raise SpecError(source, [Problem(err.lineno, err.colno, f"invalid JSON: {message}")]) from None
     except RecursionError:
         raise _fail(source, f"the document is nested deeper than {limits.max_depth} levels; "
                             "flatten it or raise --max-depth") from None
     except ValueError as err:  # e.g. an integer literal with thousands of digits
-        raise _fail(source, f"invalid JSON: {err}") from None
+        digits = re.search(r"[0-9]{4301,}", text)
+        if digits is None:
+            raise _fail(source, f"invalid JSON: {err}") from None
+        line, column = _line_column(text, digits.start())
+        raise SpecError(source, [Problem(line, column, f"the number has {len(digits.group()):,} digits, "
+                                         "far too many to represent (the limit is about 1.8e308)")]) from None
     if _json_too_deep(text, limits.max_depth):
         _check_json_depth(data, source, text, limits)
+    if _MAYBE_SURROGATE.search(text):
+        _check_json_surrogates(data, source, text, limits)
     problems = _json_scan(text, limits)[2] if duplicates else []
     return Document(source, data, lambda: _json_scan(text, limits)[:2], problems)
 
@@ -536,6 +603,40 @@ def _json_too_deep(text: str, max_depth: int) -> bool:
         if not peeled:
             return False
         brackets = peeled
+    return True
+
+
+_MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_json_surrogates(data: Any, source: str, text: str, limits: Limits) -> None:
+    """JSON's \\uD800-style escapes can encode half a character, which no
+    UTF-8 text (or terminal) can hold; refuse it where it is."""
+    stack: list[tuple[Any, Path]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if not _encodable(key):
+                    line, column = _json_scan(text, limits)[1].get(path + (key,), (0, 0))
+                    raise SpecError(source, [Problem(line, column, _SURROGATE_MESSAGE)])
+                stack.append((child, path + (key,)))
+        elif isinstance(value, list):
+            stack.extend((child, path + (index,)) for index, child in enumerate(value))
+        elif isinstance(value, str) and not _encodable(value):
+            line, column = _json_scan(text, limits)[0].get(path, (0, 0))
+            raise SpecError(source, [Problem(line, column, _SURROGATE_MESSAGE)])
+
+
+_SURROGATE_MESSAGE = ("a string holds an unpaired surrogate escape (such as \\ud800), "
+                      "which is not a character; remove it")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
     return True
 
 

@@ -76,8 +76,9 @@ def _whole(value: Any) -> int:
 def _iterations(value: Any) -> int:
     count = _whole(value)
     if not 0 <= count <= MAX_ITERATIONS:
-        raise PydanticCustomError("iterations_range", "must be between 0 and {top:,}, got {got}",
-                                  {"top": MAX_ITERATIONS, "got": count})
+        # pydantic fills {got} in but knows no format specs such as {top:,}
+        raise PydanticCustomError("iterations_range", f"must be between 0 and {MAX_ITERATIONS:,}, "
+                                  "got {got}", {"got": count})
     return count
 
 

@@ -149,7 +149,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
        lambda args, out: (0.5 / out,), "sqrt(a)", "1 / (2 sqrt(a))",
        "a >= 0 (a > 0 where a gradient must flow)", code=_fixed("_sqrt({0})", "0.5 / {out}")),
     Op("exp", 1, 1, math.exp,
-       lambda args, out: (out,), "e^a", "e^a", "a <= 709 (larger overflows)",
+       lambda args, out: (out,), "e^a", "e^a", "a <= 709.78 (beyond, e^a overflows)",
        code=_fixed("_exp({0})", "{out}")),
     Op("log", 1, 1, math.log,
        lambda args, out: (1.0 / args[0],), "ln(a)", "1/a", "a > 0", code=_fixed("_log({0})", "1.0 / {0}")),

@@ -9,8 +9,9 @@ Two passes, both always run so a user sees all problems at once:
 
 from __future__ import annotations
 
+import heapq
 from pathlib import PurePath
-from typing import Any, Iterable, Optional, Union, get_args, get_origin
+from typing import Any, Collection, Iterable, Optional, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -40,7 +41,11 @@ def validate(document: Document) -> Spec:
         try:
             spec = Spec.model_validate(document.data)
         except ValidationError as err:
-            problems.extend(_from_pydantic(err, document))
+            # the loader's finding about a node (a number too large) says more
+            # than validation's about the same node
+            found = {(problem.line, problem.column) for problem in document.problems}
+            problems.extend(problem for problem in _from_pydantic(err, document)
+                            if (problem.line, problem.column) not in found)
     graph_problems, order = _graph_problems(document)
     problems.extend(graph_problems)
     if problems:
@@ -84,7 +89,7 @@ def format_path(path: tuple, data: Any = None) -> str:
     for part in path:
         in_list = isinstance(node, list) if data is not None else \
             isinstance(part, int) and not isinstance(part, bool)
-        shown = str(part).lower() if isinstance(part, bool) else str(part)
+        shown = "null" if part is None else str(part).lower() if isinstance(part, bool) else str(part)
         text += f"[{part}]" if in_list and text else ("." if text else "") + shown
         try:
             node = node[part] if node is not None else None
@@ -106,7 +111,9 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     for part in loc:
         key = part
         if isinstance(node, dict):  # pydantic writes a key True as 1, and some keys as strings
-            key = next((k for k in node if k == part), _MISSING)
+            # (a string equals only itself, so the common case is one lookup, not a scan)
+            key = part if isinstance(part, str) and part in node else \
+                next((k for k in node if k == part), _MISSING)
             if key is _MISSING:
                 key = next((k for k in node if str(k) == str(part)), part)
         path.append(key)
@@ -169,11 +176,17 @@ def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
     problems = []
     for error in err.errors(include_url=False):
         loc = tuple(error["loc"])
-        about_key = bool(loc) and loc[-1] == "[key]"
+        kind = error["type"]
+        # pydantic ends the loc of a dict key's error with "[key]", but a key
+        # *named* "[key]" ends other errors' locs the same way. Every dict key
+        # of the spec is a Name, whose errors are the name_* kinds.
+        # pydantic marks an error about a mapping key by appending "[key]"
+        # to loc; only name checks judge keys, so only they count (a key
+        # that is literally "[key]" must not fool this).
+        about_key = len(loc) >= 2 and loc[-1] == "[key]" and kind in _KEY_ERRORS
         if about_key:
             loc = loc[:-1]
         path = _data_path(loc, document.data)
-        kind = error["type"]
         got = describe(error.get("input"))
         shown_path, position = path, document.position(path, key=about_key)
         if kind == "missing":
@@ -185,6 +198,8 @@ def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
             allowed = _keys_of(_model_at(loc[:-1]))
             position = document.position(path, key=True)
             message = f"unknown key '{loc[-1]}'" + suggest(str(loc[-1]), allowed)
+            if loc[-1] == "<<":
+                message += " (YAML merge keys are not supported: write the keys out)"
             if allowed:
                 message += "; allowed keys: " + ", ".join(allowed)
         elif kind == "literal_error" and loc[-1:] == ("op",):
@@ -200,7 +215,7 @@ def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
                     suggest(error.get("input"), choices)
         elif kind == "string_pattern_mismatch":
             message = f"'{error['input']}' is not a valid name; " + NAME_RULE
-        elif kind == "string_type" and (about_key or _is_reference(path)):
+        elif kind == "string_type" and (about_key or _is_reference(path) or loc == ("output",)):
             message = f"expected a name, got {got}; " + NAME_RULE
         elif kind in ("float_type", "finite_number") and _is_reference(path):
             message = f"expected a node name or a number, got {got}"
@@ -219,6 +234,7 @@ def _from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
     return problems
 
 
+_KEY_ERRORS = frozenset({"string_type", "string_pattern_mismatch"})
 NAME_RULE = "use letters, digits and '_', not starting with a digit"
 
 
@@ -246,7 +262,7 @@ def _expected_here(loc: tuple, kind: str) -> str:
     if len(loc) == 2 and loc[0] == "gates":
         return "a mapping such as {op: add, in: [x, y]}"
     if len(loc) >= 2 and loc[0] == "expect" and kind in ("model_type", "dict_type") and \
-            loc[-2] in ("values", "grads", "inputs", "output") or loc[-1:] == ("output",):
+            (loc[-2] in ("values", "grads", "inputs") or loc[-1] == "output"):
         return "a number or a mapping such as {value: 1.5, abs: 1e-6}"
     return _EXPECTED[kind]
 
@@ -284,6 +300,7 @@ def _graph_problems(document: Document) -> tuple[list[Problem], list[str] | None
     the wiring has a cycle)."""
     data = document.data
     problems: list[Problem] = []
+    hints = _Hints()
 
     def report(path: tuple, message: str, *, key: bool = False) -> None:
         line, column = document.position(path, key=key)
@@ -316,12 +333,13 @@ def _graph_problems(document: Document) -> tuple[list[Problem], list[str] | None
         refs = gate.get("in") if gate.__class__ is dict else None
         if refs.__class__ is not list:
             continue
-        names = [ref for ref in refs if ref.__class__ is str]
-        reads[name] = [ref for ref in names if ref in gate_only]
-        if not nodes.issuperset(names):
+        named = [ref for ref in refs if ref.__class__ is str]
+        reads[name] = [ref for ref in named if ref in gate_only]
+        if not nodes.issuperset(named):
             for index, ref in enumerate(refs):
-                if ref.__class__ is str and ref not in nodes and _is_name(ref):
-                    report(("gates", name, "in", index), f"unknown node '{ref}'" + _known(ref, nodes))
+                if ref.__class__ is str and ref not in nodes and _NAME.match(ref):
+                    report(("gates", name, "in", index), f"'{ref}' is reserved; it cannot name a node"
+                           if _is_reserved(ref) else f"unknown node '{ref}'" + hints(ref, nodes))
         op_name = gate.get("op")
         op = OPS.get(op_name) if op_name.__class__ is str else None
         if op is not None and not op.accepts(len(refs)):
@@ -338,25 +356,45 @@ def _graph_problems(document: Document) -> tuple[list[Problem], list[str] | None
             report(("output",), f"'{output}' is an input; the output must be a gate "
                                 "(add a gate that computes from it)")
         elif output not in gates:
-            report(("output",), f"unknown gate '{output}'" + _known(output, gates))
+            report(("output",), f"unknown gate '{output}'" + hints(output, gates))
 
-    problems.extend(_expect_problems(data, inputs, nodes, document))
+    problems.extend(_expect_problems(data, inputs, nodes, document, hints))
     return problems, order
 
 
-def _known(name: str, candidates: Iterable[str]) -> str:
-    candidates = list(candidates)
-    hint = suggest(name, candidates)
-    if hint or not candidates:
-        return hint
-    shown = ", ".join(sorted(candidates)[:8]) + (", ..." if len(candidates) > 8 else "")
-    return f"; known: {shown}"
+class _Hints:
+    """'did you mean' / 'known: ...' for unknown names, within a budget.
+
+    Each hint compares the name with every candidate (difflib), so a
+    generated spec with thousands of unknown names among thousands of nodes
+    would take hours; once `budget` comparisons are spent, the remaining
+    messages go without a hint.
+    """
+
+    def __init__(self, budget: int = 100_000):
+        self.left = budget
+
+    def __call__(self, name: str, candidates: Collection[str]) -> str:
+        if len(candidates) > self.left:
+            self.left = 0
+            return ""
+        self.left -= max(len(candidates), 1)
+        candidates = list(candidates)
+        hint = suggest(name, candidates)
+        if hint or not candidates:
+            return hint
+        shown = ", ".join(heapq.nsmallest(8, candidates)) + (", ..." if len(candidates) > 8 else "")
+        return f"; known: {shown}"
 
 
 def _with_positions(reads: dict[str, list[str]], gates: dict) -> dict[str, list[tuple[str, int]]]:
     """Each gate's gate inputs with their index in its `in` list."""
-    return {name: [(ref, index) for index, ref in enumerate(gates[name]["in"]) if ref in set(targets)]
-            for name, targets in reads.items()}
+    result = {}
+    for name, targets in reads.items():
+        wanted = set(targets)
+        result[name] = [(ref, index) for index, ref in enumerate(gates[name]["in"])
+                        if ref.__class__ is str and ref in wanted]
+    return result
 
 
 def _cycle_problems(reads: dict[str, list[tuple[str, int]]], order: list[str],
@@ -416,7 +454,8 @@ def _cycle_problems(reads: dict[str, list[tuple[str, int]]], order: list[str],
             loop = _loop_through(start, reads, members)
             first_index = next(i for ref, i in reads[start] if ref == loop[1])
             path = ("gates", start, "in", first_index)
-            message = ("gates form a cycle: " + " -> ".join(loop) +
+            shown = loop if len(loop) <= 12 else loop[:10] + [f"... ({len(loop) - 11} more)", start]
+            message = ("gates form a cycle: " + " -> ".join(shown) +
                        " (each reads the next); a circuit must not loop back")
         line, column = document.position(path)
         problems.append(Problem(line, column, message, format_path(path)))
@@ -445,7 +484,8 @@ def _loop_through(start: str, reads: dict[str, list[tuple[str, int]]], members: 
     return [start, start]  # unreachable for a real component
 
 
-def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Document) -> list[Problem]:
+def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Document,
+                     hints: _Hints) -> list[Problem]:
     expect = data.get("expect")
     if not isinstance(expect, dict):
         return []
@@ -461,7 +501,7 @@ def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Do
             if _is_name(name) and name not in allowed:
                 path = ("expect",) + section + (name,)
                 line, column = document.position(path, key=True)
-                problems.append(Problem(line, column, f"unknown {kind} '{name}'" + _known(name, allowed),
+                problems.append(Problem(line, column, f"unknown {kind} '{name}'" + hints(name, allowed),
                                         format_path(path)))
 
     check_names(("values",), nodes, "node")

@@ -109,7 +109,7 @@ def test_numerical_error_exits_3_and_names_the_gate(cli, write):
     path = write("n.yaml", "inputs: {x: 2}\ngates:\n  d: {op: sub, in: [x, 2]}\n  f: {op: log, in: [d]}\n")
     result = cli(path)
     assert result.exit_code == 3 and result.stdout == ""
-    assert result.stderr.startswith(f"{path}: error: numerical error: gate 'f' (log)")
+    assert result.stderr.startswith(f"{path}:4:3: error: numerical error: gate 'f' (log)")
     assert "d=0.0" in result.stderr
 
 
@@ -130,7 +130,7 @@ def test_several_specs_highest_exit_code_wins_and_all_are_run(cli, write):
     result = cli("--format", "json", numeric, ADD_MULTIPLY, bad)
     assert result.exit_code == 3
     assert len(result.stdout.splitlines()) == 1  # the good spec still reported
-    assert "num.yaml: error: numerical" in result.stderr and "bad.yaml: error: missing" in result.stderr
+    assert "num.yaml:2:9: error: numerical" in result.stderr and "bad.yaml: error: missing" in result.stderr
 
 
 # ---- --check --------------------------------------------------------------------
