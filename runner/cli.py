@@ -250,8 +250,8 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
                      for bounds in [_outside(value, spec.inputs[name].min, spec.inputs[name].max)] if bounds]
         if problems:
             raise SpecError(source, problems)
-        result = _run_spec(spec, source, fmt=fmt, overrides=overrides, check=check,
-                           numerical_h=numerical_h, run=run, gradcheck=gradcheck)
+        result, trace_rows = _run_spec(spec, source, fmt=fmt, overrides=overrides, check=check,
+                                       numerical_h=numerical_h, run=run, gradcheck=gradcheck)
     except SpecError as err:
         for line in err.lines():
             click.echo(line, err=True)
@@ -275,9 +275,16 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
             from .explain import to_json
 
             extra["explain"] = to_json(result)
-        click.echo(report.render_json(result, **extra))
+        try:  # in pieces: a million-node document is never one string
+            for piece in report.iter_json(result, extra, trace=trace_rows.texts() if trace_rows else None):
+                click.echo(piece, nl=False)
+        finally:
+            if trace_rows:
+                trace_rows.close()
+        click.echo()
     elif fmt == "csv":
-        click.echo(report.render_csv(result), nl=False)
+        for piece in report.iter_csv(result):
+            click.echo(piece, nl=False)
     elif not check and gradcheck is None:
         click.echo(report.render_table(result), nl=False)
     if explain and fmt == "table":
@@ -351,21 +358,27 @@ def _outside(value: float, low: float | None, high: float | None) -> str:
 def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check: bool,
               numerical_h: float | None, run: RunOptions, gradcheck: dict[str, float] | None = None):
     """run_spec with the command line's optimize overrides, trace file,
-    progress bar, and the rows the chosen output needs kept in memory."""
+    progress bar, and the rows the chosen output needs kept in memory.
+    Returns the result and, for --format json, the trace rows as text
+    (`JsonRows`; the caller closes it)."""
     from contextlib import ExitStack
 
     from .optimizer import with_settings
     from .progress import Progress, progress_wanted
     from .report import settings_json
     from .run import run_spec
-    from .trace import KeepEvery, KeepSummary, open_trace
+    from .trace import JsonRows, KeepEvery, KeepSummary, open_trace
 
     try:
         spec = with_settings(spec, run.changes)
     except ValueError as err:
         raise SpecError(source, [Problem(0, 0, f"with the command-line settings, {err}")]) from None
     settings = spec.optimize if run.optimize else None
-    keep = None if fmt == "json" else KeepEvery(run.every) if run.every else KeepSummary()
+    keep = KeepEvery(run.every) if run.every else KeepSummary()
+    if fmt == "json" and settings is not None:  # the document has every row: keep them as text
+        keep = trace_rows = JsonRows(keep)
+    else:
+        trace_rows = None
     with ExitStack() as stack:
         observers = []
         if settings is not None and run.trace_path:
@@ -377,14 +390,19 @@ def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check
             observers.append(stack.enter_context(Progress(settings.iterations, spec.name or source)))
         observe = observers[0] if len(observers) == 1 else \
             (lambda row: [each(row) for each in observers]) if observers else None
-        result = run_spec(spec, overrides=overrides, run_optimization=run.optimize, check=check,
-                          numerical_h=numerical_h, keep=keep, observe=observe, gradcheck=gradcheck)
+        try:
+            result = run_spec(spec, overrides=overrides, run_optimization=run.optimize, check=check,
+                              numerical_h=numerical_h, keep=keep, observe=observe, gradcheck=gradcheck)
+        except BaseException:
+            if trace_rows is not None:
+                trace_rows.close()
+            raise
         if settings is not None and run.trace_path:
             writer.finish(result.optimization)
     if settings is None and run.trace_path:
         click.echo(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
                    "(add one, or an override such as --iterations N)", err=True)
-    return result
+    return result, trace_rows
 
 
 def _not_run(source: str, check: bool, fmt: str, code: int, why: str) -> int:

@@ -1,19 +1,22 @@
 """Stage 7: results -> text for people (tables), programs (JSON, CSV) and CI.
 
-Every renderer takes a `RunResult` and returns a string; nothing here runs
-or walks the circuit itself.
+Every renderer takes a `RunResult` and returns a string; the JSON and CSV
+ones also come as `iter_*` (the text in pieces) and `write_*` (to a file),
+so a million-node document is never one string. Nothing here runs the circuit.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+import math
+from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 
 from .check import CheckResult
 from .gradcheck import GradcheckResult
 from .models import Optimize
 from .optimizer import OptimizationResult, TraceRow
-from .run import RunResult
+from .run import RunResult, by_slot
+from .trace import row_json
 
 
 def number(value: float | None) -> str:
@@ -87,30 +90,174 @@ def _optimizer_settings(settings: Optimize) -> dict[str, float]:
 
 
 def render_json(result: RunResult, **extra: Any) -> str:
-    """The JSON document; `extra` members (e.g. `explain`) are added at the end."""
-    return json.dumps({**to_json_dict(result), **extra}, allow_nan=False)
+    """The JSON document; `extra` members (e.g. `explain`) are added at the end.
+    The same text as `json.dumps({**to_json_dict(result), **extra}, allow_nan=False)`."""
+    return "".join(iter_json(result, extra))
+
+
+def write_json(result: RunResult, file: IO[str], extra: Mapping[str, Any] | None = None, *,
+               trace: Iterable[str] | None = None) -> None:
+    """Write the JSON document of `render_json` and a newline to `file`,
+    piece by piece, so the whole text never exists at once."""
+    for piece in iter_json(result, extra, trace=trace):
+        file.write(piece)
+    file.write("\n")
+
+
+_CHUNK = 10_000  # nodes or trace rows per piece of output
+_INPUT = '"%s": {"op": "input", "in": [], "value": %r, "grad": %r, "trainable": %s'
+_GATE = '"%s": {"op": "%s", "in": [%s], "value": %r, "grad": %r}'
+
+
+def iter_json(result: RunResult, extra: Mapping[str, Any] | None = None, *,
+              trace: Iterable[str] | None = None) -> Iterator[str]:
+    """The text of `render_json` in pieces of about `_CHUNK` nodes or rows.
+
+    `trace`, when given, replaces the optimization's rows: their JSON texts,
+    already joined by ", " (see `trace.JsonRows`), in pieces of any size.
+
+    json.dumps is the reference; this writes the same bytes faster and
+    without building the document: node names are identifiers (nothing to
+    escape) and numbers are finite floats, whose repr is the JSON number.
+    Small members (settings, check, extras) still go through json.dumps.
+    """
+    extra = extra or {}
+    if set(extra) & {"circuit", "spec", "output", "nodes", "optimization", "check", "gradcheck"}:
+        yield json.dumps({**to_json_dict(result), **extra}, allow_nan=False)  # an extra replaces a member
+        return
+    circuit, spec = result.circuit, result.spec
+    dumps = _dumps
+    yield (f'{{"circuit": {dumps(spec.name)}, "spec": {dumps(spec.source)}, "output": '
+           f'{{"name": {dumps(circuit.output_name)}, "value": {_number(result.output)}}}, "nodes": {{')
+    yield from _node_pieces(result)
+    yield '}, "optimization": '
+    if result.optimization is None:
+        yield "null"
+    else:
+        yield from _optimization_pieces(result.optimization, trace)
+    yield f', "check": {dumps(result.check.as_dict() if result.check is not None else None)}'
+    if result.gradcheck is not None:
+        yield f', "gradcheck": {dumps(result.gradcheck.as_dict())}'
+    for key, value in extra.items():
+        yield f", {dumps(key)}: {dumps(value)}"
+    yield "}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, allow_nan=False)
+
+
+def _number(value: float) -> str:
+    return repr(value) if value.__class__ is float and math.isfinite(value) else _dumps(value)
+
+
+def _finite(numbers: list[float]) -> list[float]:
+    """`numbers` (floats, as the engine makes them), after making sure each
+    is finite: what json.dumps(allow_nan=False) refuses is refused the same way."""
+    total = sum(numbers)
+    if total - total != 0.0 and not all(map(math.isfinite, numbers)):
+        raise ValueError("Out of range float values are not JSON compliant")
+    return numbers
+
+
+def _plain(names: Iterable[str]) -> bool:
+    """Whether all names are ASCII identifiers, which JSON writes as they are."""
+    joined = "".join(names)
+    return joined.isascii() and (not joined or joined.isidentifier())
+
+
+def _node_pieces(result: RunResult) -> Iterator[str]:
+    """The members of "nodes" (inputs, then gates in tape order), joined by ", "."""
+    circuit = result.circuit
+    values, grads = by_slot(result.values, circuit), by_slot(result.grads, circuit)
+    names = circuit.names
+    if not _plain(circuit.index):  # names of inputs and gates (constants' are numbers)
+        names = [_dumps(name)[1:-1] for name in names]
+    n = circuit.n_inputs
+    trainable = set(circuit.trainable)
+    flags = ["true" if name in trainable else "false" for name in circuit.input_names]
+    entries = list(map(_INPUT.__mod__, zip(names[:n], _finite(values[:n]), _finite(grads[:n]), flags)))
+    numerical = result.numerical_grads
+    if numerical is not None:
+        extra = _finite([numerical[name] for name in circuit.input_names])
+        entries = [f'{entry}, "numerical_grad": {number!r}' for entry, number in zip(entries, extra)]
+    yield "}, ".join(entries) + "}"
+    tape, refs = circuit.tape, circuit.refs
+    for start in range(0, len(tape), _CHUNK):
+        steps = tape[start:start + _CHUNK]
+        outs = [step.out for step in steps]
+        yield ", " + ", ".join(map(_GATE.__mod__, zip(
+            map(names.__getitem__, outs), [step.op.name for step in steps],
+            _refs_texts(refs[start:start + _CHUNK], names is circuit.names),
+            _finite(list(map(values.__getitem__, outs))), _finite(list(map(grads.__getitem__, outs))))))
+
+
+def _refs_texts(refs: Sequence[Sequence[str | float]], plain: bool) -> list[str]:
+    """The inside of each gate's "in" list."""
+    if plain:
+        try:
+            return ['"%s"' % '", "'.join(each) for each in refs]
+        except TypeError:  # a number constant among them
+            pass
+    return [", ".join([_dumps(ref) if ref.__class__ is str else _number(ref) for ref in each])
+            for each in refs]
+
+
+def _optimization_pieces(run: OptimizationResult, trace: Iterable[str] | None) -> Iterator[str]:
+    head = {**settings_json(run.settings), "steps": run.steps, "stop": run.stop}
+    yield _dumps(head)[:-1] + ', "trace": ['
+    if trace is not None:
+        yield from trace
+    else:
+        rows = run.trace
+        encode = row_json if not rows or _plain(list(rows[0].inputs)) else (lambda row: _dumps(row.as_dict()))
+        for start in range(0, len(rows), _CHUNK):
+            yield (", " if start else "") + ", ".join(map(encode, rows[start:start + _CHUNK]))
+    tail = f'], "final": {_dumps({"output": run.final_output, "inputs": run.final_inputs})}'
+    if run.error is not None:
+        tail += f', "error": {_dumps(str(run.error))}'
+    yield tail + "}"
 
 
 # --------------------------------------------------------------------------
 # CSV: the node table
 
 def render_csv(result: RunResult) -> str:
-    """The node table as CSV. Names are identifiers and numbers are repr()s,
-    so no field ever needs quoting; written directly for speed on big circuits."""
-    circuit, values, grads = result.circuit, result.values, result.grads
+    """The node table as CSV (see `iter_csv`)."""
+    return "".join(iter_csv(result))
+
+
+def write_csv(result: RunResult, file: IO[str]) -> None:
+    """Write the node table to `file` piece by piece."""
+    for piece in iter_csv(result):
+        file.write(piece)
+
+
+def iter_csv(result: RunResult) -> Iterator[str]:
+    """The node table as CSV, in pieces of about `_CHUNK` lines. Names are
+    identifiers and numbers are repr()s, so no field ever needs quoting;
+    written directly for speed on big circuits."""
+    circuit = result.circuit
+    values, grads = by_slot(result.values, circuit), by_slot(result.grads, circuit)
     numerical = result.numerical_grads
     lines = ["name,op,in,value,grad" + (",numerical_grad" if numerical is not None else "")]
-    for name in circuit.input_names:
+    for slot, name in enumerate(circuit.input_names):
         extra = f",{numerical[name]!r}" if numerical is not None else ""
-        lines.append(f"{name},input,,{values[name]!r},{grads[name]!r}{extra}")
-    extra = "," if numerical is not None else ""
-    names = circuit.names
-    for step, refs in zip(circuit.tape, circuit.refs):
-        name = names[step.out]
-        ins = " ".join([ref if ref.__class__ is str else repr(ref) for ref in refs])
-        lines.append(f"{name},{step.op.name},{ins},{values[name]!r},{grads[name]!r}{extra}")
-    lines.append("")
-    return "\n".join(lines)
+        lines.append(f"{name},input,,{values[slot]!r},{grads[slot]!r}{extra}")
+    yield "\n".join(lines) + "\n"
+    template = "%s,%s,%s,%r,%r" + ("," if numerical is not None else "")
+    names, tape, refs = circuit.names, circuit.tape, circuit.refs
+    for start in range(0, len(tape), _CHUNK):
+        steps = tape[start:start + _CHUNK]
+        outs = [step.out for step in steps]
+        try:
+            ins = [" ".join(each) for each in refs[start:start + _CHUNK]]
+        except TypeError:  # a number constant among them
+            ins = [" ".join([ref if ref.__class__ is str else repr(ref) for ref in each])
+                   for each in refs[start:start + _CHUNK]]
+        yield "\n".join(map(template.__mod__, zip(
+            map(names.__getitem__, outs), [step.op.name for step in steps], ins,
+            map(values.__getitem__, outs), map(grads.__getitem__, outs)))) + "\n"
 
 
 # --------------------------------------------------------------------------

@@ -11,17 +11,19 @@ Floats are written exactly (repr), like the JSON output.
 
 Keep policies choose which rows stay in memory for the terminal summary:
 the first rows, evenly spaced rows and the last rows (`KeepSummary`), or
-every Nth row (`KeepEvery`).
+every Nth row (`KeepEvery`). `--format json` needs every row, but only as
+text: `JsonRows` keeps their JSON, in a temporary file once it is long.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import deque
 from pathlib import Path
-from typing import IO, Any, Optional
+from typing import IO, Any, Iterator, Optional
 
-from .optimizer import OptimizationResult, TraceRow
+from .optimizer import Keep, OptimizationResult, TraceRow
 
 TRACE_FORMATS = (".csv", ".jsonl", ".json")
 
@@ -185,3 +187,70 @@ class KeepEvery:
         if self.last is not None and (not self.kept or self.kept[-1] is not self.last):
             return [*self.kept, self.last]
         return list(self.kept)
+
+
+class JsonRows:
+    """Every row as its JSON text (`row_json`), for a document that must
+    hold the whole trace, without a `TraceRow` per row in memory: about
+    100 bytes a row of a small circuit instead of about 700, and past
+    `memory` characters the texts move to a temporary file, so any length
+    of run stays flat. `rows()` are those of the `inner` policy (for the
+    uses that want row objects: plots, the note after a divergence).
+    """
+
+    BATCH = 1000  # rows joined into one string before it is stored
+
+    def __init__(self, inner: Keep, memory: int = 16 << 20):
+        self.inner = inner
+        self.memory = memory
+        self.count = 0
+        self._batch: list[str] = []
+        self._chunks: list[str] = []
+        self._size = 0
+        self._file: Optional[IO[str]] = None
+
+    def add(self, row: TraceRow) -> None:
+        self.inner.add(row)
+        self._batch.append(row_json(row))
+        if len(self._batch) >= self.BATCH:
+            self._store()
+
+    def rows(self) -> list[TraceRow]:
+        return self.inner.rows()
+
+    def _store(self) -> None:
+        if not self._batch:
+            return
+        text = (", " if self.count else "") + ", ".join(self._batch)
+        self.count += len(self._batch)
+        self._batch = []
+        if self._file is None and self._size + len(text) > self.memory:
+            try:
+                self._file = tempfile.TemporaryFile("w+", encoding="utf-8")
+            except OSError:  # no usable temporary directory: stay in memory
+                self.memory = float("inf")  # type: ignore[assignment]
+            else:
+                self._file.writelines(self._chunks)
+                self._chunks = []
+        if self._file is not None:
+            self._file.write(text)
+        else:
+            self._chunks.append(text)
+            self._size += len(text)
+
+    def texts(self, size: int = 1 << 20) -> Iterator[str]:
+        """The rows' JSON joined by ", ", in pieces (read back once)."""
+        self._store()
+        if self._file is None:
+            yield from self._chunks
+            return
+        self._file.seek(0)
+        while True:
+            piece = self._file.read(size)
+            if not piece:
+                break
+            yield piece
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
