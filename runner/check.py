@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import TYPE_CHECKING, Mapping, Optional
 
-from .models import Expected, Spec, Tolerance
-from .optimizer import OptimizationResult
+if TYPE_CHECKING:  # annotations only
+    from .models import Expected, Spec, Tolerance
+    from .optimizer import OptimizationResult
 
 
 @dataclass(frozen=True)

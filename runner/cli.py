@@ -361,32 +361,42 @@ def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check
     progress bar, and the rows the chosen output needs kept in memory.
     Returns the result and, for --format json, the trace rows as text
     (`JsonRows`; the caller closes it)."""
+    from .run import run_spec
+
+    if run.changes:
+        from .optimizer import with_settings
+
+        try:
+            spec = with_settings(spec, run.changes)
+        except ValueError as err:
+            raise SpecError(source, [Problem(0, 0, f"with the command-line settings, {err}")]) from None
+    settings = spec.optimize if run.optimize else None
+    if settings is None:  # nothing to trace: no need for the optimizer's machinery
+        if run.trace_path:
+            click.echo(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
+                       "(add one, or an override such as --iterations N)", err=True)
+        return run_spec(spec, overrides=overrides, run_optimization=False, check=check,
+                        numerical_h=numerical_h, gradcheck=gradcheck), None
+
     from contextlib import ExitStack
 
-    from .optimizer import with_settings
     from .progress import Progress, progress_wanted
     from .report import settings_json
-    from .run import run_spec
     from .trace import JsonRows, KeepEvery, KeepSummary, open_trace
 
-    try:
-        spec = with_settings(spec, run.changes)
-    except ValueError as err:
-        raise SpecError(source, [Problem(0, 0, f"with the command-line settings, {err}")]) from None
-    settings = spec.optimize if run.optimize else None
     keep = KeepEvery(run.every) if run.every else KeepSummary()
-    if fmt == "json" and settings is not None:  # the document has every row: keep them as text
+    if fmt == "json":  # the document has every row: keep them as text
         keep = trace_rows = JsonRows(keep)
     else:
         trace_rows = None
     with ExitStack() as stack:
         observers = []
-        if settings is not None and run.trace_path:
+        if run.trace_path:
             writer = stack.enter_context(open_trace(
                 run.trace_path.replace("{name}", spec.name or "circuit"),
                 {"circuit": spec.name, "spec": source, **settings_json(settings)}))
             observers.append(writer.write)
-        if settings is not None and progress_wanted(quiet=run.quiet, fmt=fmt):
+        if progress_wanted(quiet=run.quiet, fmt=fmt):
             observers.append(stack.enter_context(Progress(settings.iterations, spec.name or source)))
         observe = observers[0] if len(observers) == 1 else \
             (lambda row: [each(row) for each in observers]) if observers else None
@@ -397,11 +407,8 @@ def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check
             if trace_rows is not None:
                 trace_rows.close()
             raise
-        if settings is not None and run.trace_path:
+        if run.trace_path:
             writer.finish(result.optimization)
-    if settings is None and run.trace_path:
-        click.echo(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
-                   "(add one, or an override such as --iterations N)", err=True)
     return result, trace_rows
 
 

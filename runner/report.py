@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import math
-from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, IO, Any, Iterable, Iterator, Mapping, Sequence
 
-from .check import CheckResult
-from .gradcheck import GradcheckResult
-from .models import Optimize
-from .optimizer import OptimizationResult, TraceRow
 from .run import RunResult, by_slot
-from .trace import row_json
+
+if TYPE_CHECKING:  # imported only for annotations, to keep start-up light
+    from .check import CheckResult
+    from .gradcheck import GradcheckResult
+    from .models import Optimize
+    from .optimizer import OptimizationResult, TraceRow
 
 
 def number(value: float | None) -> str:
@@ -210,6 +211,8 @@ def _optimization_pieces(run: OptimizationResult, trace: Iterable[str] | None) -
         yield from trace
     else:
         rows = run.trace
+        from .trace import row_json
+
         encode = row_json if not rows or _plain(list(rows[0].inputs)) else (lambda row: _dumps(row.as_dict()))
         for start in range(0, len(rows), _CHUNK):
             yield (", " if start else "") + ", ".join(map(encode, rows[start:start + _CHUNK]))

@@ -6,14 +6,16 @@ This is the Python API's one-call entry point and what the CLI runs per file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Optional, Sequence
 
 from .check import CheckResult, check_expectations
 from .compiler import compile_spec
 from .engine import Circuit
-from .gradcheck import GradcheckResult, gradcheck as run_gradcheck
 from .models import Spec
-from .optimizer import Keep, OptimizationResult, TraceRow, optimize
+
+if TYPE_CHECKING:  # annotations only; the modules are imported when a run needs them
+    from .gradcheck import GradcheckResult
+    from .optimizer import Keep, OptimizationResult, TraceRow
 
 
 class NodeMap(Mapping[str, float]):
@@ -93,8 +95,12 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     if numerical_h is not None:
         result.numerical_grads = circuit.numerical_gradient(numerical_h, central=True)
     if gradcheck is not None:
+        from .gradcheck import gradcheck as run_gradcheck
+
         result.gradcheck = run_gradcheck(circuit, **gradcheck)
     if spec.optimize is not None and run_optimization:
+        from .optimizer import optimize
+
         result.optimization = optimize(circuit, spec.optimize, keep=keep, observe=observe)
     if check:
         result.check = check_expectations(spec, output, result.values, grads, result.optimization)
