@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from .engine import Circuit, Step
+from .loader import paused_gc
 from .models import Spec
 from .ops import OPS
 
@@ -50,7 +51,11 @@ def find_cycle_free_order(dependencies: Mapping[str, list[str]]) -> list[str] | 
 
 def compile_spec(spec: Spec, overrides: Mapping[str, float] | None = None) -> Circuit:
     """Build the circuit of a spec, with input values from `overrides` where given."""
-    overrides = overrides or {}
+    with paused_gc():
+        return _compile(spec, overrides or {})
+
+
+def _compile(spec: Spec, overrides: Mapping[str, float]) -> Circuit:
     unknown = [name for name in overrides if name not in spec.inputs]
     if unknown:
         raise KeyError(f"'{unknown[0]}' is not an input of this circuit")

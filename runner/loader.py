@@ -15,12 +15,14 @@ by re-scanning JSON text, only when an error has to be reported.
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import os
 import re
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -102,6 +104,24 @@ class Document:
         while path not in values and path:
             path = path[:-1]
         return values.get(path, (0, 0))
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a big spec is built.
+
+    Loading, validating and compiling allocate hundreds of thousands of
+    objects that all stay alive; each automatic collection would rescan
+    them all, which took half the time of a 100,000-gate run. Nothing these
+    stages make is cyclic garbage, so nothing is lost by waiting.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any, Collection, Iterable, Optional, Union, get_args, get_ori
 from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, SpecError
-from .loader import STDIN_NAME, Document, Limits, describe, load_file, load_text
+from .loader import STDIN_NAME, Document, Limits, describe, load_file, load_text, paused_gc
 from .models import RESERVED_NAMES, Spec, _NAME
 from .compiler import find_cycle_free_order
 from .ops import OP_NAMES, OPS
@@ -25,7 +25,8 @@ from .quickcheck import quick_spec
 
 def load_spec(path: str, limits: Limits = Limits()) -> Spec:
     """Read, parse and validate a spec file (`-` for standard input)."""
-    return validate(load_file(path, limits))
+    with paused_gc():
+        return validate(load_file(path, limits))
 
 
 def load_spec_text(text: str, source: str = "<string>", *, fmt: str | None = None,

@@ -242,7 +242,7 @@ def mutated_specs(draw) -> bytes:
     return text
 
 
-_DIAGNOSTIC = re.compile(r"[^\n]*?(:\d+:\d+)?: (error|warning): \S")
+_DIAGNOSTIC = re.compile(r"[^\n]*?(:\d+:\d+)?: (error|warning|note): \S")
 _LONG_RUN = re.compile(rb"iterations\W+[0-9.eE+]{5,}")
 
 
