@@ -263,7 +263,8 @@ def test_mutated_specs_end_in_a_message_not_a_traceback(tmp_path_factory, text, 
     if result.exit_code:
         assert result.stderr.startswith(str(path)), result.stderr
         assert all(_DIAGNOSTIC.match(line) for line in result.stderr.splitlines()), result.stderr
-        assert result.stdout == ""
+        if '"stop": "diverged"' not in result.stdout:  # a diverged run still reports its finite rows
+            assert result.stdout == ""
     assert elapsed < 5, f"{elapsed:.1f} s"
 
 
