@@ -22,6 +22,14 @@ def central_difference(f, x: list[float], i: int, h: float = 1e-6) -> float:
     return (f(*plus) - f(*minus)) / (2 * h)
 
 
+def run_source(source: "str | Path", **options):
+    """A RunResult from a spec file (a Path) or from YAML text."""
+    import runner
+
+    spec = runner.load_spec(source) if isinstance(source, Path) else runner.load_spec_text(source, "t.yaml")
+    return runner.run_spec(spec, **options)
+
+
 class Cli:
     """Run `circuit-run` in-process through click's CliRunner."""
 

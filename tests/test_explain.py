@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import runner
 from runner.cli import main
 from runner.explain import render_text, to_json, walk
+from tests.conftest import run_source
 
 CIRCUITS = Path(__file__).resolve().parent.parent / "circuits"
 
@@ -29,8 +29,7 @@ output: f
 
 
 def run(source: str | Path):
-    spec = runner.load_spec(str(source)) if isinstance(source, Path) else runner.load_spec_text(source, "t.yaml")
-    return runner.run_spec(spec, run_optimization=False)
+    return run_source(source, run_optimization=False)
 
 
 def terms(result) -> dict[str, list[tuple]]:

@@ -11,9 +11,9 @@ from xml.etree import ElementTree
 import pytest
 from click.testing import CliRunner
 
-import runner
 from runner.cli import main
 from runner.graph import to_dot
+from tests.conftest import run_source
 
 CIRCUITS = Path(__file__).resolve().parent.parent / "circuits"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
@@ -31,8 +31,7 @@ output: f
 
 
 def run(source: str | Path):
-    spec = runner.load_spec(str(source)) if isinstance(source, Path) else runner.load_spec_text(source, "t.yaml")
-    return runner.run_spec(spec)
+    return run_source(source)
 
 
 def edges(dot: str) -> list[tuple[str, str, list[str]]]:
