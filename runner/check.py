@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping, Optional
+from typing import TYPE_CHECKING, Mapping, NamedTuple, Optional
 
 if TYPE_CHECKING:  # annotations only
     from .models import Expected, Spec, Tolerance
     from .optimizer import OptimizationResult
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     path: str  # e.g. "grads.x", "optimized.inputs.y"
     expected: float
     actual: Optional[float]  # None when the result does not exist (no optimization ran)

@@ -129,11 +129,11 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--numerical-h", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
               metavar="H", help="Step of --numerical's central differences.")
 @click.option("--schema", is_flag=True, help="Print the JSON Schema of the spec format and exit.")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=Limits.max_bytes, show_default=True,
+@click.option("--max-bytes", type=click.IntRange(min=1), default=Limits().max_bytes, show_default=True,
               metavar="N", help="Refuse spec files larger than this.")
-@click.option("--max-depth", type=click.IntRange(1, Limits.HARD_MAX_DEPTH), default=Limits.max_depth,
+@click.option("--max-depth", type=click.IntRange(1, Limits.HARD_MAX_DEPTH), default=Limits().max_depth,
               show_default=True, metavar="N", help="Refuse specs nested deeper than this.")
-@click.option("--max-alias-nodes", type=click.IntRange(min=0), default=Limits.max_alias_nodes,
+@click.option("--max-alias-nodes", type=click.IntRange(min=0), default=Limits().max_alias_nodes,
               show_default=True, metavar="N", help="Refuse YAML whose aliases expand to more nodes.")
 @click.option("--graph", "graph_file", metavar="FILE",
               help="Draw the circuit (values and gradients on its wires) to FILE: .dot, or .svg/.png/.pdf "
@@ -148,7 +148,7 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
               help="Show how backprop made every gradient, term by term (chain rule), after the table; "
                    "with --format json, as an `explain` member. Uses · and ∂, or * and d where the "
                    "terminal cannot show them (force with PYTHONIOENCODING=ascii).")
-@click.option("--max-nodes", type=click.IntRange(min=1), default=Limits.max_nodes, show_default=True,
+@click.option("--max-nodes", type=click.IntRange(min=1), default=Limits().max_nodes, show_default=True,
               metavar="N", help="Refuse specs with more inputs and gates than this.")
 @optimization_options
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")

@@ -7,7 +7,7 @@ once, so a user fixes them in one round instead of one per run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Exit codes, as the spec format's CLI contract defines them.
 EXIT_OK = 0
@@ -16,14 +16,14 @@ EXIT_SPEC_ERROR = 2
 EXIT_NUMERICAL_ERROR = 3
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One error in a spec file. `line` and `column` are 1-based; 0 means unknown."""
+class Problem(NamedTuple):
+    """One error in a spec file. `line` and `column` are 1-based; 0 means unknown.
+    Problems sort by position."""
 
     line: int
     column: int
     message: str
-    path: str = field(default="", compare=False)
+    path: str = ""
 
     def format(self, source: str) -> str:
         where = f"{source}:{self.line}:{self.column}" if self.line else source

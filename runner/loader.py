@@ -22,7 +22,7 @@ import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -58,8 +58,7 @@ Path = tuple  # a node's path: keys and list indices from the top level
 MAX_ITERATIONS = 1_000_000_000
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """Bounds that keep hostile files from exhausting memory, stack or time.
 
     The defaults are far above any hand-written or generated circuit we know

@@ -15,12 +15,12 @@ naming the gate.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 
-@dataclass(frozen=True)
-class Op:
+class Op(NamedTuple):
+    """One row of the table (a named tuple: immutable, and cheap to define at start-up)."""
+
     name: str
     min_arity: int
     max_arity: int | None  # None: any number of inputs from min_arity up
