@@ -25,13 +25,31 @@ HELPERS = {"_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math
 MAX_GATES = 50_000
 
 
-def compile_passes(circuit) -> tuple[Callable, Callable]:
-    """(forward(values) -> output, backward(values, grads)) for `circuit`."""
+def compile_passes(circuit) -> tuple[Callable, Callable, Callable]:
+    """(forward(values) -> output, backward(values, grads), and both at once:
+    forward_backward(values, grads) -> output) for `circuit`.
+
+    The fused pass is what an optimization step runs: it keeps every value
+    in a local variable from the forward half to the backward half.
+    """
     namespace: dict = dict(HELPERS)
     forward_source = _forward_source(circuit, namespace)
     backward_source = _backward_source(circuit, namespace)
-    exec(compile(forward_source + backward_source, f"<circuit {circuit.output_name}>", "exec"), namespace)
-    return namespace["forward"], namespace["backward"]
+    fused_source = _fused_source(forward_source, backward_source)
+    exec(compile(forward_source + backward_source + fused_source, f"<circuit {circuit.output_name}>",
+                 "exec"), namespace)
+    return namespace["forward"], namespace["backward"], namespace["forward_backward"]
+
+
+def _fused_source(forward_source: str, backward_source: str) -> str:
+    """forward's body (minus its return), then backward's body (minus the
+    loads of values the forward half already holds), returning the output."""
+    forward_lines = forward_source.splitlines(keepends=True)
+    backward_lines = backward_source.splitlines(keepends=True)
+    body = forward_lines[1:-1]  # drop "def forward(v):" and "return ..."
+    loads = [line for line in backward_lines[1:] if line.lstrip().startswith("v") and "= v[" in line]
+    rest = [line for line in backward_lines[1:] if line not in loads]
+    return "def forward_backward(v, g):\n" + "".join(body) + "".join(rest) + forward_lines[-1]
 
 
 def _names(circuit) -> list[str]:

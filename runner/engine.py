@@ -45,15 +45,25 @@ class Circuit:
         self.n_constants = n_constants
         self.trainable = list(trainable)
         self.trainable_slots = [self.index[name] for name in self.trainable]
-        pick = operator.itemgetter(*self.trainable_slots) if self.trainable_slots else (lambda _: ())
-        # trainable(list) -> tuple of the trainable inputs' entries, at C speed
-        self.pick_trainable = pick if len(self.trainable_slots) != 1 else (lambda seq: (pick(seq),))
+        slots = self.trainable_slots
+        # When the trainable inputs sit side by side (the usual case), a slice
+        # reads and writes them all at once.
+        self.trainable_span = (slots[0], slots[-1] + 1) if slots and slots == list(
+            range(slots[0], slots[-1] + 1)) else None
+        # pick_trainable(list) -> the trainable inputs' entries, at C speed
+        if self.trainable_span is not None:
+            start, stop = self.trainable_span
+            self.pick_trainable = lambda seq: seq[start:stop]
+        elif len(slots) > 1:
+            self.pick_trainable = operator.itemgetter(*slots)
+        else:
+            self.pick_trainable = lambda seq: tuple(seq[slot] for slot in slots)
         self.bounds: dict[str, tuple[float | None, float | None]] = {}  # input -> (min, max) for optimization
         self.refs = list(refs) if refs is not None else [
             [self._ref(slot) for slot in step.ins] for step in self.tape]
         self._live_reversed = self._feeding_output()[::-1]
         self._zeros = [0.0] * len(self.values)
-        self._fast_forward = self._fast_backward = None
+        self._fast_forward = self._fast_backward = self._fast_both = None
 
     def accelerate(self) -> bool:
         """Compile forward and backward to straight-line code (codegen.py).
@@ -66,7 +76,7 @@ class Circuit:
         from . import codegen
 
         if self._fast_forward is None and len(self.tape) <= codegen.MAX_GATES:
-            self._fast_forward, self._fast_backward = codegen.compile_passes(self)
+            self._fast_forward, self._fast_backward, self._fast_both = codegen.compile_passes(self)
         return self._fast_forward is not None
 
     # ---- structure ----------------------------------------------------------
@@ -142,6 +152,20 @@ class Circuit:
                 if not math.isfinite(values[step.out]):
                     raise self._error(step, f"gives {values[step.out]!r} (its value overflows)")
         return values[self.output]
+
+    def forward_backward(self) -> float:
+        """`forward` then `backward_pass` (gradients left in `self.grads`); one
+        fused pass when the circuit is compiled. Returns the output's value."""
+        if self._fast_both is not None:
+            try:
+                output = self._fast_both(self.values, self.grads)
+                if _finite_sum(self.values) and _finite_sum(self.grads):
+                    return output
+            except _ARITHMETIC_ERRORS:
+                pass  # the interpreter below finds the gate and raises
+        output = self.forward()
+        self.backward_pass()
+        return output
 
     def backward(self) -> dict[str, float]:
         """Backpropagate from the output (seeded with 1.0) to every node.

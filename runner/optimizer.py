@@ -176,6 +176,14 @@ class Optimization:
         self.stop = "iterations"
         self.last_row: TraceRow | None = None
 
+    def _evaluate(self) -> tuple[float, Optional[dict[str, float]]]:
+        """The output and the trainable inputs' gradients at the current inputs."""
+        circuit = self.circuit
+        if self.settings.method == "analytic":
+            output = circuit.forward_backward()
+            return output, dict(zip(circuit.trainable, circuit.pick_trainable(circuit.grads)))
+        return circuit.forward(), self._gradient()
+
     def _gradient(self) -> Optional[dict[str, float]]:
         circuit, method = self.circuit, self.settings.method
         if method == "analytic":
@@ -204,7 +212,8 @@ class Optimization:
         per step for every weight of a network, so it works on whole lists."""
         circuit, bounds = self.circuit, self.bounds
         values, slots, names = circuit.values, circuit.trainable_slots, circuit.trainable
-        moved = [x + scale * moves[name] for x, name in zip(circuit.pick_trainable(values), names)]
+        # every optimizer keeps its gradients' order, which is `names`
+        moved = [x + scale * step for x, step in zip(circuit.pick_trainable(values), moves.values())]
         if bounds:
             moved = [_clamp(x, bounds.get(name)) for x, name in zip(moved, names)]
         total = sum(moved)
@@ -213,8 +222,12 @@ class Optimization:
                 if not math.isfinite(new):
                     raise NumericalError(name, "input", [(name, old), ("step", scale * moves[name])],
                                          f"steps to {new!r}")
-        for slot, x in zip(slots, moved):
-            values[slot] = x
+        if circuit.trainable_span is not None:
+            start, stop = circuit.trainable_span
+            values[start:stop] = moved
+        else:
+            for slot, x in zip(slots, moved):
+                values[slot] = x
 
     def __iter__(self) -> Iterator[TraceRow]:
         circuit, settings = self.circuit, self.settings
@@ -225,8 +238,7 @@ class Optimization:
         if _worth_compiling(len(circuit.tape), settings.iterations):
             circuit.accelerate()
         try:
-            output = circuit.forward()
-            grads = self._gradient()
+            output, grads = self._evaluate()
             yield self._row(0, output, grads)
             for iteration in range(1, settings.iterations + 1):
                 if settings.method == "random":
@@ -236,8 +248,8 @@ class Optimization:
                     continue
                 assert grads is not None
                 self._move(optimizer.direction(grads), sign * settings.step_size)
-                previous, output = output, circuit.forward()
-                grads = self._gradient()
+                previous = output
+                output, grads = self._evaluate()
                 self.steps = iteration
                 yield self._row(iteration, output, grads)
                 if settings.tolerance is not None and abs(output - previous) < settings.tolerance:

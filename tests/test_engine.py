@@ -250,6 +250,11 @@ def test_fast_path_is_bit_identical_to_the_interpreter(seed):
         assert fast.forward(moved) == plain.forward(moved)
         assert fast.values == plain.values
         assert fast.backward() == plain.backward()
+        fast.set_inputs({name: value + 0.5 for name, value in moved.items()})
+        plain.set_inputs({name: value + 0.5 for name, value in moved.items()})
+        assert fast.forward_backward() == plain.forward_backward()  # the fused pass
+        assert fast.values == plain.values and fast.grads[:fast.n_inputs] == plain.grads[:plain.n_inputs]
+        assert fast.grad_map() == plain.grad_map()
 
 
 def test_fast_path_covers_every_op_and_variadic_arity():
