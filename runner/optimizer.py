@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Optional, Protocol
+from typing import Any, Callable, Iterator, Mapping, Optional, Protocol, Sequence
 
 from pydantic import ValidationError
 
@@ -28,16 +28,61 @@ from .models import Optimize, Spec
 Bounds = Mapping[str, tuple[Optional[float], Optional[float]]]
 
 
-@dataclass(frozen=True)
 class TraceRow:
-    iteration: int
-    output: float
-    inputs: dict[str, float]  # the trainable inputs
-    grads: Optional[dict[str, float]]  # d(output)/d(input); None for the random method
+    """One state of an optimization: iteration, output, the trainable inputs
+    and their gradients (None for random search).
+
+    `inputs` and `grads` are dicts; a row made by the optimizer builds them
+    only when first read, because most rows of a long run are counted and
+    dropped unread (a table shows a sample of them).
+    """
+
+    __slots__ = ("iteration", "output", "_names", "_inputs", "_grads")
+
+    def __init__(self, iteration: int, output: float, inputs: Mapping[str, float],
+                 grads: Optional[Mapping[str, float]]):
+        self.iteration = iteration
+        self.output = output
+        self._names = None
+        self._inputs = inputs
+        self._grads = grads
+
+    @classmethod
+    def of(cls, iteration: int, output: float, names: Sequence[str], inputs: Sequence[float],
+           grads: Optional[Sequence[float]]) -> "TraceRow":
+        """A row from values in the order of `names`; the dicts come later."""
+        row = cls(iteration, output, inputs, grads)
+        row._names = names
+        return row
+
+    @property
+    def inputs(self) -> dict[str, float]:
+        if self._names is not None:
+            self._materialize()
+        return self._inputs
+
+    @property
+    def grads(self) -> Optional[dict[str, float]]:
+        if self._names is not None:
+            self._materialize()
+        return self._grads
+
+    def _materialize(self) -> None:
+        names, self._names = self._names, None
+        self._inputs = dict(zip(names, self._inputs))
+        if self._grads is not None:
+            self._grads = dict(zip(names, self._grads))
 
     def as_dict(self) -> dict:
         return {"iteration": self.iteration, "output": self.output,
                 "inputs": self.inputs, "grads": self.grads}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TraceRow) and self.as_dict() == other.as_dict()
+
+    def __repr__(self) -> str:
+        return (f"TraceRow(iteration={self.iteration!r}, output={self.output!r}, "
+                f"inputs={self.inputs!r}, grads={self.grads!r})")
 
 
 @dataclass
@@ -85,7 +130,7 @@ class Sgd:
     def __init__(self, settings: Optimize):
         pass
 
-    def direction(self, grads: dict[str, float]) -> dict[str, float]:
+    def direction(self, grads: Sequence[float]) -> Sequence[float]:
         return grads
 
 
@@ -94,13 +139,13 @@ class Momentum:
 
     def __init__(self, settings: Optimize):
         self.mu = settings.momentum
-        self.velocity: dict[str, float] = {}
+        self.velocity: list[float] | None = None
 
-    def direction(self, grads: dict[str, float]) -> dict[str, float]:
-        velocity = self.velocity
-        for name, grad in grads.items():
-            velocity[name] = self.mu * velocity.get(name, 0.0) + grad
-        return dict(velocity)
+    def direction(self, grads: Sequence[float]) -> Sequence[float]:
+        mu = self.mu
+        velocity = self.velocity or [0.0] * len(grads)
+        self.velocity = [mu * v + grad for v, grad in zip(velocity, grads)]
+        return self.velocity
 
 
 class Adam:
@@ -109,21 +154,20 @@ class Adam:
 
     def __init__(self, settings: Optimize):
         self.b1, self.b2, self.eps = settings.beta1, settings.beta2, settings.eps
-        self.m: dict[str, float] = {}
-        self.v: dict[str, float] = {}
+        self.m: list[float] = []
+        self.v: list[float] = []
         self.t = 0
 
-    def direction(self, grads: dict[str, float]) -> dict[str, float]:
+    def direction(self, grads: Sequence[float]) -> Sequence[float]:
         self.t += 1
-        b1, b2 = self.b1, self.b2
+        b1, b2, eps = self.b1, self.b2, self.eps
         correction1 = 1 - b1 ** self.t
         root_correction2 = math.sqrt(1 - b2 ** self.t)
-        result = {}
-        for name, grad in grads.items():
-            m = self.m[name] = b1 * self.m.get(name, 0.0) + (1 - b1) * grad
-            v = self.v[name] = b2 * self.v.get(name, 0.0) + (1 - b2) * grad * grad
-            result[name] = (m / correction1) / (math.sqrt(v) / root_correction2 + self.eps)
-        return result
+        m = self.m or [0.0] * len(grads)
+        v = self.v or [0.0] * len(grads)
+        self.m = m = [b1 * old + (1 - b1) * grad for old, grad in zip(m, grads)]
+        self.v = v = [b2 * old + (1 - b2) * grad * grad for old, grad in zip(v, grads)]
+        return [(mean / correction1) / (math.sqrt(var) / root_correction2 + eps) for mean, var in zip(m, v)]
 
 
 OPTIMIZERS = {"sgd": Sgd, "momentum": Momentum, "adam": Adam}
@@ -176,13 +220,16 @@ class Optimization:
         self.stop = "iterations"
         self.last_row: TraceRow | None = None
 
-    def _evaluate(self) -> tuple[float, Optional[dict[str, float]]]:
-        """The output and the trainable inputs' gradients at the current inputs."""
+    def _evaluate(self) -> tuple[float, Optional[Sequence[float]]]:
+        """The output and the trainable inputs' gradients (in the order of
+        `circuit.trainable`) at the current inputs."""
         circuit = self.circuit
         if self.settings.method == "analytic":
             output = circuit.forward_backward()
-            return output, dict(zip(circuit.trainable, circuit.pick_trainable(circuit.grads)))
-        return circuit.forward(), self._gradient()
+            return output, circuit.pick_trainable(circuit.grads)
+        output = circuit.forward()
+        grads = self._gradient()
+        return output, None if grads is None else [grads[name] for name in circuit.trainable]
 
     def _gradient(self) -> Optional[dict[str, float]]:
         circuit, method = self.circuit, self.settings.method
@@ -199,28 +246,26 @@ class Optimization:
             return grads
         return None
 
-    def _row(self, iteration: int, output: float, grads: Optional[dict[str, float]]) -> TraceRow:
+    def _row(self, iteration: int, output: float, grads: Optional[Sequence[float]]) -> TraceRow:
         circuit = self.circuit
-        values = circuit.values
-        row = TraceRow(iteration, output,
-                       dict(zip(circuit.trainable, circuit.pick_trainable(values))), grads)
+        row = TraceRow.of(iteration, output, circuit.trainable, circuit.pick_trainable(circuit.values), grads)
         self.last_row = row
         return row
 
-    def _move(self, moves: dict[str, float], scale: float) -> None:
-        """x <- clamp(x + scale * move) for every trainable input. Runs once
-        per step for every weight of a network, so it works on whole lists."""
+    def _move(self, moves: Sequence[float], scale: float) -> None:
+        """x <- clamp(x + scale * move) for every trainable input, `moves` in
+        the order of `circuit.trainable`. Runs once per step for every weight
+        of a network, so it works on whole lists."""
         circuit, bounds = self.circuit, self.bounds
         values, slots, names = circuit.values, circuit.trainable_slots, circuit.trainable
-        # every optimizer keeps its gradients' order, which is `names`
-        moved = [x + scale * step for x, step in zip(circuit.pick_trainable(values), moves.values())]
+        moved = [x + scale * step for x, step in zip(circuit.pick_trainable(values), moves)]
         if bounds:
             moved = [_clamp(x, bounds.get(name)) for x, name in zip(moved, names)]
         total = sum(moved)
         if total - total != 0.0:  # an inf or NaN somewhere (or an overflowing sum): find it
-            for old, new, name in zip(circuit.pick_trainable(values), moved, names):
+            for old, new, name, step in zip(circuit.pick_trainable(values), moved, names, moves):
                 if not math.isfinite(new):
-                    raise NumericalError(name, "input", [(name, old), ("step", scale * moves[name])],
+                    raise NumericalError(name, "input", [(name, old), ("step", scale * step)],
                                          f"steps to {new!r}")
         if circuit.trainable_span is not None:
             start, stop = circuit.trainable_span
