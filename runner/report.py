@@ -342,12 +342,18 @@ def stop_text(run: OptimizationResult) -> str:
     return run.stop
 
 
+TRACE_COLUMNS = 8  # trainable inputs shown in a trace table
+FINAL_ROWS = 30  # inputs listed with their start and final values
+
+
 def render_optimization(run: OptimizationResult, input_names: Sequence[str],
                         start_values: dict[str, float]) -> str:
     settings = run.settings
     lines = [f"optimization: {settings.goal} by {_how(settings)}, step size {settings.step_size:g}, "
              f"{run.steps} step{'s' if run.steps != 1 else ''} ({stop_text(run)})"]
-    trainable = list(run.trace[0].inputs) if run.trace else []
+    every = list(run.trace[0].inputs) if run.trace else []
+    # A table for people: a network's thousand weights would make it unreadable.
+    trainable = every[:TRACE_COLUMNS]
     header = ["iteration", "output", *trainable]
     if settings.method != "random":
         header += [f"grad {name}" for name in trainable]
@@ -363,12 +369,18 @@ def render_optimization(run: OptimizationResult, input_names: Sequence[str],
     if len(run.trace) < run.rows:
         lines.append(f"  {len(run.trace)} of {run.rows:,} rows shown (--every N to choose, "
                      "--trace FILE to keep them all)")
+    if len(trainable) < len(every):
+        lines.append(f"  {len(trainable)} of {len(every):,} trainable inputs shown (--format json or "
+                     "--trace FILE has them all)")
     lines.append(table(header, rows, right=tuple(range(len(header)))))
     start = run.trace[0].output if run.trace else run.final_output
     final = "last finite output" if run.stop == "diverged" else "final output"
     lines.append(f"  {final} {number(run.final_output)} (started at {number(start)}, "
                  f"change {number(run.final_output - start)})")
-    final_rows = [[name, number(start_values[name]), number(run.final_inputs[name])] for name in input_names]
+    final_rows = [[name, number(start_values[name]), number(run.final_inputs[name])]
+                  for name in input_names[:FINAL_ROWS]]
+    if len(input_names) > FINAL_ROWS:
+        final_rows.append([f"... {len(input_names) - FINAL_ROWS:,} more", "", ""])
     lines.append(table(["input", "start", "last finite" if run.stop == "diverged" else "final"],
                        final_rows, right=(1, 2)))
     return "\n".join(lines)
