@@ -608,7 +608,8 @@ def _load_json(text: str, source: str, limits: Limits) -> Document:
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _EMPTY_PAIR = re.compile(r"\[\]|\{\}")
-_NOT_BRACKET = str.maketrans("", "", "".join(chr(c) for c in range(128) if chr(c) not in "[]{}"))
+_PLAIN_JSON_STRING = re.compile(r'"[^"]*"')
+_NOT_STRUCTURE = str.maketrans("", "", "".join(chr(c) for c in range(128) if chr(c) not in '[]{}"'))
 
 
 def _json_too_deep(text: str, max_depth: int) -> bool:
@@ -616,7 +617,10 @@ def _json_too_deep(text: str, max_depth: int) -> bool:
     strings and everything but brackets, then peel innermost pairs."""
     if text.count("[") + text.count("{") <= max_depth:
         return False
-    brackets = _JSON_STRING.sub("", text).translate(_NOT_BRACKET)
+    if "\\" in text:  # escapes: strings need the careful pattern
+        brackets = _JSON_STRING.sub("", text).translate(_NOT_STRUCTURE)
+    else:  # keep only brackets and quotes (a C-speed pass), then drop the strings
+        brackets = _PLAIN_JSON_STRING.sub("", text.translate(_NOT_STRUCTURE))
     for _ in range(max_depth):
         peeled = _EMPTY_PAIR.sub("", brackets)
         if not peeled:

@@ -145,3 +145,17 @@ def test_api_accepts_path_objects():
     from tests.conftest import CIRCUITS
 
     assert runner.load_spec(CIRCUITS / "add-gate.yaml").name == "add-gate"
+
+
+@pytest.mark.parametrize("text,limit,deep", [
+    ('{"a": [[[[1]]]], "b": "[[[[[[[[[["}', 5, False),  # brackets inside a string do not nest
+    ('{"a": [[[[1]]]]}', 4, True),
+    ('{"a": [[[[1]]]]}', 5, False),
+    ('{"a\\"[[[": [[1]], "b": "x\\\\"}', 3, False),  # escaped quotes and backslashes
+    ('{"a\\"[[[": [[1]], "b": "x\\\\"}', 2, True),
+    ('{"\\u00e9[": [[1]], "c\\n": 1}', 3, False),
+])
+def test_json_depth_check_ignores_strings(text, limit, deep):
+    from runner.loader import _json_too_deep
+
+    assert _json_too_deep(text, limit) is deep
