@@ -62,13 +62,11 @@ def _compile(spec: Spec, overrides: Mapping[str, float]) -> Circuit:
     names: list[str] = list(spec.inputs)
     values: list[float] = [overrides.get(name, entry.value) for name, entry in spec.inputs.items()]
 
-    constants: dict[float, int] = {}
-    for gate in spec.gates.values():
-        for ref in gate.in_:
-            if not isinstance(ref, str) and ref not in constants:
-                constants[ref] = len(names)
-                names.append(repr(ref))
-                values.append(ref)
+    # each distinct number literal gets one slot, in order of appearance
+    literals = dict.fromkeys(ref for gate in spec.gates.values() for ref in gate.in_ if ref.__class__ is not str)
+    constants = {number: len(names) + index for index, number in enumerate(literals)}
+    names.extend(map(repr, literals))
+    values.extend(literals)
     n_constants = len(constants)
 
     gates = spec.gates
@@ -76,9 +74,8 @@ def _compile(spec: Spec, overrides: Mapping[str, float]) -> Circuit:
         {name: [r for r in gate.in_ if r.__class__ is str] for name, gate in gates.items()})
     assert order is not None, "validation guarantees an acyclic circuit"
     slot = {name: i for i, name in enumerate(spec.inputs)}
-    for name in order:
-        slot[name] = len(names)
-        names.append(name)
+    slot.update(zip(order, range(len(names), len(names) + len(order))))
+    names.extend(order)
     values.extend([0.0] * len(order))
     tape = []
     for name in order:
