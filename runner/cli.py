@@ -250,8 +250,10 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
                      for bounds in [_outside(value, spec.inputs[name].min, spec.inputs[name].max)] if bounds]
         if problems:
             raise SpecError(source, problems)
+        plotting = bool(pictures) and any(option.startswith("plot") for option in pictures)
         result, trace_rows = _run_spec(spec, source, fmt=fmt, overrides=overrides, check=check,
-                                       numerical_h=numerical_h, run=run, gradcheck=gradcheck)
+                                       numerical_h=numerical_h, run=run, gradcheck=gradcheck,
+                                       plotting=plotting)
     except SpecError as err:
         for line in err.lines():
             click.echo(line, err=True)
@@ -286,7 +288,14 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
         for piece in report.iter_csv(result):
             click.echo(piece, nl=False)
     elif not check and gradcheck is None:
-        click.echo(report.render_table(result), nl=False)
+        shown = result
+        if plotting and not run.every and result.optimization is not None:
+            # the run kept many rows for the plot; the table shows a summary of them
+            from dataclasses import replace
+
+            shown = replace(result, optimization=replace(
+                result.optimization, trace=report.summary_rows(result.optimization.trace)))
+        click.echo(report.render_table(shown), nl=False)
     if explain and fmt == "table":
         from .explain import render_text
 
@@ -356,7 +365,8 @@ def _outside(value: float, low: float | None, high: float | None) -> str:
 
 
 def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check: bool,
-              numerical_h: float | None, run: RunOptions, gradcheck: dict[str, float] | None = None):
+              numerical_h: float | None, run: RunOptions, gradcheck: dict[str, float] | None = None,
+              plotting: bool = False):
     """run_spec with the command line's optimize overrides, trace file,
     progress bar, and the rows the chosen output needs kept in memory.
     Returns the result and, for --format json, the trace rows as text
@@ -384,7 +394,8 @@ def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check
     from .report import settings_json
     from .trace import JsonRows, KeepEvery, KeepSummary, open_trace
 
-    keep = KeepEvery(run.every) if run.every else KeepSummary()
+    # a plot wants many rows (evenly spaced, up to ~1,000), a table a few
+    keep = KeepEvery(run.every) if run.every else KeepSummary(middle=1000) if plotting else KeepSummary()
     if fmt == "json":  # the document has every row: keep them as text
         keep = trace_rows = JsonRows(keep)
     else:

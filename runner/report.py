@@ -342,6 +342,16 @@ def stop_text(run: OptimizationResult) -> str:
     return run.stop
 
 
+def summary_rows(rows: Sequence[TraceRow]) -> list[TraceRow]:
+    """The first, evenly spaced and last of `rows`, as a table shows them."""
+    from .trace import KeepSummary
+
+    sample = KeepSummary()
+    for row in rows:
+        sample.add(row)
+    return sample.rows()
+
+
 TRACE_COLUMNS = 8  # trainable inputs shown in a trace table
 FINAL_ROWS = 30  # inputs listed with their start and final values
 
@@ -357,8 +367,9 @@ def render_optimization(run: OptimizationResult, input_names: Sequence[str],
     header = ["iteration", "output", *trainable]
     if settings.method != "random":
         header += [f"grad {name}" for name in trainable]
+    shown = run.trace
     rows = []
-    for row in _with_cuts(run.trace):
+    for row in _with_cuts(shown):
         if row is None:
             rows.append(["..."] + [""] * (len(header) - 1))
             continue
@@ -366,8 +377,8 @@ def render_optimization(run: OptimizationResult, input_names: Sequence[str],
         if settings.method != "random":
             cells += [number((row.grads or {}).get(n)) for n in trainable]
         rows.append(cells)
-    if len(run.trace) < run.rows:
-        lines.append(f"  {len(run.trace)} of {run.rows:,} rows shown (--every N to choose, "
+    if len(shown) < run.rows:
+        lines.append(f"  {len(shown)} of {run.rows:,} rows shown (--every N to choose, "
                      "--trace FILE to keep them all)")
     if len(trainable) < len(every):
         lines.append(f"  {len(trainable)} of {len(every):,} trainable inputs shown (--format json or "

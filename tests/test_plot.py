@@ -181,3 +181,19 @@ def test_readme_images_can_be_regenerated(tmp_path):
     assert ElementTree.parse(tmp_path / "add-multiply.svg").getroot().tag == "{http://www.w3.org/2000/svg}svg"
     for name in ("distance-ridge-trace.png", "distance-ridge-surface.png"):
         assert (tmp_path / name).read_bytes().startswith(PNG_MAGIC)
+
+
+def test_plot_gets_every_row_of_a_short_run_while_the_table_stays_short(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    import runner.plot
+    from runner.cli import main
+
+    seen = {}
+    monkeypatch.setattr(runner.plot, "plot_trace", lambda result, target: seen.setdefault(
+        "rows", [row.iteration for row in result.optimization.trace]))
+    spec = str(Path(__file__).resolve().parent.parent / "circuits" / "distance-ridge.yaml")
+    out = CliRunner().invoke(main, ["--plot", str(tmp_path / "p.png"), spec])
+    assert out.exit_code == 0, out.output
+    assert seen["rows"] == list(range(101))  # 100 steps: all rows reach the plot
+    assert "rows shown" in out.stdout  # the table still shows a summary
