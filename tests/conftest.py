@@ -30,6 +30,26 @@ def central_difference(f, x: list[float], i: int, h: float = 1e-6) -> float:
     return (f(*plus) - f(*minus)) / (2 * h)
 
 
+# f = x*x + x + 2 (df/dx = 2x + 1 = 7 at x = 3) with a branch that does not
+# feed the output: fan-out, a constant, a fixed input and an unused node at once.
+FAN_OUT = """\
+description: f = x*x + x + 2, with an unused branch
+inputs:
+  x: 3
+  w: {value: 1, trainable: false}
+gates:
+  m: {op: mul, in: [x, x]}
+  u: {op: neg, in: [w]}
+  f: {op: add, in: [m, x, 2]}
+output: f
+"""
+
+
+def invoke(*args: str):
+    """Run `circuit-run ARGS` in-process; exceptions propagate (no traceback hiding)."""
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
 def run_source(source: "str | Path", **options):
     """A RunResult from a spec file (a Path) or from YAML text."""
     import runner

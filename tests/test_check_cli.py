@@ -10,9 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from runner.cli import main
+from tests.conftest import invoke as run
 
 ROOT = Path(__file__).resolve().parent.parent
 CIRCUITS = sorted(str(p) for p in (ROOT / "circuits").glob("*.yaml"))
@@ -25,10 +24,6 @@ gates:
 expect:
 {expect}
 """
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 @pytest.fixture

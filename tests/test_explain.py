@@ -11,21 +11,10 @@ from click.testing import CliRunner
 
 from runner.cli import main
 from runner.explain import render_text, to_json, walk
-from tests.conftest import run_source
+from tests.conftest import FAN_OUT, run_source
 
 CIRCUITS = Path(__file__).resolve().parent.parent / "circuits"
 
-FAN_OUT = """\
-description: f = x*x + x + 2, with an unused branch
-inputs:
-  x: 3
-  w: 1
-gates:
-  m: {op: mul, in: [x, x]}
-  u: {op: neg, in: [w]}
-  f: {op: add, in: [m, x, 2]}
-output: f
-"""
 
 
 def run(source: str | Path):

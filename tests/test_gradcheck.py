@@ -11,18 +11,13 @@ import math
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from runner import compile_spec, load_spec_text
-from runner.cli import main
 from runner.gradcheck import ATOL, EPS, RTOL, gradcheck
 from runner.ops import OPS
+from tests.conftest import invoke as run
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 @pytest.fixture

@@ -13,21 +13,11 @@ from click.testing import CliRunner
 
 from runner.cli import main
 from runner.graph import to_dot
-from tests.conftest import run_source
+from tests.conftest import FAN_OUT, run_source
 
 CIRCUITS = Path(__file__).resolve().parent.parent / "circuits"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 
-FAN_OUT = """\
-inputs:
-  x: 3
-  w: {value: 1, trainable: false}
-gates:
-  m: {op: mul, in: [x, x]}
-  u: {op: neg, in: [w]}
-  f: {op: add, in: [m, x, 2]}
-output: f
-"""
 
 
 def run(source: str | Path):
