@@ -572,19 +572,40 @@ def _char_at(text: str, line: int, column: int) -> str:
 # JSON
 
 def _load_json(text: str, source: str, limits: Limits) -> Document:
-    duplicates = []
+    # json.loads keeps the last of duplicate keys without a word. A hook that
+    # gets every object's pairs would catch them, but building those lists
+    # costs a third of the parse; counting is enough to know there are none:
+    # the text's ':' outside strings against the pairs of the parsed objects.
+    # Only a file that has duplicates is parsed again, keeping the first.
+    objects: list[dict] = []
 
-    def pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict:
-        mapping = dict(pairs)
-        if len(mapping) != len(pairs):  # keep the first of duplicate keys, as for YAML
-            duplicates.append(True)
-            mapping = {}
-            for key, value in pairs:
-                mapping.setdefault(key, value)
+    def count(mapping: dict) -> dict:
+        objects.append(mapping)
         return mapping
 
+    data = _parse_json(text, source, limits, object_hook=count)
+    outline = _json_outline(text)
+    if _too_deep(outline.replace(b":", b""), limits.max_depth):
+        _check_json_depth(data, source, text, limits)
+    duplicates = outline.count(b":") != sum(map(len, objects))
+    del objects, outline
+    if duplicates:
+        def first_of_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+            mapping = {}
+            for key, value in pairs:  # keep the first of duplicate keys, as for YAML
+                mapping.setdefault(key, value)
+            return mapping
+
+        data = _parse_json(text, source, limits, object_pairs_hook=first_of_duplicates)
+    if _MAYBE_SURROGATE.search(text):
+        _check_json_surrogates(data, source, text, limits)
+    problems = _json_scan(text, limits)[2] if duplicates else []
+    return Document(source, data, lambda: _json_scan(text, limits)[:2], problems)
+
+
+def _parse_json(text: str, source: str, limits: Limits, **hooks: Callable) -> Any:
     try:
-        data = json.loads(text, object_pairs_hook=pairs_to_dict)
+        return json.loads(text, **hooks)
     except json.JSONDecodeError as err:
         message = err.msg.removesuffix(" at")  # "Invalid control character at": the position follows
         raise SpecError(source, [Problem(err.lineno, err.colno, f"invalid JSON: {message}")]) from None
@@ -598,35 +619,35 @@ def _load_json(text: str, source: str, limits: Limits) -> Document:
         line, column = _line_column(text, digits.start())
         raise SpecError(source, [Problem(line, column, f"the number has {len(digits.group()):,} digits, "
                                          "far too many to represent (the limit is about 1.8e308)")]) from None
-    if _json_too_deep(text, limits.max_depth):
-        _check_json_depth(data, source, text, limits)
-    if _MAYBE_SURROGATE.search(text):
-        _check_json_surrogates(data, source, text, limits)
-    problems = _json_scan(text, limits)[2] if duplicates else []
-    return Document(source, data, lambda: _json_scan(text, limits)[:2], problems)
 
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_EMPTY_PAIR = re.compile(r"\[\]|\{\}")
-_PLAIN_JSON_STRING = re.compile(r'"[^"]*"')
-_NOT_STRUCTURE = str.maketrans("", "", "".join(chr(c) for c in range(128) if chr(c) not in '[]{}"'))
+_STRING_IN_OUTLINE = re.compile(rb'"[^"]*"')
+_BRACES_AS_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_OUTLINE = bytes(c for c in range(256) if c not in b'[]{}":')
 
 
-def _json_too_deep(text: str, max_depth: int) -> bool:
-    """Whether valid JSON nests deeper than max_depth, at C speed: drop the
-    strings and everything but brackets, then peel innermost pairs."""
-    if text.count("[") + text.count("{") <= max_depth:
-        return False
-    if "\\" in text:  # escapes: strings need the careful pattern
-        brackets = _JSON_STRING.sub("", text).translate(_NOT_STRUCTURE)
-    else:  # keep only brackets and quotes (a C-speed pass), then drop the strings
-        brackets = _PLAIN_JSON_STRING.sub("", text.translate(_NOT_STRUCTURE))
+def _json_outline(text: str) -> bytes:
+    """The brackets (braces written as brackets) and colons of valid JSON
+    text that are not inside strings, found at C speed."""
+    if "\\" in text:  # an escaped quote may hide in a string: the careful pattern
+        text = _JSON_STRING.sub('""', text)
+    skeleton = text.encode("utf-8", "surrogatepass").translate(_BRACES_AS_BRACKETS, _NOT_OUTLINE)
+    # Strings holding no bracket or colon are now "", and dropping every ""
+    # drops exactly them. If a quote is left, some string holds one: then
+    # the strings are matched one by one.
+    outline = skeleton.replace(b'""', b"")
+    return _STRING_IN_OUTLINE.sub(b"", skeleton) if b'"' in outline else outline
+
+
+def _too_deep(brackets: bytes, max_depth: int) -> bool:
+    """Whether balanced brackets nest deeper than max_depth: each pass drops
+    the innermost pairs."""
     for _ in range(max_depth):
-        peeled = _EMPTY_PAIR.sub("", brackets)
-        if not peeled:
+        if not brackets:
             return False
-        brackets = peeled
-    return True
+        brackets = brackets.replace(b"[]", b"")
+    return bool(brackets)
 
 
 _MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")

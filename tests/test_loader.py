@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runner.errors import SpecError
 from runner.loader import Limits, load_text, resolve_plain
@@ -156,6 +159,61 @@ def test_api_accepts_path_objects():
     ('{"\\u00e9[": [[1]], "c\\n": 1}', 3, False),
 ])
 def test_json_depth_check_ignores_strings(text, limit, deep):
-    from runner.loader import _json_too_deep
+    from runner.loader import _json_outline, _too_deep
 
-    assert _json_too_deep(text, limit) is deep
+    assert _too_deep(_json_outline(text).replace(b":", b""), limit) is deep
+
+
+@pytest.mark.parametrize("text,duplicate", [
+    ('{"a": 1, "b": {"c": [1, {"d": 2}]}}', None),
+    ('{"a": 1, "b": {"c": [1, {"d": 2, "d": 3}]}}', '"d"'),
+    ('{"a": "x:y", "b": 1, "b": 2}', '"b"'),  # a ':' in a string cannot hide a duplicate
+    ('{"a:b": ":", "c": [":", "::"], "a:b": 1}', '"a:b"'),
+    ('{"a:b": ":", "c": [":", "::"]}', None),
+    ('{"a": "\\u003a", "b": 1, "b": 2}', '"b"'),  # escapes: checked by the hook
+    ('{"\\u003a": 1, "x": 2}', None),
+    ('{"l": [{"a": 1}, {"a": 1, "a": 1}]}', '"a"'),
+])
+def test_json_duplicate_keys_are_found_without_a_hook_per_object(text, duplicate):
+    from runner.loader import load_text
+
+    document = load_text(text, "t.json", fmt="json")
+    if duplicate is None:
+        assert document.problems == []
+        assert document.data == json.loads(text)
+    else:
+        # the problem points at the second of the two keys
+        assert [(p.line, p.column) for p in document.problems] == [(1, text.rindex(duplicate) + 1)]
+        assert "duplicate key" in document.problems[0].message
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children,
+                                                                     max_size=4),
+    max_leaves=30)
+
+
+def _depth_and_pairs(value) -> tuple[int, int]:
+    if isinstance(value, dict):
+        inner = [_depth_and_pairs(child) for child in value.values()]
+        return 1 + max((d for d, _ in inner), default=0), len(value) + sum(p for _, p in inner)
+    if isinstance(value, list):
+        inner = [_depth_and_pairs(child) for child in value]
+        return 1 + max((d for d, _ in inner), default=0), sum(p for _, p in inner)
+    return 0, 0
+
+
+@given(_json_values, st.booleans())
+def test_json_outline_counts_pairs_and_depth_like_a_walk(value, ascii_only):
+    """The C-speed outline of the text (what duplicate and depth checks read)
+    agrees with a walk of the parsed data, whatever the strings hold."""
+    from runner.loader import _json_outline, _too_deep
+
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    depth, pairs = _depth_and_pairs(value)
+    outline = _json_outline(text)
+    assert outline.count(b":") == pairs
+    assert not _too_deep(outline.replace(b":", b""), depth)
+    if depth:
+        assert _too_deep(outline.replace(b":", b""), depth - 1)
