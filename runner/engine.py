@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import operator
+from itertools import count
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from .errors import NumericalError
@@ -33,11 +34,17 @@ class Circuit:
 
     def __init__(self, names: Sequence[str], values: Sequence[float], tape: Sequence[Step],
                  output: int, n_inputs: int, n_constants: int, trainable: Sequence[str],
-                 refs: Sequence[Sequence[str | float]] | None = None):
+                 refs: Sequence[Sequence[str | float]] | None = None, *,
+                 index: dict[str, int] | None = None):
+        """`index` (name -> slot of every input and gate) may be passed when
+        the caller has built it already."""
         self.names = list(names)
-        self.index = {name: slot for slot, name in enumerate(self.names)
-                      if not n_inputs <= slot < n_inputs + n_constants}
-        self.values = [float(v) for v in values]
+        first_gate = n_inputs + n_constants  # constants have no names to look up
+        if index is None:
+            index = dict(zip(self.names[:n_inputs], range(n_inputs)))
+            index.update(zip(self.names[first_gate:], count(first_gate)))
+        self.index = index
+        self.values = list(map(float, values))
         self.grads = [0.0] * len(self.values)
         self.tape = list(tape)
         self.output = output
@@ -114,7 +121,10 @@ class Circuit:
 
     def unused_nodes(self) -> list[str]:
         """Inputs and gates that do not feed the output (their gradient is 0)."""
-        return [name for name, slot in self.index.items() if not self._needed[slot]]
+        needed, first_gate = self._needed, self.n_inputs + self.n_constants
+        if all(needed[:self.n_inputs]) and all(needed[first_gate:]):  # the usual case, at C speed
+            return []
+        return [name for name, slot in self.index.items() if not needed[slot]]
 
     # ---- passes -------------------------------------------------------------
 
@@ -141,12 +151,13 @@ class Circuit:
                     return output
             except _ARITHMETIC_ERRORS:
                 pass  # the interpreter below finds the gate and raises
-        step = None
+        get = values.__getitem__
+        op = out = ins = None
         try:
-            for step in self.tape:
-                values[step.out] = step.op.forward(*[values[slot] for slot in step.ins])
+            for op, out, ins in self.tape:
+                values[out] = op.forward(*map(get, ins))
         except _ARITHMETIC_ERRORS as exc:
-            raise self._error(step, _reason(step.op, exc)) from None
+            raise self._error(Step(op, out, ins), _reason(op, exc)) from None
         if not all(map(math.isfinite, values)):
             for step in self.tape:
                 if not math.isfinite(values[step.out]):
@@ -191,15 +202,16 @@ class Circuit:
         grads[:] = self._zeros
         grads[self.output] = 1.0
         values = self.values
-        step = None
+        get = values.__getitem__
+        op = out = ins = None
         try:
-            for step in self._live_reversed:
-                upstream = grads[step.out]
-                local = step.op.derivative(tuple([values[slot] for slot in step.ins]), values[step.out])
-                for slot, derivative in zip(step.ins, local):
+            for op, out, ins in self._live_reversed:
+                upstream = grads[out]
+                local = op.derivative(tuple(map(get, ins)), values[out])
+                for slot, derivative in zip(ins, local):
                     grads[slot] += upstream * derivative
         except _ARITHMETIC_ERRORS:
-            raise self._error(step, "has no finite gradient at these inputs") from None
+            raise self._error(Step(op, out, ins), "has no finite gradient at these inputs") from None
         first_constant, first_gate = self.n_inputs, self.n_inputs + self.n_constants
         if not (all(map(math.isfinite, grads[:first_constant])) and
                 all(map(math.isfinite, grads[first_gate:]))):

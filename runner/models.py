@@ -7,13 +7,15 @@ Validators raise `PydanticCustomError`s whose messages are already written for
 a person; `validate.py` adds the file position and the "did you mean".
 """
 
+import functools
 import math
 import re
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainValidator,
                       PrivateAttr, Strict, StringConstraints, Tag, ValidationInfo, field_validator)
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, SchemaValidator
+from pydantic_core import core_schema as cs
 
 from .loader import MAX_ITERATIONS, describe
 from .ops import OP_NAMES
@@ -303,3 +305,27 @@ class Spec(StrictModel):
     @property
     def output_name(self) -> str:
         return self.output if self.output is not None else next(reversed(self.gates))
+
+
+# --------------------------------------------------------------------------
+# Building models from values checked elsewhere
+
+def construct_many(model: type[StrictModel], rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """name -> `model` instance, from rows of field values (keyed by alias)
+    that were already checked, made as `model_construct` would make them but
+    by pydantic-core in one call: ~3x faster per row than `model_construct`,
+    which matters for the 100,000 gates of a big spec (quickcheck.py)."""
+    return _bulk_constructor(model).validate_python(rows)
+
+
+@functools.cache
+def _bulk_constructor(model: type[StrictModel]) -> SchemaValidator:
+    fields = {}
+    for name, info in model.model_fields.items():
+        schema: Any = cs.any_schema()
+        if info.default_factory is not None:
+            schema = cs.with_default_schema(schema, default_factory=info.default_factory)
+        elif not info.is_required():
+            schema = cs.with_default_schema(schema, default=info.default)
+        fields[name] = cs.model_field(schema, validation_alias=info.alias or name)
+    return SchemaValidator(cs.dict_schema(cs.any_schema(), cs.model_schema(model, cs.model_fields_schema(fields))))

@@ -1,73 +1,84 @@
-"""A quick path past pydantic for plain, valid specs.
+"""A quick path past pydantic and the graph checks for plain, valid specs.
 
-Building the pydantic models' validators costs ~60 ms at start-up, more than
-everything else a small run does. Most specs use only the plain forms
+Two costs make it worth having. Building the pydantic models' validators
+takes ~60 ms, more than everything else a small run does; and on a big spec
+the per-gate work of validation (pydantic, then the wiring checks of
+validate.py) is most of the run. Most specs use only the plain forms
 (numbers, `{value, trainable}` inputs, `{op, in}` gates, the basic optimize
-and expect keys), which are checked here by hand and built with
-`model_construct`. Anything else — an unusual form, a doubtful value, any
-error — makes `quick_spec` return None, and the full pydantic validation in
-validate.py runs and reports it. Tests check that whenever this path
-accepts, it builds exactly what pydantic would. Big specs go to pydantic
-too: its compiled validators are faster per gate than this code.
+and expect keys), and their gates can be checked a column at a time with
+C-speed builtins (sets, `map`, one regex over all the names) instead of a
+Python loop per gate.
+
+This module only ever accepts: anything unusual, doubtful or wrong makes
+`quick_spec` return None, and validate.py's full path (pydantic and the
+graph checks) runs and reports it. Tests check that whenever this path
+accepts, the full path finds no problem and builds exactly the same Spec,
+with the same gate order.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from itertools import chain, repeat
+from operator import eq, gt, itemgetter
 from typing import Any, Optional
 
+from .compiler import find_cycle_free_order
 from .loader import MAX_ITERATIONS
 from .models import (RESERVED_NAMES, Expect, Expected, ExpectOptimized, Gate, Input, Optimize, Spec,
-                     Tolerance)
+                     Tolerance, construct_many)
 from .ops import OPS
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# names that are not reserved (in any case), each ended by a newline
+_NAME_LINES = re.compile(r"(?:(?!(?i:%s)\n)[A-Za-z_][A-Za-z0-9_]*\n)*" % "|".join(sorted(RESERVED_NAMES)))
 _TOP = frozenset({"version", "name", "description", "inputs", "gates", "output", "optimize", "expect"})
 _INPUT = frozenset({"value", "trainable"})
-_GATE = frozenset({"op", "in"})
 _OPTIMIZE = frozenset({"goal", "method", "step_size", "iterations", "h", "seed", "tolerance"})
 _EXPECT = frozenset({"output", "values", "grads", "optimized", "tolerance"})
 _EXPECTED = frozenset({"value", "abs", "rel"})
+_STR = frozenset({str})
 
 
 class _Decline(Exception):
-    """Not a plain spec: let pydantic decide."""
+    """Not a plain, valid spec: let the full path decide and explain."""
 
 
 def quick_spec(data: Any) -> Optional[Spec]:
-    """The validated Spec of plain data, or None to ask pydantic."""
+    """The validated Spec of plain, valid data (its gate order found), or
+    None to ask the full path."""
     try:
         return _spec(data)
-    except (_Decline, TypeError, ValueError, OverflowError):
+    except (_Decline, TypeError, ValueError, OverflowError, KeyError):
         return None
-
-
-# Past this many gates pydantic-core's compiled validators beat this Python
-# loop, and their build cost no longer matters.
-MAX_GATES = 2_000
 
 
 def _spec(data: Any) -> Spec:
     _require(type(data) is dict and _TOP.issuperset(data) and "inputs" in data and "gates" in data)
-    _require(type(data["gates"]) is dict and len(data["gates"]) <= MAX_GATES)
     version = data.get("version", 1)
     _require(type(version) is int and version == 1)
-    fields: dict[str, Any] = {"inputs": _inputs(data["inputs"]), "gates": _gates(data["gates"])}
+    inputs = _inputs(data["inputs"])
+    gates, order = _gates(data["gates"], inputs)
+    fields: dict[str, Any] = {"inputs": inputs, "gates": gates}
     if "version" in data:
         fields["version"] = 1
     for key in ("name", "description"):
         if key in data:
             _require(data[key] is None or type(data[key]) is str)
             fields[key] = data[key]
-    if "output" in data:
-        _require(data["output"] is None or _is_name(data["output"]))
+    if "output" in data:  # a gate (not an input), when given
+        _require(data["output"] is None or (type(data["output"]) is str and data["output"] in gates))
         fields["output"] = data["output"]
     if "optimize" in data:
         fields["optimize"] = None if data["optimize"] is None else _optimize(data["optimize"])
     if "expect" in data:
-        fields["expect"] = None if data["expect"] is None else _expect(data["expect"])
-    return Spec.model_construct(**fields)
+        # expectations of optimized results need an optimize block
+        _require("optimized" not in (data["expect"] or {}) or type(data.get("optimize")) is dict)
+        fields["expect"] = None if data["expect"] is None else _expect(data["expect"], inputs, gates)
+    spec = Spec.model_construct(**fields)
+    spec._gate_order = order
+    return spec
 
 
 def _require(condition: bool) -> None:
@@ -77,6 +88,12 @@ def _require(condition: bool) -> None:
 
 def _is_name(value: Any) -> bool:
     return type(value) is str and _NAME.match(value) is not None and value.lower() not in RESERVED_NAMES
+
+
+def _all_names(keys: list[str]) -> bool:
+    """Whether every key is a name and none is reserved, at C speed
+    (`join` refuses anything but strings with TypeError: a decline)."""
+    return _NAME_LINES.fullmatch("\n".join(keys) + "\n") is not None
 
 
 def _number(value: Any) -> float:
@@ -98,45 +115,68 @@ def _non_negative(value: Any) -> float:
     return number
 
 
-def _names_to(value: Any, build, *, non_empty: bool = False) -> dict:
-    _require(type(value) is dict and (len(value) > 0 or not non_empty))
-    # pydantic's name check, for the keys: a pattern; reserved names pass it
-    # and are refused later by the graph checks, so they are allowed here.
-    _require(all(type(key) is str and _NAME.match(key) for key in value))
-    return {key: build(item) for key, item in value.items()}
-
-
 def _inputs(value: Any) -> dict[str, Input]:
-    return _names_to(value, _input, non_empty=True)
+    _require(type(value) is dict and len(value) > 0 and _all_names(list(value)))
+    return construct_many(Input, dict(zip(value, map(_input_row, value.values()))))
 
 
-def _input(value: Any) -> Input:
+def _input_row(value: Any) -> dict[str, Any]:
     if type(value) is dict:
         _require(_INPUT.issuperset(value) and "value" in value)
-        trainable = value.get("trainable", True)
-        _require(type(trainable) is bool)
-        fields = {"value": _number(value["value"])}
+        row = {"value": _number(value["value"])}
         if "trainable" in value:
-            fields["trainable"] = trainable
-        return Input.model_construct(**fields)
-    return Input.model_construct(value=_number(value))
+            _require(type(value["trainable"]) is bool)
+            row["trainable"] = value["trainable"]
+        return row
+    return {"value": _number(value)}
 
 
-def _gates(value: Any) -> dict[str, Gate]:
-    return _names_to(value, _gate, non_empty=True)
+def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[str]]:
+    """The gates, and an order in which each comes after the gates it reads.
+
+    Every check here looks at a whole column (all names, all ops, all
+    references) at once; no Python code runs per gate unless a gate has
+    number constants or the file is not in dependency order.
+    """
+    _require(type(value) is dict and len(value) > 0)
+    names = list(value)
+    _require(_all_names(names) and inputs.keys().isdisjoint(value))
+    entries = list(value.values())
+    # exactly the keys 'op' and 'in' (a missing one raises KeyError, a non-mapping TypeError)
+    _require(set(map(len, entries)) == {2})
+    ops = list(map(itemgetter("op"), entries))
+    refs = list(map(itemgetter("in"), entries))
+    _require(OPS.keys() >= set(ops) and set(map(type, refs)) == {list})
+    counts = list(map(len, refs))
+    for op, count in set(zip(ops, counts)):
+        _require(OPS[op].accepts(count))
+
+    # Where each reference points: inputs before all gates, gates in file
+    # order. A name that is no node (or a number constant) raises KeyError.
+    position = dict.fromkeys(inputs, -1)
+    position.update(zip(names, range(len(names))))
+    flat = list(chain.from_iterable(refs))
+    try:
+        read = list(map(position.__getitem__, flat))
+    except KeyError:
+        refs = [each if _STR.issuperset(map(type, each)) else [_reference(ref) for ref in each]
+                for each in refs]
+        value = {name: {"op": op, "in": each} for name, op, each in zip(names, ops, refs)}
+        read = [-1 if ref.__class__ is float else position[ref] for ref in chain.from_iterable(refs)]
+    # In file order when every gate comes after those it reads (the usual
+    # case, checked without a loop), else sorted; a cycle declines.
+    owners = chain.from_iterable(map(repeat, range(len(names)), counts))
+    if all(map(gt, owners, read)):
+        order = names
+    else:
+        order = find_cycle_free_order(
+            {name: [ref for ref in each if ref.__class__ is str] for name, each in zip(names, refs)})
+        _require(order is not None)
+    return construct_many(Gate, value), order
 
 
-def _gate(value: Any) -> Gate:
-    _require(type(value) is dict and value.keys() == _GATE and value["op"].__class__ is str
-             and value["op"] in OPS and type(value["in"]) is list)
-    refs = []
-    for ref in value["in"]:
-        if type(ref) is str:
-            _require(_NAME.match(ref) is not None)
-            refs.append(ref)
-        else:
-            refs.append(_number(ref))
-    return Gate.model_construct(op=value["op"], in_=refs)
+def _reference(value: Any) -> Any:
+    return value if type(value) is str else _number(value)
 
 
 def _optimize(value: Any) -> Optimize:
@@ -174,15 +214,22 @@ def _expected(value: Any) -> Expected:
     return Expected.model_construct(value=_number(value))
 
 
-def _expect(value: Any) -> Expect:
+def _expected_by_name(value: Any, known: Any) -> dict[str, Expected]:
+    _require(type(value) is dict and all(type(key) is str and _NAME.match(key) for key in value)
+             and known >= value.keys())
+    return {key: _expected(item) for key, item in value.items()}
+
+
+def _expect(value: Any, inputs: dict[str, Input], gates: dict[str, Gate]) -> Expect:
     _require(type(value) is dict and _EXPECT.issuperset(value))
+    nodes = inputs.keys() | gates.keys()
     # set explicitly: its default_factory would build the validators we avoid
     fields: dict[str, Any] = {"tolerance": Tolerance.model_construct()}
     if "output" in value:
         fields["output"] = None if value["output"] is None else _expected(value["output"])
     for key in ("values", "grads"):
         if key in value:
-            fields[key] = _names_to(value[key], _expected)
+            fields[key] = _expected_by_name(value[key], nodes)
     if "optimized" in value:
         optimized = value["optimized"]
         if optimized is None:
@@ -193,7 +240,7 @@ def _expect(value: Any) -> Expect:
             if "output" in optimized:
                 inner["output"] = None if optimized["output"] is None else _expected(optimized["output"])
             if "inputs" in optimized:
-                inner["inputs"] = _names_to(optimized["inputs"], _expected)
+                inner["inputs"] = _expected_by_name(optimized["inputs"], inputs.keys())
             fields["optimized"] = ExpectOptimized.model_construct(**inner)
     if "tolerance" in value:
         tolerance = value["tolerance"]

@@ -36,29 +36,36 @@ def load_spec_text(text: str, source: str = "<string>", *, fmt: str | None = Non
 
 
 def validate(document: Document) -> Spec:
+    spec = None if document.problems else quick_spec(document.data)
+    if spec is None:
+        spec = _validate_fully(document)
+    if spec.name is None:
+        stem = "stdin" if document.source == STDIN_NAME else PurePath(document.source).stem
+        spec = spec.model_copy(update={"name": stem})  # private attributes are copied too
+    spec._source = document.source
+    return spec
+
+
+def _validate_fully(document: Document) -> Spec:
+    """pydantic's checks and the graph checks, reporting every problem."""
     problems: list[Problem] = list(document.problems)
     # The graph checks first: their working memory is freed before the Spec
     # exists, which lowers the peak on big circuits (problems are sorted by
     # position later, so the order here does not show).
     graph_problems, order = _graph_problems(document)
-    spec = None if problems else quick_spec(document.data)
-    if spec is None:
-        try:
-            spec = Spec.model_validate(document.data)
-        except ValidationError as err:
-            # the loader's finding about a node (a number too large) says more
-            # than validation's about the same node
-            found = {(problem.line, problem.column) for problem in document.problems}
-            problems.extend(problem for problem in _from_pydantic(err, document)
-                            if (problem.line, problem.column) not in found)
+    spec = None
+    try:
+        spec = Spec.model_validate(document.data)
+    except ValidationError as err:
+        # the loader's finding about a node (a number too large) says more
+        # than validation's about the same node
+        found = {(problem.line, problem.column) for problem in document.problems}
+        problems.extend(problem for problem in _from_pydantic(err, document)
+                        if (problem.line, problem.column) not in found)
     problems.extend(graph_problems)
     if problems:
         raise SpecError(document.source, _unique(problems))
     assert spec is not None
-    if spec.name is None:
-        stem = "stdin" if document.source == STDIN_NAME else PurePath(document.source).stem
-        spec = spec.model_copy(update={"name": stem})
-    spec._source = document.source
     spec._gate_order = order
     return spec
 
@@ -355,7 +362,9 @@ def _graph_problems(document: Document) -> tuple[list[Problem], list[str] | None
         problems.extend(_cycle_problems(_with_positions(reads, gates), list(gates), document))
 
     output = data.get("output")
-    if _is_name(output):
+    if isinstance(output, str) and _NAME.match(output) and _is_reserved(output):
+        report(("output",), f"'{output}' is reserved; it cannot name a node")
+    elif _is_name(output):
         if output in inputs and output not in gates:
             report(("output",), f"'{output}' is an input; the output must be a gate "
                                 "(add a gate that computes from it)")
@@ -502,11 +511,12 @@ def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Do
         if not isinstance(mapping, dict):
             return
         for name in mapping:
-            if _is_name(name) and name not in allowed:
+            if isinstance(name, str) and _NAME.match(name) and name not in allowed:
                 path = ("expect",) + section + (name,)
                 line, column = document.position(path, key=True)
-                problems.append(Problem(line, column, f"unknown {kind} '{name}'" + hints(name, allowed),
-                                        format_path(path)))
+                message = (f"'{name}' is reserved; it cannot name a node" if _is_reserved(name) else
+                           f"unknown {kind} '{name}'" + hints(name, allowed))
+                problems.append(Problem(line, column, message, format_path(path)))
 
     check_names(("values",), nodes, "node")
     check_names(("grads",), nodes, "node")

@@ -1,35 +1,49 @@
-"""The quick validation path must never accept what pydantic would refuse,
-and must build exactly the Spec pydantic builds."""
+"""The quick validation path must never accept what the full path (pydantic
+and the graph checks) would refuse, and must build exactly the Spec it
+builds, gates in the same order."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
-
-from runner.loader import load_file
-from runner.models import Spec
+from runner.errors import SpecError
+from runner.loader import load_file, load_text
 from runner.quickcheck import quick_spec
+from runner.validate import _validate_fully
 from tests.conftest import CIRCUITS, ROOT
 
 
+def fully_validated(data):
+    """The full path's Spec of `data` (given to it as JSON text), or the SpecError."""
+    document = load_text(json.dumps(data), "t.json", fmt="json")
+    assert document.data == data or data != data  # NaN never equals itself
+    try:
+        return _validate_fully(document)
+    except SpecError as err:
+        return err
+
+
 def same_as_pydantic(data) -> bool | None:
-    """None when the quick path declines; else whether it matches pydantic."""
+    """None when the quick path declines; else True, having checked it
+    built what the full path builds."""
     quick = quick_spec(data)
     if quick is None:
         return None
-    try:
-        full = Spec.model_validate(data)
-    except ValidationError as err:
-        raise AssertionError(f"quick path accepted what pydantic refuses: {err}") from None
+    full = fully_validated(data)
+    if isinstance(full, SpecError):
+        raise AssertionError(f"quick path accepted what the full path refuses: {full}")
     assert quick.model_dump() == full.model_dump()
     assert repr(quick) == repr(full)
     if full.optimize is not None:  # overrides rely on which settings were given
         assert quick.optimize.model_fields_set == full.optimize.model_fields_set
     assert quick.model_fields_set == full.model_fields_set
+    assert [g.model_fields_set for g in quick.gates.values()] == [g.model_fields_set for g in full.gates.values()]
+    assert [i.model_fields_set for i in quick.inputs.values()] == [i.model_fields_set for i in full.inputs.values()]
+    assert quick._gate_order == full._gate_order
     return True
 
 
@@ -90,32 +104,100 @@ def test_quick_path_declines_odd_forms():
         assert quick_spec(odd) is None
 
 
-good_names = st.sampled_from(["x", "y", "z", "q", "f", "_a1", "on", "no"])
 finite = st.one_of(st.integers(-5, 5), st.floats(-1e6, 1e6, allow_nan=False))
 plain_expected = st.one_of(finite, st.fixed_dictionaries({"value": finite}, optional={
     "abs": st.floats(0, 1), "rel": st.floats(0, 1)}))
-plain_specs = st.fixed_dictionaries(
-    {"inputs": st.dictionaries(good_names, st.one_of(finite, st.fixed_dictionaries(
-        {"value": finite}, optional={"trainable": st.booleans()})), min_size=1, max_size=3),
-     "gates": st.dictionaries(good_names, st.fixed_dictionaries(
-         {"op": st.sampled_from(["add", "mul", "neg", "max", "pow"]),
-          "in": st.lists(st.one_of(good_names, finite), max_size=3)}), min_size=1, max_size=3)},
-    optional={"version": st.just(1), "name": st.text(max_size=5), "output": good_names,
-              "optimize": st.fixed_dictionaries({}, optional={
-                  "goal": st.sampled_from(["maximize", "minimize"]),
-                  "method": st.sampled_from(["analytic", "numerical", "random"]),
-                  "step_size": st.floats(1e-6, 1), "iterations": st.integers(0, 1000),
-                  "h": st.floats(1e-9, 1), "seed": st.integers(-5, 5), "tolerance": st.floats(1e-12, 1)}).map(
-                  lambda o: {k: v for k, v in o.items() if k != "tolerance" or o.get("method") != "random"}),
-              "expect": st.fixed_dictionaries({}, optional={
-                  "output": plain_expected, "values": st.dictionaries(good_names, plain_expected, max_size=2),
-                  "grads": st.dictionaries(good_names, plain_expected, max_size=2),
-                  "optimized": st.fixed_dictionaries({}, optional={
-                      "output": plain_expected, "inputs": st.dictionaries(good_names, plain_expected, max_size=2)}),
-                  "tolerance": st.fixed_dictionaries({}, optional={"abs": st.floats(0, 1), "rel": st.floats(0, 1)})})})
+
+
+@st.composite
+def wired_specs(draw):
+    """Valid plain circuits of up to 30 gates, listed in a random order
+    (so some files are not in dependency order), with number constants."""
+    n_inputs, n_gates = draw(st.integers(1, 4)), draw(st.integers(1, 30))
+    inputs = {f"x{i}": draw(finite) for i in range(n_inputs)}
+    gates = {}
+    for g in range(n_gates):
+        readable = list(inputs) + [f"g{j}" for j in range(g)]
+        op = draw(st.sampled_from(["add", "mul", "neg", "max", "sigmoid", "pow"]))
+        arity = {"neg": 1, "sigmoid": 1, "pow": 2}.get(op) or draw(st.integers(2, 3))
+        gates[f"g{g}"] = {"op": op, "in": [draw(st.one_of(st.sampled_from(readable), finite))
+                                           for _ in range(arity)]}
+    listed = draw(st.permutations(list(gates)))
+    return {"inputs": inputs, "gates": {name: gates[name] for name in listed}}
+
+
+@st.composite
+def plain_specs(draw):
+    """Plain forms only, mostly valid: wired circuits with the optional keys,
+    whose names are now and then unknown or of the wrong kind."""
+    data = draw(wired_specs())
+    inputs, gates = list(data["inputs"]), list(data["gates"])
+    if draw(st.booleans()):  # some inputs as {value, trainable}
+        data["inputs"] = {name: draw(st.one_of(st.just(value), st.fixed_dictionaries(
+            {"value": st.just(value)}, optional={"trainable": st.booleans()})))
+            for name, value in data["inputs"].items()}
+    stray = st.sampled_from(["zz", "null"])
+    nodes = st.one_of(st.sampled_from(inputs + gates), stray) if draw(st.integers(0, 3)) == 0 else \
+        st.sampled_from(inputs + gates)
+    extras = draw(st.fixed_dictionaries({}, optional={
+        "version": st.just(1), "name": st.text(max_size=5), "description": st.text(max_size=5),
+        "output": st.one_of(st.sampled_from(gates), st.sampled_from(inputs), stray) if draw(st.booleans())
+        else st.sampled_from(gates),
+        "optimize": st.fixed_dictionaries({}, optional={
+            "goal": st.sampled_from(["maximize", "minimize"]),
+            "method": st.sampled_from(["analytic", "numerical", "random"]),
+            "step_size": st.floats(1e-6, 1), "iterations": st.integers(0, 1000),
+            "h": st.floats(1e-9, 1), "seed": st.integers(-5, 5), "tolerance": st.floats(1e-12, 1)}).map(
+            lambda o: {k: v for k, v in o.items() if k != "tolerance" or o.get("method") != "random"}),
+        "expect": st.fixed_dictionaries({}, optional={
+            "output": plain_expected, "values": st.dictionaries(nodes, plain_expected, max_size=2),
+            "grads": st.dictionaries(nodes, plain_expected, max_size=2),
+            "optimized": st.fixed_dictionaries({}, optional={
+                "output": plain_expected,
+                "inputs": st.dictionaries(st.sampled_from(inputs + gates[:1]), plain_expected, max_size=2)}),
+            "tolerance": st.fixed_dictionaries({}, optional={"abs": st.floats(0, 1), "rel": st.floats(0, 1)})})}))
+    return {**data, **extras}
 
 
 @settings(max_examples=300, deadline=None)
-@given(plain_specs)
-def test_plain_valid_specs_are_accepted_and_agree(data):
+@given(plain_specs())
+def test_plain_specs_take_the_quick_path_exactly_when_valid(data):
+    """In plain forms, the quick path declines only what is wrong."""
+    accepted = same_as_pydantic(data)
+    assert (accepted is True) == (not isinstance(fully_validated(data), SpecError))
+
+
+@settings(max_examples=200, deadline=None)
+@given(wired_specs())
+def test_wired_specs_in_any_order_are_accepted_and_agree(data):
     assert same_as_pydantic(data) is True
+
+
+@pytest.mark.parametrize("change,why", [
+    (lambda d: d["gates"]["g1"]["in"].__setitem__(0, "g2"), "a cycle"),
+    (lambda d: d["gates"]["g1"]["in"].__setitem__(0, "g1"), "a gate reading itself"),
+    (lambda d: d["gates"]["g1"]["in"].__setitem__(0, "nope"), "an unknown node"),
+    (lambda d: d["gates"]["g1"]["in"].append("x"), "too many inputs"),
+    (lambda d: d["gates"].__setitem__("x", {"op": "neg", "in": ["g0"]}), "a name both input and gate"),
+    (lambda d: d["gates"].__setitem__("null", {"op": "neg", "in": ["g0"]}), "a reserved name"),
+    (lambda d: d.__setitem__("output", "x"), "an input as output"),
+    (lambda d: d.__setitem__("output", "g9"), "an unknown output"),
+    (lambda d: d.__setitem__("expect", {"grads": {"g9": 1}}), "an unknown name in expect"),
+    (lambda d: d.__setitem__("expect", {"optimized": {"output": 1}}), "optimized without optimize"),
+])
+def test_wiring_problems_leave_the_quick_path(change, why):
+    data = {"inputs": {"x": 1, "y": 2}, "gates": {"g0": {"op": "add", "in": ["x", "y"]},
+                                                  "g1": {"op": "neg", "in": ["g0"]},
+                                                  "g2": {"op": "mul", "in": ["g1", 2]}}}
+    assert same_as_pydantic(data) is True
+    change(data)
+    assert quick_spec(data) is None, why
+    assert isinstance(fully_validated(data), SpecError), why
+
+
+def test_big_specs_take_the_quick_path():
+    n = 5_000
+    gates = {f"g{i}": {"op": "add", "in": ["x", f"g{i - 1}" if i else 1.5]} for i in range(n)}
+    data = {"inputs": {"x": 1}, "gates": dict(reversed(gates.items()))}  # listed last to first
+    assert same_as_pydantic(data) is True
+    assert quick_spec(data)._gate_order == [f"g{i}" for i in range(n)]
