@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from itertools import chain, compress, count, islice, repeat
 from operator import attrgetter, is_not
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from .engine import Circuit, Step
 from .loader import paused_gc
@@ -51,6 +51,16 @@ def find_cycle_free_order(dependencies: Mapping[str, list[str]]) -> list[str] | 
     return order
 
 
+class Wiring(NamedTuple):
+    """Slots that validation already worked out for a big circuit, handed to
+    the compiler so it need not look up 100,000s of names again (see
+    quickcheck.py). Valid for circuits without number constants whose gates
+    are in dependency order as listed."""
+
+    slots: dict[str, int]  # every input and gate -> its slot: inputs first, then gates as listed
+    reads: list[int]  # the slots each gate reads, gate after gate
+
+
 def compile_spec(spec: Spec, overrides: Mapping[str, float] | None = None) -> Circuit:
     """Build the circuit of a spec, with input values from `overrides` where given."""
     with paused_gc():
@@ -68,19 +78,18 @@ def _compile(spec: Spec, overrides: Mapping[str, float]) -> Circuit:
     # Column by column with C-speed builtins: a big circuit has 100,000s of gates.
     listed = list(gates.values()) if order == list(gates) else list(map(gates.__getitem__, order))
     refs = list(map(_IN, listed))
-    flat = list(chain.from_iterable(refs))
-
     names: list[str] = list(spec.inputs)
     values: list[float] = [overrides.get(name, entry.value) for name, entry in spec.inputs.items()]
-    slot = dict(zip(names, count()))
     first_gate = len(names)
-    slot.update(zip(order, count(first_gate)))
-    try:
-        read = list(map(slot.__getitem__, flat))
-    except KeyError:  # number constants: each distinct one gets a slot before the gates
+    flat = None if spec._wiring is not None else list(chain.from_iterable(refs))
+    wiring = spec._wiring or wire(names, order, flat)
+    if wiring is not None:
+        slot, read = wiring
+    else:  # number constants: each distinct one gets a slot, before the gates
         literals = list(dict.fromkeys(compress(flat, map(is_not, map(type, flat), repeat(str)))))
+        slot = dict(zip(names, count()))
+        slot.update(zip(literals, count(first_gate)))  # numbers never equal names
         first_gate += len(literals)
-        slot.update(zip(literals, count(len(names))))  # numbers never equal names
         slot.update(zip(order, count(first_gate)))
         names.extend(map(repr, literals))
         values.extend(literals)
@@ -97,6 +106,18 @@ def _compile(spec: Spec, overrides: Mapping[str, float]) -> Circuit:
     circuit.bounds = {name: (entry.min, entry.max) for name, entry in spec.inputs.items()
                       if entry.min is not None or entry.max is not None}
     return circuit
+
+
+def wire(inputs: list[str], order: list[str], reads: list) -> Wiring | None:
+    """The slots of `inputs` and of the gates in `order`, and of `reads` (the
+    names the gates read, gate after gate); None when a gate reads a number
+    constant (constants take slots too, so the gates' slots move)."""
+    slots = dict(zip(inputs, count()))
+    slots.update(zip(order, count(len(inputs))))
+    try:
+        return Wiring(slots, list(map(slots.__getitem__, reads)))
+    except KeyError:
+        return None
 
 
 _IN, _OP = attrgetter("in_"), attrgetter("op")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import gc
-import json
 import os
 import re
 import sys
@@ -604,6 +603,8 @@ def _load_json(text: str, source: str, limits: Limits) -> Document:
 
 
 def _parse_json(text: str, source: str, limits: Limits, **hooks: Callable) -> Any:
+    import json  # here: a YAML run need not load it
+
     try:
         return json.loads(text, **hooks)
     except json.JSONDecodeError as err:
@@ -706,6 +707,8 @@ _JSON_TOKEN = re.compile(r'\s*(?:("(?:[^"\\]|\\.)*")|([{}\[\]:,])|([^\s{}\[\]:,"
 def _json_scan(text: str, limits: Limits) -> tuple[dict, dict, list[Problem]]:
     """Positions of every value and key in valid JSON text, and its duplicate
     keys as problems. Iterative, so any depth json.loads accepted is fine."""
+    import json
+
     values: dict[Path, tuple[int, int]] = {}
     keys: dict[Path, tuple[int, int]] = {}
     duplicates: list[Problem] = []

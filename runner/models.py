@@ -296,6 +296,7 @@ class Spec(StrictModel):
 
     _source: str = PrivateAttr(default="")
     _gate_order: Optional[list] = PrivateAttr(default=None)  # dependency order, found by validation
+    _wiring: Optional[Any] = PrivateAttr(default=None)  # a compiler.Wiring, when validation worked it out
 
     @property
     def source(self) -> str:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import chain, repeat
+from itertools import chain, count, repeat
 from operator import eq, gt, itemgetter
 from typing import Any, Optional
 
-from .compiler import find_cycle_free_order
+from .compiler import Wiring, find_cycle_free_order, wire
 from .loader import MAX_ITERATIONS
 from .models import (RESERVED_NAMES, Expect, Expected, ExpectOptimized, Gate, Input, Optimize, Spec,
                      Tolerance, construct_many)
@@ -59,7 +59,7 @@ def _spec(data: Any) -> Spec:
     version = data.get("version", 1)
     _require(type(version) is int and version == 1)
     inputs = _inputs(data["inputs"])
-    gates, order = _gates(data["gates"], inputs)
+    gates, order, wiring = _gates(data["gates"], inputs)
     fields: dict[str, Any] = {"inputs": inputs, "gates": gates}
     if "version" in data:
         fields["version"] = 1
@@ -78,6 +78,7 @@ def _spec(data: Any) -> Spec:
         fields["expect"] = None if data["expect"] is None else _expect(data["expect"], inputs, gates)
     spec = Spec.model_construct(**fields)
     spec._gate_order = order
+    spec._wiring = wiring
     return spec
 
 
@@ -131,8 +132,9 @@ def _input_row(value: Any) -> dict[str, Any]:
     return {"value": _number(value)}
 
 
-def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[str]]:
-    """The gates, and an order in which each comes after the gates it reads.
+def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[str], Optional[Wiring]]:
+    """The gates, an order in which each comes after the gates it reads, and
+    the slots the compiler would find (when there are no number constants).
 
     Every check here looks at a whole column (all names, all ops, all
     references) at once; no Python code runs per gate unless a gate has
@@ -148,31 +150,34 @@ def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[
     refs = list(map(itemgetter("in"), entries))
     _require(OPS.keys() >= set(ops) and set(map(type, refs)) == {list})
     counts = list(map(len, refs))
-    for op, count in set(zip(ops, counts)):
-        _require(OPS[op].accepts(count))
+    for op, arity in set(zip(ops, counts)):
+        _require(OPS[op].accepts(arity))
 
-    # Where each reference points: inputs before all gates, gates in file
-    # order. A name that is no node (or a number constant) raises KeyError.
-    position = dict.fromkeys(inputs, -1)
-    position.update(zip(names, range(len(names))))
+    # Every reference is looked up once, in the slot numbering the compiler
+    # would make (inputs, then gates as listed): a name that is no node, or
+    # a number constant, fails the lookup.
     flat = list(chain.from_iterable(refs))
-    try:
-        read = list(map(position.__getitem__, flat))
-    except KeyError:
+    wiring = wire(list(inputs), names, flat)
+    if wiring is not None:
+        read = wiring.reads
+    else:
         refs = [each if _STR.issuperset(map(type, each)) else [_reference(ref) for ref in each]
                 for each in refs]
         value = {name: {"op": op, "in": each} for name, op, each in zip(names, ops, refs)}
-        read = [-1 if ref.__class__ is float else position[ref] for ref in chain.from_iterable(refs)]
+        slots = dict.fromkeys(inputs, 0)
+        slots.update(zip(names, count(len(inputs))))
+        read = [0 if ref.__class__ is float else slots[ref] for ref in chain.from_iterable(refs)]
     # In file order when every gate comes after those it reads (the usual
     # case, checked without a loop), else sorted; a cycle declines.
-    owners = chain.from_iterable(map(repeat, range(len(names)), counts))
+    owners = chain.from_iterable(map(repeat, count(len(inputs)), counts))
     if all(map(gt, owners, read)):
         order = names
     else:
+        wiring = None  # its slots follow the file's order
         order = find_cycle_free_order(
             {name: [ref for ref in each if ref.__class__ is str] for name, each in zip(names, refs)})
         _require(order is not None)
-    return construct_many(Gate, value), order
+    return construct_many(Gate, value), order, wiring
 
 
 def _reference(value: Any) -> Any:

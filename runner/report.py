@@ -7,7 +7,6 @@ so a million-node document is never one string. Nothing here runs the circuit.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import TYPE_CHECKING, IO, Any, Iterable, Iterator, Mapping, Sequence
 
@@ -124,7 +123,7 @@ def iter_json(result: RunResult, extra: Mapping[str, Any] | None = None, *,
     """
     extra = extra or {}
     if set(extra) & {"circuit", "spec", "output", "nodes", "optimization", "check", "gradcheck"}:
-        yield json.dumps({**to_json_dict(result), **extra}, allow_nan=False)  # an extra replaces a member
+        yield _dumps({**to_json_dict(result), **extra})  # an extra replaces a member
         return
     circuit, spec = result.circuit, result.spec
     dumps = _dumps
@@ -145,6 +144,8 @@ def iter_json(result: RunResult, extra: Mapping[str, Any] | None = None, *,
 
 
 def _dumps(value: Any) -> str:
+    import json  # here: a table run need not load it
+
     return json.dumps(value, allow_nan=False)
 
 

@@ -9,7 +9,6 @@ Two passes, both always run so a user sees all problems at once:
 
 from __future__ import annotations
 
-import heapq
 from pathlib import PurePath
 from typing import Any, Collection, Iterable, Optional, Union, get_args, get_origin
 
@@ -396,6 +395,8 @@ class _Hints:
         hint = suggest(name, candidates)
         if hint or not candidates:
             return hint
+        import heapq  # here: only an error needs it
+
         shown = ", ".join(heapq.nsmallest(8, candidates)) + (", ..." if len(candidates) > 8 else "")
         return f"; known: {shown}"
 

@@ -110,7 +110,7 @@ plain_expected = st.one_of(finite, st.fixed_dictionaries({"value": finite}, opti
 
 
 @st.composite
-def wired_specs(draw):
+def wired_specs(draw, constants=True, shuffled=True):
     """Valid plain circuits of up to 30 gates, listed in a random order
     (so some files are not in dependency order), with number constants."""
     n_inputs, n_gates = draw(st.integers(1, 4)), draw(st.integers(1, 30))
@@ -120,9 +120,9 @@ def wired_specs(draw):
         readable = list(inputs) + [f"g{j}" for j in range(g)]
         op = draw(st.sampled_from(["add", "mul", "neg", "max", "sigmoid", "pow"]))
         arity = {"neg": 1, "sigmoid": 1, "pow": 2}.get(op) or draw(st.integers(2, 3))
-        gates[f"g{g}"] = {"op": op, "in": [draw(st.one_of(st.sampled_from(readable), finite))
-                                           for _ in range(arity)]}
-    listed = draw(st.permutations(list(gates)))
+        ref = st.one_of(st.sampled_from(readable), finite) if constants else st.sampled_from(readable)
+        gates[f"g{g}"] = {"op": op, "in": [draw(ref) for _ in range(arity)]}
+    listed = draw(st.permutations(list(gates))) if shuffled else list(gates)
     return {"inputs": inputs, "gates": {name: gates[name] for name in listed}}
 
 
@@ -201,3 +201,35 @@ def test_big_specs_take_the_quick_path():
     data = {"inputs": {"x": 1}, "gates": dict(reversed(gates.items()))}  # listed last to first
     assert same_as_pydantic(data) is True
     assert quick_spec(data)._gate_order == [f"g{i}" for i in range(n)]
+
+
+def _circuit_facts(circuit):
+    return (circuit.names, circuit.values, [(step.op.name, step.out, step.ins) for step in circuit.tape],
+            circuit.index, circuit.refs, circuit.output, circuit.n_inputs, circuit.n_constants,
+            circuit.trainable)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(wired_specs(), wired_specs(constants=False), wired_specs(constants=False, shuffled=False)))
+def test_the_quick_paths_wiring_compiles_to_the_same_circuit(data):
+    """The slots the quick path hands the compiler (Wiring) give exactly the
+    circuit the compiler builds on its own."""
+    from runner.compiler import compile_spec
+
+    quick, full = quick_spec(data), fully_validated(data)
+    assert full._wiring is None
+    assert _circuit_facts(compile_spec(quick)) == _circuit_facts(compile_spec(full))
+    if quick._wiring is not None:
+        assert list(data["gates"]) == quick._gate_order  # only handed over for files in order
+
+
+def test_wiring_is_handed_over_for_in_order_files_without_constants():
+    data = {"inputs": {"x": 1, "y": 2}, "gates": {"a": {"op": "add", "in": ["x", "y"]},
+                                                  "b": {"op": "mul", "in": ["a", "x"]}}}
+    assert quick_spec(data)._wiring.slots == {"x": 0, "y": 1, "a": 2, "b": 3}
+    assert quick_spec(data)._wiring.reads == [0, 1, 2, 0]
+    data["gates"]["b"]["in"][1] = 2  # a constant moves the gates' slots
+    assert quick_spec(data)._wiring is None
+    data["gates"] = {"b": {"op": "mul", "in": ["a", "x"]}, "a": {"op": "add", "in": ["x", "y"]}}
+    assert quick_spec(data)._wiring is None  # not in dependency order
+    assert quick_spec(data)._gate_order == ["a", "b"]
