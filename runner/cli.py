@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import math
 import sys
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import click
 
@@ -71,6 +71,16 @@ class PositiveFinite(click.ParamType):
         return number
 
 
+def _exit_with(ctx: click.Context, wanted: bool, text: Callable[[], str]) -> None:
+    """--help and --version. click's own help_option/version_option would do,
+    but they ask gettext for their default texts even when given others, and
+    the first ask imports locale and searches the disk for translations:
+    ~2 ms of every run's start-up."""
+    if wanted and not ctx.resilient_parsing:
+        click.echo(text(), color=ctx.color)
+        ctx.exit()
+
+
 def optimization_options(command):
     """--trace, --every, --quiet and the overrides of the spec's optimize block."""
     options = [
@@ -103,7 +113,7 @@ def optimization_options(command):
 OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "tolerance")
 
 
-@click.command(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(epilog=EXAMPLES, add_help_option=False)
 @click.argument("specs", nargs=-1, metavar="SPEC...")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="table for people; json (one line per spec) or csv (the node "
@@ -151,7 +161,12 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--max-nodes", type=click.IntRange(min=1), default=Limits().max_nodes, show_default=True,
               metavar="N", help="Refuse specs with more inputs and gates than this.")
 @optimization_options
-@click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _, wanted: _exit_with(ctx, wanted, lambda: f"circuit-run, version {__version__}"),
+              help="Show the version and exit.")
+@click.option("-h", "--help", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _, wanted: _exit_with(ctx, wanted, ctx.get_help),
+              help="Show this message and exit.")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
