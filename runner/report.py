@@ -8,6 +8,7 @@ so a million-node document is never one string. Nothing here runs the circuit.
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from typing import TYPE_CHECKING, IO, Any, Iterable, Iterator, Mapping, Sequence
 
 from .run import RunResult, by_slot
@@ -249,7 +250,7 @@ def iter_csv(result: RunResult) -> Iterator[str]:
         extra = f",{numerical[name]!r}" if numerical is not None else ""
         lines.append(f"{name},input,,{values[slot]!r},{grads[slot]!r}{extra}")
     yield "\n".join(lines) + "\n"
-    template = "%s,%s,%s,%r,%r" + ("," if numerical is not None else "")
+
     names, tape, refs = circuit.names, circuit.tape, circuit.refs
     for start in range(0, len(tape), _CHUNK):
         steps = tape[start:start + _CHUNK]
@@ -259,9 +260,11 @@ def iter_csv(result: RunResult) -> Iterator[str]:
         except TypeError:  # a number constant among them
             ins = [" ".join([ref if ref.__class__ is str else repr(ref) for ref in each])
                    for each in refs[start:start + _CHUNK]]
-        yield "\n".join(map(template.__mod__, zip(
-            map(names.__getitem__, outs), [step.op.name for step in steps], ins,
-            map(values.__getitem__, outs), map(grads.__getitem__, outs)))) + "\n"
+        columns = [map(names.__getitem__, outs), [step.op.name for step in steps], ins,
+                   map(repr, map(values.__getitem__, outs)), map(repr, map(grads.__getitem__, outs))]
+        if numerical is not None:
+            columns.append(repeat("", len(outs)))
+        yield "\n".join(map(",".join, zip(*columns))) + "\n"
 
 
 # --------------------------------------------------------------------------
