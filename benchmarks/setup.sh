@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create benchmarks/.venv: circuit-run (editable) plus the peers it is measured against.
+# Create benchmarks/.venv: the peers circuit-run is measured against, and circuit-run itself
+# (run.py reinstalls this checkout there whenever runner/*.py changed).
 #
 # micrograd and torch are benchmark-only dependencies: they live in this venv and never
 # in the project's pyproject.toml. torch is pinned to 2.13.0 because pip finds that CPU
@@ -17,7 +18,7 @@ fi
 pip=("$venv/bin/python" -m pip install --quiet)
 
 "${pip[@]}" 'micrograd==0.1.0' 'torch==2.13.0' 'pyyaml>=6' numpy
-"${pip[@]}" -e "$root"
+"${pip[@]}" "$root"
 
 "$venv/bin/python" - <<'PY'
 import micrograd, torch, yaml

@@ -500,5 +500,40 @@ def _gate_position(path: str, gate: str, limits: Limits) -> str:
     return f":{line}:{column}" if line else ""
 
 
+def run() -> None:
+    """The `circuit-run` command: `main`, then an exit that skips tearing down
+    the interpreter.
+
+    Python's normal exit frees every module and object one by one: ~15 ms
+    after a small run, a tenth of the whole command, and more after a big
+    one. Nothing is lost by skipping it: every file circuit-run writes is
+    closed before `main` returns, exit handlers (atexit) still run, and the
+    standard streams are flushed. Anything but a normal end (an unexpected
+    exception, Ctrl-C, a stream that cannot be flushed) takes Python's usual
+    way out.
+    """
+    try:
+        main(prog_name="circuit-run")
+    except SystemExit as done:
+        code = done.code
+    else:
+        code = EXIT_OK
+    if not isinstance(code, int):
+        raise SystemExit(code)
+    import atexit
+    import os
+
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is None:  # pragma: no cover - an interpreter without it
+        raise SystemExit(code)
+    run_exit_handlers()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: let Python report it as usual
+        raise SystemExit(code) from None
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

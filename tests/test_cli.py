@@ -177,3 +177,31 @@ def test_module_entry_point_runs_without_traceback():
     result = subprocess.run([sys.executable, "-m", "runner", "--format", "json", ADD_MULTIPLY],
                             capture_output=True, text=True)
     assert result.returncode == 0 and json.loads(result.stdout)["output"]["value"] == -12.0
+
+
+@pytest.mark.parametrize("text,options,code", [
+    ("inputs: {x: 3}\ngates: {f: {op: neg, in: [x]}}\n", (), 0),
+    ("inputs: {x: 3}\ngates: {f: {op: neg, in: [x]}}\nexpect: {output: 3}\n", ("--check",), 1),
+    ("inputs: {x: 3}\ngates: {f: {op: nope, in: [x]}}\n", (), 2),
+    ("inputs: {x: -1}\ngates: {f: {op: log, in: [x]}}\n", (), 3),
+])
+def test_the_command_exits_with_the_same_code_and_output_as_main(cli, write, text, options, code):
+    """`python -m runner` (like the console script) skips the interpreter's
+    teardown at exit: what it prints and its exit code are main's."""
+    path = write("t.yaml", text)
+    expected = cli(*options, path)
+    done = subprocess.run([sys.executable, "-m", "runner", *options, path], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (code, expected.stdout)
+    assert done.stderr == expected.stderr
+
+
+def test_a_big_output_is_complete_at_exit(tmp_path):
+    n = 20_000
+    gates = {f"g{i}": {"op": "add", "in": ["x", f"g{i - 1}" if i else "x"]} for i in range(n)}
+    spec = tmp_path / "chain.json"
+    spec.write_text(json.dumps({"inputs": {"x": 0.5}, "gates": gates}))
+    done = subprocess.run([sys.executable, "-m", "runner", "--format", "csv", str(spec)],
+                          capture_output=True, text=True)
+    lines = done.stdout.split("\n")
+    assert done.returncode == 0 and lines[-1] == "" and len(lines) == n + 3  # header, x, gates, ""
+    assert lines[-2].startswith(f"g{n - 1},add,x g{n - 2},{0.5 * (n + 1)!r},1.0")
