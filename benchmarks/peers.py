@@ -183,6 +183,8 @@ def final_output(result, circuit) -> float:
 def stages(spec_path: Path) -> dict:
     """Seconds per stage of one circuit-run pass through the API: where does time go?"""
     import runner
+    import runner.compiler
+    import runner.validate  # imported here, so that "load" times loading, not imports
 
     times = {}
     start = clock()
