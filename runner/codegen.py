@@ -25,20 +25,30 @@ HELPERS = {"_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math
 MAX_GATES = 50_000
 
 
-def compile_passes(circuit) -> tuple[Callable, Callable, Callable]:
-    """(forward(values) -> output, backward(values, grads), and both at once:
-    forward_backward(values, grads) -> output) for `circuit`.
+PASSES = ("forward", "backward", "forward_backward")
+
+
+def compile_pass(circuit, name: str) -> Callable:
+    """One pass of `circuit` as a compiled function: forward(values) ->
+    output, backward(values, grads), or both at once,
+    forward_backward(values, grads) -> output.
 
     The fused pass is what an optimization step runs: it keeps every value
-    in a local variable from the forward half to the backward half.
+    in a local variable from the forward half to the backward half. Each
+    pass is compiled on its own, as it is first needed: compiling is most of
+    the cost, and an optimization needs only one of them.
     """
     namespace: dict = dict(HELPERS)
-    forward_source = _forward_source(circuit, namespace)
-    backward_source = _backward_source(circuit, namespace)
-    fused_source = _fused_source(forward_source, backward_source)
-    exec(compile(forward_source + backward_source + fused_source, f"<circuit {circuit.output_name}>",
-                 "exec"), namespace)
-    return namespace["forward"], namespace["backward"], namespace["forward_backward"]
+    if name == "forward":
+        source = _forward_source(circuit, namespace)
+    elif name == "backward":
+        source = _backward_source(circuit, namespace)
+    elif name == "forward_backward":
+        source = _fused_source(_forward_source(circuit, namespace), _backward_source(circuit, namespace))
+    else:
+        raise ValueError(f"no pass named {name!r}; one of {', '.join(PASSES)}")
+    exec(compile(source, f"<circuit {circuit.output_name}: {name}>", "exec"), namespace)
+    return namespace[name]
 
 
 def _fused_source(forward_source: str, backward_source: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import operator
 from itertools import count
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from .errors import NumericalError
 from .ops import Op
@@ -70,10 +70,11 @@ class Circuit:
             [self._ref(slot) for slot in step.ins] for step in self.tape]
         self._live_reversed = self._feeding_output()[::-1]
         self._zeros = [0.0] * len(self.values)
-        self._fast_forward = self._fast_backward = self._fast_both = None
+        self._compiled: dict[str, Callable] | None = None  # compiled passes, once accelerated
 
     def accelerate(self) -> bool:
-        """Compile forward and backward to straight-line code (codegen.py).
+        """Run forward and backward as straight-line code (codegen.py) from
+        now on, each pass compiled when first used.
 
         Worth it when the same circuit runs many times (optimization,
         numerical gradients); results are identical to the interpreter's.
@@ -82,9 +83,21 @@ class Circuit:
         """
         from . import codegen
 
-        if self._fast_forward is None and len(self.tape) <= codegen.MAX_GATES:
-            self._fast_forward, self._fast_backward, self._fast_both = codegen.compile_passes(self)
-        return self._fast_forward is not None
+        if self._compiled is None and len(self.tape) <= codegen.MAX_GATES:
+            self._compiled = {}
+        return self._compiled is not None
+
+    def _fast(self, name: str) -> Callable | None:
+        """The compiled pass `name` (see codegen.PASSES), or None without `accelerate`."""
+        compiled = self._compiled
+        if compiled is None:
+            return None
+        function = compiled.get(name)
+        if function is None:
+            from . import codegen
+
+            function = compiled[name] = codegen.compile_pass(self, name)
+        return function
 
     # ---- structure ----------------------------------------------------------
 
@@ -144,9 +157,10 @@ class Circuit:
         if inputs:
             self.set_inputs(inputs)
         values = self.values
-        if self._fast_forward is not None:
+        fast = self._fast("forward")
+        if fast is not None:
             try:
-                output = self._fast_forward(values)
+                output = fast(values)
                 if _finite_sum(values):
                     return output
             except _ARITHMETIC_ERRORS:
@@ -168,9 +182,10 @@ class Circuit:
     def forward_backward(self) -> float:
         """`forward` then `backward_pass` (gradients left in `self.grads`); one
         fused pass when the circuit is compiled. Returns the output's value."""
-        if self._fast_both is not None:
+        fast = self._fast("forward_backward")
+        if fast is not None:
             try:
-                output = self._fast_both(self.values, self.grads)
+                output = fast(self.values, self.grads)
                 if _finite_sum(self.values) and _finite_sum(self.grads):
                     return output
             except _ARITHMETIC_ERRORS:
@@ -193,9 +208,10 @@ class Circuit:
         """`backward` without building the name -> gradient map: the
         gradients are left in `self.grads`, by slot (for hot loops)."""
         grads = self.grads
-        if self._fast_backward is not None:
+        fast = self._fast("backward")
+        if fast is not None:
             try:
-                self._fast_backward(self.values, grads)
+                fast(self.values, grads)
                 if _finite_sum(grads):
                     return
             except _ARITHMETIC_ERRORS:

@@ -276,6 +276,17 @@ def test_fast_path_covers_every_op_and_variadic_arity():
     assert fast.backward() == plain.backward()
 
 
+def test_fast_path_compiles_only_the_passes_used():
+    inputs, gates = random_circuit(3)
+    c = circuit_of(inputs, gates, output="out")
+    assert c.accelerate() and c._compiled == {}
+    c.forward_backward()  # what an optimization step runs
+    assert set(c._compiled) == {"forward_backward"}
+    c.forward()
+    c.backward()
+    assert set(c._compiled) == {"forward_backward", "forward", "backward"}
+
+
 def test_fast_path_errors_still_name_the_gate():
     c = circuit_of({"x": 1.0}, {"d": {"op": "sub", "in": ["x", 1]}, "f": {"op": "log", "in": ["d"]}})
     c.accelerate()
