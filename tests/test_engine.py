@@ -298,3 +298,15 @@ def test_fast_path_errors_still_name_the_gate():
     s.forward()
     with pytest.raises(NumericalError, match="gradient"):
         s.backward()
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "max", "min"])
+def test_a_two_input_gate_reading_one_node_twice_gets_both_terms(op):
+    """f = op(x, x): backward's two-input case must add both local
+    derivatives into x's one slot. Reference: a central difference of f."""
+    x, h = 1.7, 1e-6
+    c = circuit_of({"x": x}, {"f": {"op": op, "in": ["x", "x"]}})
+    c.forward()
+    analytic = c.backward()["x"]
+    f = runner.ops.OPS[op].forward
+    assert analytic == pytest.approx((f(x + h, x + h) - f(x - h, x - h)) / (2 * h), rel=1e-6, abs=1e-8)
