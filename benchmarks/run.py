@@ -499,13 +499,14 @@ def _loading_report(loading: dict) -> str:
     stages = loading["stages"]
     if isinstance(stages, dict):
         stage_rows = [[k, v] for k, v in stages.items() if k != "max_rss"]
-        text += ("\n\nWhere the time goes (Python API, JSON spec, one pass):\n\n" +
+        text += ("\n\nWhere the time goes (Python API, JSON spec, one pass, collector off as in "
+                 "the CLI; load includes validation):\n\n" +
                  table(["stage", "seconds"], stage_rows))
     return text
 
 
 def _startup_report(s: dict) -> str:
-    one_model = STARTUP_ONE_MODEL.replace("\n", "; ", 1).replace("\n", " ")
+    one_model = STARTUP_BASELINE + "; class M(BaseModel): x: int"  # as one line, for the table
     return (f"### 4. Start-up (median of {s.get('runs', 'several')} interleaved runs)\n\n" +
             table(["command", "seconds", "circuit-run ÷"],
                   [[f"circuit-run {s['spec']}", s["circuit_run"], 1],
