@@ -587,7 +587,6 @@ def _load_json(text: str, source: str, limits: Limits) -> Document:
     if _too_deep(outline.replace(b":", b""), limits.max_depth):
         _check_json_depth(data, source, text, limits)
     duplicates = outline.count(b":") != sum(map(len, objects))
-    del objects, outline
     if duplicates:
         def first_of_duplicates(pairs: list[tuple[str, Any]]) -> dict:
             mapping = {}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from itertools import chain, count, repeat
-from operator import eq, gt, itemgetter
+from operator import gt, itemgetter
 from typing import Any, Optional
 
 from .compiler import Wiring, find_cycle_free_order, wire
@@ -85,10 +85,6 @@ def _spec(data: Any) -> Spec:
 def _require(condition: bool) -> None:
     if not condition:
         raise _Decline()
-
-
-def _is_name(value: Any) -> bool:
-    return type(value) is str and _NAME.match(value) is not None and value.lower() not in RESERVED_NAMES
 
 
 def _all_names(keys: list[str]) -> bool:
