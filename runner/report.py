@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from itertools import repeat
+from operator import attrgetter
 from typing import TYPE_CHECKING, IO, Any, Iterable, Iterator, Mapping, Sequence
 
 from .run import RunResult, by_slot
@@ -238,6 +239,9 @@ def write_csv(result: RunResult, file: IO[str]) -> None:
         file.write(piece)
 
 
+_STEP_OUT, _STEP_OP_NAME = attrgetter("out"), attrgetter("op.name")
+
+
 def iter_csv(result: RunResult) -> Iterator[str]:
     """The node table as CSV, in pieces of about `_CHUNK` lines. Names are
     identifiers and numbers are repr()s, so no field ever needs quoting;
@@ -254,13 +258,13 @@ def iter_csv(result: RunResult) -> Iterator[str]:
     names, tape, refs = circuit.names, circuit.tape, circuit.refs
     for start in range(0, len(tape), _CHUNK):
         steps = tape[start:start + _CHUNK]
-        outs = [step.out for step in steps]
+        outs = list(map(_STEP_OUT, steps))
         try:
-            ins = [" ".join(each) for each in refs[start:start + _CHUNK]]
+            ins = list(map(" ".join, refs[start:start + _CHUNK]))
         except TypeError:  # a number constant among them
             ins = [" ".join([ref if ref.__class__ is str else repr(ref) for ref in each])
                    for each in refs[start:start + _CHUNK]]
-        columns = [map(names.__getitem__, outs), [step.op.name for step in steps], ins,
+        columns = [map(names.__getitem__, outs), map(_STEP_OP_NAME, steps), ins,
                    map(repr, map(values.__getitem__, outs)), map(repr, map(grads.__getitem__, outs))]
         if numerical is not None:
             columns.append(repeat("", len(outs)))
