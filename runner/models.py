@@ -20,8 +20,9 @@ from pydantic_core import core_schema as cs
 from .loader import MAX_ITERATIONS, describe
 from .ops import OP_NAMES
 
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+NAME_BODY = r"[A-Za-z_][A-Za-z0-9_]*"  # what a node name is (also outside the models)
+NAME_PATTERN = f"^{NAME_BODY}$"
+_NAME = re.compile(NAME_BODY + r"\Z")
 RESERVED_NAMES = frozenset({"true", "false", "null"})
 
 

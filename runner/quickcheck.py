@@ -26,13 +26,12 @@ from typing import Any, Optional
 
 from .compiler import Wiring, find_cycle_free_order, wire
 from .loader import MAX_ITERATIONS
-from .models import (RESERVED_NAMES, Expect, Expected, ExpectOptimized, Gate, Input, Optimize, Spec,
-                     Tolerance, construct_many)
+from .models import (NAME_BODY, RESERVED_NAMES, Expect, Expected, ExpectOptimized, Gate, Input, Optimize,
+                     Spec, Tolerance, _NAME, construct_many)
 from .ops import OPS
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # names that are not reserved (in any case), each ended by a newline
-_NAME_LINES = re.compile(r"(?:(?!(?i:%s)\n)[A-Za-z_][A-Za-z0-9_]*\n)*" % "|".join(sorted(RESERVED_NAMES)))
+_NAME_LINES = re.compile(r"(?:(?!(?i:%s)\n)%s\n)*" % ("|".join(sorted(RESERVED_NAMES)), NAME_BODY))
 _TOP = frozenset({"version", "name", "description", "inputs", "gates", "output", "optimize", "expect"})
 _INPUT = frozenset({"value", "trainable"})
 _OPTIMIZE = frozenset({"goal", "method", "step_size", "iterations", "h", "seed", "tolerance"})
