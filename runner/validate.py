@@ -1,6 +1,8 @@
 """Stage 2b: loaded data -> a validated `Spec`, or every problem of the file.
 
-Two passes, both always run so a user sees all problems at once:
+A spec in the plain forms that passes every check is accepted by the quick
+path (quickcheck.py) without the passes below. Anything else gets two
+passes, both always run so a user sees all problems at once:
 1. the pydantic models check structure and types; their errors are rewritten
    for people and given the position of the node they are about;
 2. graph checks on the raw data: names distinct, references exist, arities,
