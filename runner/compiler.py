@@ -52,13 +52,15 @@ def find_cycle_free_order(dependencies: Mapping[str, list[str]]) -> list[str] | 
 
 
 class Wiring(NamedTuple):
-    """Slots that validation already worked out for a big circuit, handed to
-    the compiler so it need not look up 100,000s of names again (see
+    """What validation already worked out about a big circuit's gates, handed
+    to the compiler so it need not go over 100,000s of gates again (see
     quickcheck.py). Valid for circuits without number constants whose gates
     are in dependency order as listed."""
 
     slots: dict[str, int]  # every input and gate -> its slot: inputs first, then gates as listed
     reads: list[int]  # the slots each gate reads, gate after gate
+    refs: list[list]  # each gate's `in` list, gates as listed
+    ops: list[str]  # each gate's op, gates as listed
 
 
 def compile_spec(spec: Spec, overrides: Mapping[str, float] | None = None) -> Circuit:
@@ -76,16 +78,18 @@ def _compile(spec: Spec, overrides: Mapping[str, float]) -> Circuit:
         {name: [r for r in gate.in_ if r.__class__ is str] for name, gate in gates.items()})
     assert order is not None, "validation guarantees an acyclic circuit"
     # Column by column with C-speed builtins: a big circuit has 100,000s of gates.
-    listed = list(gates.values()) if order == list(gates) else list(map(gates.__getitem__, order))
-    refs = list(map(_IN, listed))
     names: list[str] = list(spec.inputs)
     values: list[float] = [overrides.get(name, entry.value) for name, entry in spec.inputs.items()]
     first_gate = len(names)
-    flat = None if spec._wiring is not None else list(chain.from_iterable(refs))
-    wiring = spec._wiring or wire(names, order, flat)
+    wiring = spec._wiring
+    if wiring is None:
+        listed = list(gates.values()) if order == list(gates) else list(map(gates.__getitem__, order))
+        refs, op_names = list(map(_IN, listed)), list(map(_OP, listed))
+        wiring = wire(names, order, refs, op_names)
     if wiring is not None:
-        slot, read = wiring
+        slot, read, refs, op_names = wiring
     else:  # number constants: each distinct one gets a slot, before the gates
+        flat = list(chain.from_iterable(refs))
         literals = list(dict.fromkeys(compress(flat, map(is_not, map(type, flat), repeat(str)))))
         slot = dict(zip(names, count()))
         slot.update(zip(literals, count(first_gate)))  # numbers never equal names
@@ -98,7 +102,7 @@ def _compile(spec: Spec, overrides: Mapping[str, float]) -> Circuit:
     names.extend(order)
     values.extend(repeat(0.0, len(order)))
     ins = list(map(tuple, map(islice, repeat(iter(read)), map(len, refs))))
-    ops = list(map(OPS.__getitem__, map(_OP, listed)))
+    ops = list(map(OPS.__getitem__, op_names))
     tape = list(map(_new_step, repeat(Step), zip(ops, count(first_gate), ins)))
     trainable = [name for name, entry in spec.inputs.items() if entry.trainable]
     circuit = Circuit(names, values, tape, slot[spec.output_name], len(spec.inputs), n_constants,
@@ -108,16 +112,17 @@ def _compile(spec: Spec, overrides: Mapping[str, float]) -> Circuit:
     return circuit
 
 
-def wire(inputs: list[str], order: list[str], reads: list) -> Wiring | None:
-    """The slots of `inputs` and of the gates in `order`, and of `reads` (the
-    names the gates read, gate after gate); None when a gate reads a number
-    constant (constants take slots too, so the gates' slots move)."""
+def wire(inputs: list[str], order: list[str], refs: list[list], ops: list[str]) -> Wiring | None:
+    """The Wiring of gates listed in `order` with their `refs` and `ops`:
+    every slot found with one lookup per reference. None when a gate reads a
+    number constant (constants take slots too, so the gates' slots move)."""
     slots = dict(zip(inputs, count()))
     slots.update(zip(order, count(len(inputs))))
     try:
-        return Wiring(slots, list(map(slots.__getitem__, reads)))
+        reads = list(map(slots.__getitem__, chain.from_iterable(refs)))
     except KeyError:
         return None
+    return Wiring(slots, reads, refs, ops)
 
 
 _IN, _OP = attrgetter("in_"), attrgetter("op")

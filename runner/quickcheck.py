@@ -151,8 +151,7 @@ def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[
     # Every reference is looked up once, in the slot numbering the compiler
     # would make (inputs, then gates as listed): a name that is no node, or
     # a number constant, fails the lookup.
-    flat = list(chain.from_iterable(refs))
-    wiring = wire(list(inputs), names, flat)
+    wiring = wire(list(inputs), names, refs, ops)
     if wiring is not None:
         read = wiring.reads
     else:
