@@ -30,10 +30,10 @@ def mark(label, t0=[time.process_time()]):
     status = dict(line.split(":", 1) for line in open("/proc/self/status"))
     rss, peak = (int(status[k].split()[0]) // 1024 for k in ("VmRSS", "VmHWM"))
     print(f"| {label} | {rss:,} | {peak:,} | {time.process_time() - t0[0]:.1f} |", flush=True)
-from runner import report
-from runner.compiler import compile_spec
-from runner.validate import load_spec
-from runner.run import run_spec
+from runner.present import report
+from runner.core.compiler import compile_spec
+from runner.spec.validate import load_spec
+from runner.results.run import run_spec
 mark("imports")
 spec = load_spec(sys.argv[1]); mark("load + validate")
 result = run_spec(spec); mark("compile + forward + backward")

@@ -183,8 +183,8 @@ def final_output(result, circuit) -> float:
 def stages(spec_path: Path) -> dict:
     """Seconds per stage of one circuit-run pass through the API: where does time go?"""
     import runner
-    import runner.compiler
-    import runner.validate  # imported here, so that "load" times loading, not imports
+    import runner.core.compiler
+    import runner.spec.validate  # imported here, so that "load" times loading, not imports
 
     gc.disable()  # as the CLI runs: the collector would rescan the whole spec after each stage
     times = {}

@@ -26,11 +26,12 @@ from ._version import __version__
 # use (PEP 562), so that `circuit-run` and the pytest plugin start without
 # loading the whole package.
 _EXPORTS = {
-    "load_spec": "validate", "load_spec_text": "validate", "compile_spec": "compiler",
-    "run_spec": "run", "RunResult": "run", "optimize": "optimizer", "Optimization": "optimizer",
-    "OptimizationResult": "optimizer", "TraceRow": "optimizer", "check_expectations": "check",
-    "CheckResult": "check", "Spec": "models", "Circuit": "engine", "Op": "ops", "OPS": "ops",
-    "Limits": "loader", "CircuitRunError": "errors", "SpecError": "errors",
+    "load_spec": "spec.validate", "load_spec_text": "spec.validate", "compile_spec": "core.compiler",
+    "run_spec": "results.run", "RunResult": "results.run", "optimize": "optimization.optimizer",
+    "Optimization": "optimization.optimizer", "OptimizationResult": "optimization.optimizer",
+    "TraceRow": "optimization.optimizer", "check_expectations": "results.expectations",
+    "CheckResult": "results.expectations", "Spec": "spec.models", "Circuit": "core.engine",
+    "Op": "ops", "OPS": "ops", "Limits": "loading.loader", "CircuitRunError": "errors", "SpecError": "errors",
     "NumericalError": "errors", "Problem": "errors",
 }
 
@@ -50,13 +51,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors
-    from .check import CheckResult, check_expectations
-    from .compiler import compile_spec
-    from .engine import Circuit
+    from .results.expectations import CheckResult, check_expectations
+    from .core.compiler import compile_spec
+    from .core.engine import Circuit
     from .errors import CircuitRunError, NumericalError, Problem, SpecError
-    from .loader import Limits
-    from .models import Spec
+    from .loading.loader import Limits
+    from .spec.models import Spec
     from .ops import OPS, Op
-    from .optimizer import Optimization, OptimizationResult, TraceRow, optimize
-    from .run import RunResult, run_spec
-    from .validate import load_spec, load_spec_text
+    from .optimization.optimizer import Optimization, OptimizationResult, TraceRow, optimize
+    from .results.run import RunResult, run_spec
+    from .spec.validate import load_spec, load_spec_text

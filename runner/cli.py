@@ -13,7 +13,7 @@ import click
 from ._version import __version__
 from .errors import (EXIT_CHECK_FAILED, EXIT_NUMERICAL_ERROR, EXIT_OK, EXIT_SPEC_ERROR,
                      NumericalError, Problem, SpecError)
-from .loader import MAX_ITERATIONS, STDIN, STDIN_NAME, Limits
+from .loading.loader import MAX_ITERATIONS, STDIN, STDIN_NAME, Limits
 
 EXAMPLES = """
 \b
@@ -179,7 +179,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     gradients go to stdout; errors and warnings to stderr as FILE:LINE:COL.
     """
     if schema:
-        from .schema import schema_text
+        from .spec.schema import schema_text
 
         click.echo(schema_text(), nl=False)
         return
@@ -215,7 +215,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         raise click.UsageError("with several specs, put {name} in the --trace file name "
                                "(for example --trace 'traces/{name}.jsonl')")
     if trace_path:
-        from .trace import TRACE_FORMATS
+        from .optimization.trace import TRACE_FORMATS
 
         if not trace_path.lower().endswith(TRACE_FORMATS):
             raise click.BadParameter(f"end the file name with {', '.join(TRACE_FORMATS)}, not "
@@ -252,8 +252,8 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
             gradcheck: dict[str, float] | None, numerical_h: float | None, limits: Limits,
             run: RunOptions, pictures: dict[str, str] | None = None, explain: bool = False) -> int:
     """Run one spec and print its report; return its exit code."""
-    from . import report
-    from .validate import load_spec, suggest
+    from .present import report
+    from .spec.validate import load_spec, suggest
 
     global _last_result
     _last_result = None  # the previous spec's objects go now, before this one's are made
@@ -293,7 +293,7 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
     if fmt == "json":
         extra = {}
         if explain:
-            from .explain import to_json
+            from .present.explain import to_json
 
             extra["explain"] = to_json(result)
         try:  # in pieces: a million-node document is never one string
@@ -316,7 +316,7 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
                 result.optimization, trace=report.summary_rows(result.optimization.trace)))
         click.echo(report.render_table(shown), nl=False)
     if explain and fmt == "table":
-        from .explain import render_text
+        from .present.explain import render_text
 
         if not (check or gradcheck is not None):  # a blank line after the node table
             click.echo()
@@ -354,11 +354,11 @@ def draw_pictures(result, pictures: dict[str, str]) -> int:
         target = target.replace("{name}", name)
         try:
             if option == "graph":
-                from . import graph
+                from .present import diagram as graph
 
                 graph.write(graph.to_dot(result), target)
             else:
-                from . import plot
+                from .present import plots as plot
 
                 (plot.plot_trace if option == "plot" else plot.plot_surface)(result, target)
         except OutputError as err:
@@ -390,10 +390,10 @@ def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check
     progress bar, and the rows the chosen output needs kept in memory.
     Returns the result and, for --format json, the trace rows as text
     (`JsonRows`; the caller closes it)."""
-    from .run import run_spec
+    from .results.run import run_spec
 
     if run.changes:
-        from .optimizer import with_settings
+        from .optimization.optimizer import with_settings
 
         try:
             spec = with_settings(spec, run.changes)
@@ -409,9 +409,9 @@ def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check
 
     from contextlib import ExitStack
 
-    from .progress import Progress, progress_wanted
-    from .report import settings_json
-    from .trace import JsonRows, KeepEvery, KeepSummary, open_trace
+    from .present.progress import Progress, progress_wanted
+    from .present.report import settings_json
+    from .optimization.trace import JsonRows, KeepEvery, KeepSummary, open_trace
 
     # a plot wants many rows (evenly spaced, up to ~1,000), a table a few
     keep = KeepEvery(run.every) if run.every else KeepSummary(middle=1000) if plotting else KeepSummary()
@@ -453,7 +453,7 @@ def update_one(path: str, fmt: str, limits: Limits) -> int:
     """--update-expect for one file; print what changed and return its exit code."""
     import json
 
-    from .update_expect import UpdateError, describe_number, update_file
+    from .results.update_expect import UpdateError, describe_number, update_file
 
     try:
         outcome = update_file(path, limits)
@@ -493,7 +493,7 @@ def _gate_position(path: str, gate: str, limits: Limits) -> str:
     """
     if path == STDIN:
         return ""
-    from .loader import load_file
+    from .loading.loader import load_file
 
     try:
         document = load_file(path, limits)

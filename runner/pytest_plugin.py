@@ -94,9 +94,9 @@ class CircuitItem(pytest.Item):
             raise CircuitCheckFailed(f"{source}: error: numerical error: {err}") from None
 
     def _check(self, source: str) -> None:
-        from .report import render_check
-        from .run import run_spec
-        from .validate import load_spec
+        from .present.report import render_check
+        from .results.run import run_spec
+        from .spec.validate import load_spec
 
         spec = load_spec(source)
         check = run_spec(spec, check=True).check
@@ -109,7 +109,7 @@ class CircuitItem(pytest.Item):
             raise CircuitCheckFailed(summary + "\n" + render_check(source, check).rstrip("\n") + hint)
 
     def _update(self, source: str) -> None:
-        from .update_expect import UpdateError, describe_number, update_file
+        from .results.update_expect import UpdateError, describe_number, update_file
 
         try:
             outcome = update_file(source)

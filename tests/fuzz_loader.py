@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from runner import report  # noqa: E402
+from runner.present import report  # noqa: E402
 from runner.errors import NumericalError, SpecError  # noqa: E402
-from runner.loader import Limits, decode, load_text  # noqa: E402
-from runner.run import run_spec  # noqa: E402
-from runner.validate import validate  # noqa: E402
+from runner.loading.loader import Limits, decode, load_text  # noqa: E402
+from runner.results.run import run_spec  # noqa: E402
+from runner.spec.validate import validate  # noqa: E402
 
 # Small limits keep each input fast; they are part of what is fuzzed.
 LIMITS = Limits(max_bytes=1 << 20, max_depth=64, max_alias_nodes=2_000)

@@ -25,7 +25,7 @@ import yaml
 from click.testing import CliRunner
 
 from runner.cli import main
-from runner.loader import Limits, load_file
+from runner.loading.loader import Limits, load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"

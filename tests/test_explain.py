@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from runner.cli import main
-from runner.explain import render_text, to_json, walk
+from runner.present.explain import render_text, to_json, walk
 from tests.conftest import FAN_OUT, run_source
 
 CIRCUITS = Path(__file__).resolve().parent.parent / "circuits"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from runner import compile_spec, load_spec_text
-from runner.gradcheck import ATOL, EPS, RTOL, gradcheck
+from runner.results.gradcheck import ATOL, EPS, RTOL, gradcheck
 from runner.ops import OPS
 from tests.conftest import invoke as run
 

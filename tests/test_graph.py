@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from runner.cli import main
-from runner.graph import to_dot
+from runner.present.diagram import to_dot
 from tests.conftest import FAN_OUT, run_source
 
 CIRCUITS = Path(__file__).resolve().parent.parent / "circuits"

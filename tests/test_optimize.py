@@ -7,7 +7,7 @@ import math
 import pytest
 
 import runner
-from runner.models import Optimize
+from runner.spec.models import Optimize
 
 
 def compiled(inputs, gates, **optimize):

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 import runner
-from runner import report
-from runner.explain import to_json as explain_json
-from runner.optimizer import TraceRow
-from runner.run import NodeMap
-from runner.trace import JsonRows, KeepSummary
+from runner.present import report
+from runner.present.explain import to_json as explain_json
+from runner.optimization.optimizer import TraceRow
+from runner.results.run import NodeMap
+from runner.optimization.trace import JsonRows, KeepSummary
 
 CIRCUITS = sorted((Path(__file__).resolve().parent.parent / "circuits").glob("*.yaml"))
 OPS = ["add", "mul", "sin", "tanh", "cos", "sub", "neg", "sigmoid", "square", "max", "min", "abs", "relu"]

@@ -34,7 +34,7 @@ def run(path: Path):
 
 @needs_matplotlib
 def test_trace_figure_draws_the_trace():
-    from runner.plot import trace_figure
+    from runner.present.plots import trace_figure
 
     result = run(RIDGE)
     top, bottom = trace_figure(result).axes
@@ -54,7 +54,7 @@ def test_trace_figure_draws_the_trace():
 @needs_matplotlib
 def test_inputs_on_different_scales_get_a_panel_each():
     # x moves -2 -> -2.04 and y 5 -> 4.96: on one shared axis both would look flat
-    from runner.plot import trace_figure
+    from runner.present.plots import trace_figure
 
     axes = trace_figure(run(CIRCUITS / "add-multiply.yaml")).axes
     assert [a.get_ylabel() for a in axes] == ["output f", "input x", "input y"]
@@ -65,7 +65,7 @@ def test_inputs_on_different_scales_get_a_panel_each():
 def test_surface_grid_is_the_circuit_output_over_the_plane():
     import numpy as np
 
-    from runner.plot import surface_grid
+    from runner.present.plots import surface_grid
 
     result = run(RIDGE)
     before = result.circuit.input_values()
@@ -84,7 +84,7 @@ def test_surface_grid_is_the_circuit_output_over_the_plane():
 
 @needs_matplotlib
 def test_surface_figure_draws_the_path_climbing_to_the_ridge():
-    from runner.plot import surface_figure
+    from runner.present.plots import surface_figure
 
     result = run(RIDGE)
     axes = surface_figure(result, grid=21).axes[0]
@@ -100,7 +100,7 @@ def test_surface_figure_draws_the_path_climbing_to_the_ridge():
 
 @needs_matplotlib
 def test_fixed_inputs_are_named_in_the_surface_title(tmp_path):
-    from runner.plot import surface_figure
+    from runner.present.plots import surface_figure
 
     spec = runner.load_spec(str(CIRCUITS / "add-multiply.yaml"))
     title = surface_figure(runner.run_spec(spec), grid=11).axes[0].get_title()
@@ -164,7 +164,7 @@ def test_without_matplotlib_says_which_extra_to_install(tmp_path, monkeypatch):
 
 
 def test_matplotlib_is_not_imported_at_start_up():
-    code = ("import sys, runner.cli, runner.plot, runner.graph, runner.explain; "
+    code = ("import sys, runner.cli, runner.present.plots, runner.present.diagram, runner.present.explain; "
             "print('matplotlib' in sys.modules, 'numpy' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
@@ -186,11 +186,11 @@ def test_readme_images_can_be_regenerated(tmp_path):
 def test_plot_gets_every_row_of_a_short_run_while_the_table_stays_short(monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    import runner.plot
+    import runner.present.plots
     from runner.cli import main
 
     seen = {}
-    monkeypatch.setattr(runner.plot, "plot_trace", lambda result, target: seen.setdefault(
+    monkeypatch.setattr(runner.present.plots, "plot_trace", lambda result, target: seen.setdefault(
         "rows", [row.iteration for row in result.optimization.trace]))
     spec = str(Path(__file__).resolve().parent.parent / "circuits" / "distance-ridge.yaml")
     out = CliRunner().invoke(main, ["--plot", str(tmp_path / "p.png"), spec])

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from runner.errors import SpecError
-from runner.loader import load_file, load_text
-from runner.quickcheck import quick_spec
-from runner.validate import _validate_fully
+from runner.loading.loader import load_file, load_text
+from runner.spec.fast_path import quick_spec
+from runner.spec.validate import _validate_fully
 from tests.conftest import CIRCUITS, ROOT
 
 
@@ -214,7 +214,7 @@ def _circuit_facts(circuit):
 def test_the_quick_paths_wiring_compiles_to_the_same_circuit(data):
     """The slots the quick path hands the compiler (Wiring) give exactly the
     circuit the compiler builds on its own."""
-    from runner.compiler import compile_spec
+    from runner.core.compiler import compile_spec
 
     quick, full = quick_spec(data), fully_validated(data)
     assert full._wiring is None

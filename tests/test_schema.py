@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from runner.schema import schema_text
+from runner.spec.schema import schema_text
 from tests.conftest import ROOT
 
 SCHEMA_FILE = ROOT / "schemas" / "circuit.schema.json"

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from runner.cli import main
-from runner.optimizer import TraceRow
-from runner.progress import Progress, progress_wanted
-from runner.trace import KeepEvery, KeepSummary, row_json
+from runner.optimization.optimizer import TraceRow
+from runner.present.progress import Progress, progress_wanted
+from runner.optimization.trace import KeepEvery, KeepSummary, row_json
 
 # f = 3x with x from 1 and step 0.5: x_n = 1 + 1.5 n, f_n = 3 + 4.5 n, df/dx = 3
 LINE = """
@@ -291,7 +291,7 @@ def test_progress_in_a_real_terminal(tmp_path, extra, bar):
     bar's delay is set to 0 so a short run shows it."""
     (tmp_path / "line.yaml").write_text(LINE)
     args = [str(tmp_path / "line.yaml"), "--iterations", "3000", *extra]
-    (tmp_path / "run.py").write_text("import runner.progress as p; p.DELAY = 0.0\n"
+    (tmp_path / "run.py").write_text("import runner.present.progress as p; p.DELAY = 0.0\n"
                                      f"from runner.cli import main; main({args!r})\n")
     typescript = tmp_path / "typescript"
     subprocess.run(["script", "-qec", f"{sys.executable} {tmp_path / 'run.py'}", str(typescript)],

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from runner import update_expect
+from runner.results import update_expect
 from runner.cli import main
-from runner.update_expect import format_number
+from runner.results.update_expect import format_number
 
 ROOT = Path(__file__).resolve().parent.parent
 

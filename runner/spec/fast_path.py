@@ -24,11 +24,11 @@ from itertools import chain, count, repeat
 from operator import gt, itemgetter
 from typing import Any, Optional
 
-from .compiler import Wiring, find_cycle_free_order, wire
-from .loader import MAX_ITERATIONS
+from ..core.compiler import Wiring, find_cycle_free_order, wire
+from ..loading.loader import MAX_ITERATIONS
 from .models import (NAME_BODY, RESERVED_NAMES, Expect, Expected, ExpectOptimized, Gate, Input, Optimize,
                      Spec, Tolerance, _NAME, construct_many)
-from .ops import OPS
+from ..ops import OPS
 
 # names that are not reserved (in any case), each ended by a newline
 _NAME_LINES = re.compile(r"(?:(?!(?i:%s)\n)%s\n)*" % ("|".join(sorted(RESERVED_NAMES)), NAME_BODY))

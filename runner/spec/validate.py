@@ -16,12 +16,12 @@ from typing import Any, Collection, Iterable, Optional, Union, get_args, get_ori
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import Problem, SpecError
-from .loader import STDIN_NAME, Document, Limits, describe, load_file, load_text, paused_gc
+from ..errors import Problem, SpecError
+from ..loading.loader import STDIN_NAME, Document, Limits, describe, load_file, load_text, paused_gc
 from .models import RESERVED_NAMES, Spec, _NAME
-from .compiler import find_cycle_free_order
-from .ops import OP_NAMES, OPS
-from .quickcheck import quick_spec
+from ..core.compiler import find_cycle_free_order
+from ..ops import OP_NAMES, OPS
+from .fast_path import quick_spec
 
 
 def load_spec(path: str, limits: Limits = Limits()) -> Spec:

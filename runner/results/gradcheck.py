@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .engine import Circuit
-from .errors import NumericalError
-from .ops import is_kink
+from ..core.engine import Circuit
+from ..errors import NumericalError
+from ..ops import is_kink
 
 # torch.autograd.gradcheck's defaults for float64
 EPS = 1e-6

@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Optional, Sequence
 
-from .check import CheckResult, check_expectations
-from .compiler import compile_spec
-from .engine import Circuit
-from .models import Spec
+from .expectations import CheckResult, check_expectations
+from ..core.compiler import compile_spec
+from ..core.engine import Circuit
+from ..spec.models import Spec
 
 if TYPE_CHECKING:  # annotations only; the modules are imported when a run needs them
     from .gradcheck import GradcheckResult
-    from .optimizer import Keep, OptimizationResult, TraceRow
+    from ..optimization.optimizer import Keep, OptimizationResult, TraceRow
 
 
 class NodeMap(Mapping[str, float]):
@@ -99,7 +99,7 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
 
         result.gradcheck = run_gradcheck(circuit, **gradcheck)
     if spec.optimize is not None and run_optimization:
-        from .optimizer import optimize
+        from ..optimization.optimizer import optimize
 
         result.optimization = optimize(circuit, spec.optimize, keep=keep, observe=observe)
     if check:

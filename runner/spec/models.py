@@ -17,8 +17,8 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Fie
 from pydantic_core import PydanticCustomError, SchemaValidator
 from pydantic_core import core_schema as cs
 
-from .loader import MAX_ITERATIONS, describe
-from .ops import OP_NAMES
+from ..loading.loader import MAX_ITERATIONS, describe
+from ..ops import OP_NAMES
 
 NAME_BODY = r"[A-Za-z_][A-Za-z0-9_]*"  # what a node name is (also outside the models)
 NAME_PATTERN = f"^{NAME_BODY}$"

@@ -13,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import NumericalError, OutputError
+from ..errors import NumericalError, OutputError
 from .report import number, stop_text
-from .run import RunResult
+from ..results.run import RunResult
 
 FORMATS = ("png", "svg", "pdf")
 GRID = 121  # points per side of the surface plot's grid

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import Problem, SpecError
+from ..errors import Problem, SpecError
 
 try:  # libyaml's parser is ~10x faster; the pure-Python one gives the same nodes.
     from yaml._yaml import CParser as _Parser

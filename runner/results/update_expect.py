@@ -26,10 +26,10 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .errors import CircuitRunError, Problem, SpecError
-from .loader import STDIN, Limits, decode, load_text
+from ..errors import CircuitRunError, Problem, SpecError
+from ..loading.loader import STDIN, Limits, decode, load_text
 from .run import RunResult, run_spec
-from .validate import validate
+from ..spec.validate import validate
 
 BOM = "\ufeff"
 

@@ -15,8 +15,8 @@ import operator
 from itertools import count
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
-from .errors import NumericalError
-from .ops import Op
+from ..errors import NumericalError
+from ..ops import Op
 
 _ARITHMETIC_ERRORS = (ArithmeticError, ValueError)
 

@@ -18,10 +18,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .errors import OutputError
+from ..errors import OutputError
 from .explain import walk
 from .report import number
-from .run import RunResult
+from ..results.run import RunResult
 
 VALUE_COLOUR = "#1a5e20"  # dark green, as the values in the seed's diagrams
 GRAD_COLOUR = "#c62828"  # red

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from .ops import _sigmoid
+from ..ops import _sigmoid
 
 HELPERS = {"_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math.tanh,
            "_sin": math.sin, "_cos": math.cos, "_sigmoid": _sigmoid}

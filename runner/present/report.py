@@ -12,13 +12,13 @@ from itertools import repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING, IO, Any, Iterable, Iterator, Mapping, Sequence
 
-from .run import RunResult, by_slot
+from ..results.run import RunResult, by_slot
 
 if TYPE_CHECKING:  # imported only for annotations, to keep start-up light
-    from .check import CheckResult
-    from .gradcheck import GradcheckResult
-    from .models import Optimize
-    from .optimizer import OptimizationResult, TraceRow
+    from ..results.expectations import CheckResult
+    from ..results.gradcheck import GradcheckResult
+    from ..spec.models import Optimize
+    from ..optimization.optimizer import OptimizationResult, TraceRow
 
 
 def number(value: float | None) -> str:
@@ -214,7 +214,7 @@ def _optimization_pieces(run: OptimizationResult, trace: Iterable[str] | None) -
         yield from trace
     else:
         rows = run.trace
-        from .trace import row_json
+        from ..optimization.trace import row_json
 
         encode = row_json if not rows or _plain(list(rows[0].inputs)) else (lambda row: _dumps(row.as_dict()))
         for start in range(0, len(rows), _CHUNK):
@@ -352,7 +352,7 @@ def stop_text(run: OptimizationResult) -> str:
 
 def summary_rows(rows: Sequence[TraceRow]) -> list[TraceRow]:
     """The first, evenly spaced and last of `rows`, as a table shows them."""
-    from .trace import KeepSummary
+    from ..optimization.trace import KeepSummary
 
     sample = KeepSummary()
     for row in rows:

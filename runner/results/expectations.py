@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping, NamedTuple, Optional
 
 if TYPE_CHECKING:  # annotations only
-    from .models import Expected, Spec, Tolerance
-    from .optimizer import OptimizationResult
+    from ..spec.models import Expected, Spec, Tolerance
+    from ..optimization.optimizer import OptimizationResult
 
 
 class Comparison(NamedTuple):

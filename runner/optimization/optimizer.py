@@ -21,9 +21,9 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Protocol, Sequenc
 
 from pydantic import ValidationError
 
-from .engine import Circuit
-from .errors import NumericalError
-from .models import Optimize, Spec
+from ..core.engine import Circuit
+from ..errors import NumericalError
+from ..spec.models import Optimize, Spec
 
 Bounds = Mapping[str, tuple[Optional[float], Optional[float]]]
 

@@ -12,9 +12,9 @@ from operator import attrgetter, is_not
 from typing import Mapping, NamedTuple
 
 from .engine import Circuit, Step
-from .loader import paused_gc
-from .models import Spec
-from .ops import OPS
+from ..loading.loader import paused_gc
+from ..spec.models import Spec
+from ..ops import OPS
 
 
 def find_cycle_free_order(dependencies: Mapping[str, list[str]]) -> list[str] | None:

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
-from .ops import OPS
+from ..ops import OPS
 from .report import number
-from .run import RunResult
+from ..results.run import RunResult
 
 
 class Term(NamedTuple):  # a tuple: cheap enough for circuits of 100,000 gates
