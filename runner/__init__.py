@@ -29,9 +29,9 @@ _EXPORTS = {
     "load_spec": "spec.validate", "load_spec_text": "spec.validate", "compile_spec": "core.compiler",
     "run_spec": "results.run", "RunResult": "results.run", "optimize": "optimization.optimizer",
     "Optimization": "optimization.optimizer", "OptimizationResult": "optimization.optimizer",
-    "TraceRow": "optimization.optimizer", "check_expectations": "results.expectations",
+    "TraceRow": "optimization.trace", "check_expectations": "results.expectations",
     "CheckResult": "results.expectations", "Spec": "spec.models", "Circuit": "core.engine",
-    "Op": "ops", "OPS": "ops", "Limits": "loading.loader", "CircuitRunError": "errors", "SpecError": "errors",
+    "Op": "ops", "OPS": "ops", "Limits": "limits", "CircuitRunError": "errors", "SpecError": "errors",
     "NumericalError": "errors", "Problem": "errors",
 }
 
@@ -55,9 +55,10 @@ if TYPE_CHECKING:  # for type checkers and editors
     from .core.compiler import compile_spec
     from .core.engine import Circuit
     from .errors import CircuitRunError, NumericalError, Problem, SpecError
-    from .loading.loader import Limits
+    from .limits import Limits
     from .spec.models import Spec
     from .ops import OPS, Op
-    from .optimization.optimizer import Optimization, OptimizationResult, TraceRow, optimize
+    from .optimization.optimizer import Optimization, OptimizationResult, optimize
+    from .optimization.trace import TraceRow
     from .results.run import RunResult, run_spec
     from .spec.validate import load_spec, load_spec_text

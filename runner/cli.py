@@ -13,7 +13,8 @@ import click
 from ._version import __version__
 from .errors import (EXIT_CHECK_FAILED, EXIT_NUMERICAL_ERROR, EXIT_OK, EXIT_SPEC_ERROR,
                      NumericalError, Problem, SpecError)
-from .loading.loader import MAX_ITERATIONS, STDIN, STDIN_NAME, Limits
+from .limits import MAX_ITERATIONS, Limits
+from .loading.source import STDIN, STDIN_NAME
 
 EXAMPLES = """
 \b
@@ -215,7 +216,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         raise click.UsageError("with several specs, put {name} in the --trace file name "
                                "(for example --trace 'traces/{name}.jsonl')")
     if trace_path:
-        from .optimization.trace import TRACE_FORMATS
+        from .present.trace_files import TRACE_FORMATS
 
         if not trace_path.lower().endswith(TRACE_FORMATS):
             raise click.BadParameter(f"end the file name with {', '.join(TRACE_FORMATS)}, not "
@@ -253,7 +254,8 @@ def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
             run: RunOptions, pictures: dict[str, str] | None = None, explain: bool = False) -> int:
     """Run one spec and print its report; return its exit code."""
     from .present import report
-    from .spec.validate import load_spec, suggest
+    from .spec.messages import suggest
+    from .spec.validate import load_spec
 
     global _last_result
     _last_result = None  # the previous spec's objects go now, before this one's are made
@@ -393,7 +395,7 @@ def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check
     from .results.run import run_spec
 
     if run.changes:
-        from .optimization.optimizer import with_settings
+        from .spec.overrides import with_settings
 
         try:
             spec = with_settings(spec, run.changes)
@@ -411,7 +413,8 @@ def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check
 
     from .present.progress import Progress, progress_wanted
     from .present.report import settings_json
-    from .optimization.trace import JsonRows, KeepEvery, KeepSummary, open_trace
+    from .optimization.trace import KeepEvery, KeepSummary
+    from .present.trace_files import JsonRows, open_trace
 
     # a plot wants many rows (evenly spaced, up to ~1,000), a table a few
     keep = KeepEvery(run.every) if run.every else KeepSummary(middle=1000) if plotting else KeepSummary()
@@ -493,7 +496,7 @@ def _gate_position(path: str, gate: str, limits: Limits) -> str:
     """
     if path == STDIN:
         return ""
-    from .loading.loader import load_file
+    from .loading.document import load_file
 
     try:
         document = load_file(path, limits)

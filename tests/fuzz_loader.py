@@ -30,7 +30,9 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 from runner.present import report  # noqa: E402
 from runner.errors import NumericalError, SpecError  # noqa: E402
-from runner.loading.loader import Limits, decode, load_text  # noqa: E402
+from runner.limits import Limits
+from runner.loading.document import load_text
+from runner.loading.source import decode  # noqa: E402
 from runner.results.run import run_spec  # noqa: E402
 from runner.spec.validate import validate  # noqa: E402
 

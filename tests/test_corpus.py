@@ -25,7 +25,8 @@ import yaml
 from click.testing import CliRunner
 
 from runner.cli import main
-from runner.loading.loader import Limits, load_file
+from runner.limits import Limits
+from runner.loading.document import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"

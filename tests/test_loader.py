@@ -10,7 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runner.errors import SpecError
-from runner.loading.loader import Limits, load_text, resolve_plain
+from runner.limits import Limits
+from runner.loading.document import load_text
+from runner.loading.yaml_reader import resolve_plain
 
 
 @pytest.mark.parametrize("text,value", [
@@ -159,7 +161,7 @@ def test_api_accepts_path_objects():
     ('{"\\u00e9[": [[1]], "c\\n": 1}', 3, False),
 ])
 def test_json_depth_check_ignores_strings(text, limit, deep):
-    from runner.loading.loader import _json_outline, _too_deep
+    from runner.loading.json_reader import _json_outline, _too_deep
 
     assert _too_deep(_json_outline(text).replace(b":", b""), limit) is deep
 
@@ -175,7 +177,7 @@ def test_json_depth_check_ignores_strings(text, limit, deep):
     ('{"l": [{"a": 1}, {"a": 1, "a": 1}]}', '"a"'),
 ])
 def test_json_duplicate_keys_are_found_without_a_hook_per_object(text, duplicate):
-    from runner.loading.loader import load_text
+    from runner.loading.document import load_text
 
     document = load_text(text, "t.json", fmt="json")
     if duplicate is None:
@@ -208,7 +210,7 @@ def _depth_and_pairs(value) -> tuple[int, int]:
 def test_json_outline_counts_pairs_and_depth_like_a_walk(value, ascii_only):
     """The C-speed outline of the text (what duplicate and depth checks read)
     agrees with a walk of the parsed data, whatever the strings hold."""
-    from runner.loading.loader import _json_outline, _too_deep
+    from runner.loading.json_reader import _json_outline, _too_deep
 
     text = json.dumps(value, ensure_ascii=ascii_only)
     depth, pairs = _depth_and_pairs(value)

@@ -18,9 +18,10 @@ import pytest
 import runner
 from runner.present import report
 from runner.present.explain import to_json as explain_json
-from runner.optimization.optimizer import TraceRow
+from runner.optimization.trace import TraceRow
 from runner.results.run import NodeMap
-from runner.optimization.trace import JsonRows, KeepSummary
+from runner.optimization.trace import KeepSummary
+from runner.present.trace_files import JsonRows
 
 CIRCUITS = sorted((Path(__file__).resolve().parent.parent / "circuits").glob("*.yaml"))
 OPS = ["add", "mul", "sin", "tanh", "cos", "sub", "neg", "sigmoid", "square", "max", "min", "abs", "relu"]

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from runner.errors import SpecError
-from runner.loading.loader import load_file, load_text
+from runner.loading.document import load_file, load_text
 from runner.spec.fast_path import quick_spec
 from runner.spec.validate import _validate_fully
 from tests.conftest import CIRCUITS, ROOT
 
 
 def fully_validated(data):
-    """The full path's Spec of `data` (given to it as JSON text), or the SpecError."""
+    """The full path's (Spec, gate order) of `data` (given to it as JSON text), or the SpecError."""
     document = load_text(json.dumps(data), "t.json", fmt="json")
     assert document.data == data or data != data  # NaN never equals itself
     try:
@@ -30,12 +30,13 @@ def fully_validated(data):
 def same_as_pydantic(data) -> bool | None:
     """None when the quick path declines; else True, having checked it
     built what the full path builds."""
-    quick = quick_spec(data)
-    if quick is None:
+    found = quick_spec(data)
+    if found is None:
         return None
-    full = fully_validated(data)
-    if isinstance(full, SpecError):
-        raise AssertionError(f"quick path accepted what the full path refuses: {full}")
+    full_found = fully_validated(data)
+    if isinstance(full_found, SpecError):
+        raise AssertionError(f"quick path accepted what the full path refuses: {full_found}")
+    (quick, quick_order), (full, full_order) = found, full_found
     assert quick.model_dump() == full.model_dump()
     assert repr(quick) == repr(full)
     if full.optimize is not None:  # overrides rely on which settings were given
@@ -43,7 +44,7 @@ def same_as_pydantic(data) -> bool | None:
     assert quick.model_fields_set == full.model_fields_set
     assert [g.model_fields_set for g in quick.gates.values()] == [g.model_fields_set for g in full.gates.values()]
     assert [i.model_fields_set for i in quick.inputs.values()] == [i.model_fields_set for i in full.inputs.values()]
-    assert quick._gate_order == full._gate_order
+    assert quick_order == full_order
     return True
 
 
@@ -68,12 +69,14 @@ refs = st.lists(st.one_of(names, numbers), max_size=3)
 gate = st.one_of(st.fixed_dictionaries({"op": st.sampled_from(["add", "mul", "neg", "sigmoid", "nope", 3]),
                                         "in": refs}),
                  st.dictionaries(st.sampled_from(["op", "in", "inn"]), anything, max_size=3), anything)
-input_entry = st.one_of(numbers, st.dictionaries(st.sampled_from(["value", "trainable", "min"]),
+input_entry = st.one_of(numbers, st.dictionaries(st.sampled_from(["value", "trainable", "min", "max"]),
                                                  st.one_of(numbers, st.booleans()), max_size=3), anything)
 expected = st.one_of(numbers, st.dictionaries(st.sampled_from(["value", "abs", "rel", "x"]), numbers, max_size=3))
 optimize = st.dictionaries(
-    st.sampled_from(["goal", "method", "step_size", "iterations", "h", "seed", "tolerance", "optimizer"]),
-    st.one_of(numbers, st.sampled_from(["maximize", "minimize", "analytic", "random", "max", "sgd"]),
+    st.sampled_from(["goal", "method", "step_size", "iterations", "h", "seed", "tolerance", "optimizer",
+                     "momentum", "beta1", "eps"]),
+    st.one_of(numbers, st.sampled_from(["maximize", "minimize", "analytic", "random", "max", "sgd", "adam",
+                                        "momentum"]),
               st.none()), max_size=4)
 expect = st.fixed_dictionaries({}, optional={
     "output": expected, "values": st.dictionaries(names, expected, max_size=2),
@@ -97,11 +100,36 @@ def test_random_specs_agree(data):
 def test_quick_path_declines_odd_forms():
     base = {"inputs": {"x": 1}, "gates": {"f": {"op": "neg", "in": ["x"]}}}
     assert quick_spec(base) is not None
-    for odd in ({**base, "version": 1.0}, {**base, "inputs": {"x": True}},
-                {**base, "inputs": {"x": {"value": 1, "min": 0}}},
-                {**base, "optimize": {"iterations": 10.0}}, {**base, "optimize": {"optimizer": "adam"}},
-                {**base, "gates": {"f": {"op": "neg", "in": [math.inf]}}}):
+    for odd in ({**base, "version": 1.0}, {**base, "version": True}, {**base, "inputs": {"x": True}},
+                {**base, "gates": {"f": {"op": "neg", "in": [math.inf]}}},
+                {**base, "gates": {"f": {"op": "neg", "in": ["x"], "note": 1}}}):
         assert quick_spec(odd) is None
+
+
+@pytest.mark.parametrize("extra", [
+    {"inputs": {"x": {"value": 1, "min": 0, "max": 2}}},
+    {"optimize": {"iterations": 10.0, "optimizer": "adam", "beta1": 0.5}},
+    {"optimize": {"optimizer": "momentum", "momentum": 0.5, "seed": 3.0}},
+])
+def test_bounds_and_optimizer_settings_take_the_quick_path_too(extra):
+    """Every value is checked by the rule pydantic's validators call, so the
+    quick path need not decline the less common keys."""
+    base = {"inputs": {"x": 1}, "gates": {"f": {"op": "neg", "in": ["x"]}}}
+    assert same_as_pydantic({**base, **extra}) is True
+
+
+@pytest.mark.parametrize("extra", [
+    {"inputs": {"x": {"value": 1, "min": 2}}},
+    {"inputs": {"x": {"value": 1, "max": 0}}},
+    {"optimize": {"method": "random", "tolerance": 0.1}},
+    {"optimize": {"method": "random", "optimizer": "sgd"}},
+    {"optimize": {"momentum": 0.5}},
+    {"optimize": {"optimizer": "adam", "momentum": 0.5}},
+])
+def test_rules_between_fields_hold_on_the_quick_path(extra):
+    base = {"inputs": {"x": 1}, "gates": {"f": {"op": "neg", "in": ["x"]}}}
+    assert quick_spec({**base, **extra}) is None
+    assert isinstance(fully_validated({**base, **extra}), SpecError)
 
 
 finite = st.one_of(st.integers(-5, 5), st.floats(-1e6, 1e6, allow_nan=False))
@@ -200,36 +228,20 @@ def test_big_specs_take_the_quick_path():
     gates = {f"g{i}": {"op": "add", "in": ["x", f"g{i - 1}" if i else 1.5]} for i in range(n)}
     data = {"inputs": {"x": 1}, "gates": dict(reversed(gates.items()))}  # listed last to first
     assert same_as_pydantic(data) is True
-    assert quick_spec(data)._gate_order == [f"g{i}" for i in range(n)]
+    assert quick_spec(data)[1] == [f"g{i}" for i in range(n)]
 
 
-def _circuit_facts(circuit):
+def _circuit_facts(spec, order):
+    from runner.core.compiler import compile_netlist
+    from runner.spec.netlist import Netlist
+
+    circuit = compile_netlist(Netlist(spec.inputs, spec.gates, order, spec.output_name), {})
     return (circuit.names, circuit.values, [(step.op.name, step.out, step.ins) for step in circuit.tape],
             circuit.index, circuit.refs, circuit.output, circuit.n_inputs, circuit.n_constants,
             circuit.trainable)
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.one_of(wired_specs(), wired_specs(constants=False), wired_specs(constants=False, shuffled=False)))
-def test_the_quick_paths_wiring_compiles_to_the_same_circuit(data):
-    """The slots the quick path hands the compiler (Wiring) give exactly the
-    circuit the compiler builds on its own."""
-    from runner.core.compiler import compile_spec
-
-    quick, full = quick_spec(data), fully_validated(data)
-    assert full._wiring is None
-    assert _circuit_facts(compile_spec(quick)) == _circuit_facts(compile_spec(full))
-    if quick._wiring is not None:
-        assert list(data["gates"]) == quick._gate_order  # only handed over for files in order
-
-
-def test_wiring_is_handed_over_for_in_order_files_without_constants():
-    data = {"inputs": {"x": 1, "y": 2}, "gates": {"a": {"op": "add", "in": ["x", "y"]},
-                                                  "b": {"op": "mul", "in": ["a", "x"]}}}
-    assert quick_spec(data)._wiring.slots == {"x": 0, "y": 1, "a": 2, "b": 3}
-    assert quick_spec(data)._wiring.reads == [0, 1, 2, 0]
-    data["gates"]["b"]["in"][1] = 2  # a constant moves the gates' slots
-    assert quick_spec(data)._wiring is None
-    data["gates"] = {"b": {"op": "mul", "in": ["a", "x"]}, "a": {"op": "add", "in": ["x", "y"]}}
-    assert quick_spec(data)._wiring is None  # not in dependency order
-    assert quick_spec(data)._gate_order == ["a", "b"]
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(wired_specs(), wired_specs(constants=False, shuffled=False)))
+def test_both_paths_compile_to_the_same_circuit(data):
+    assert _circuit_facts(*quick_spec(data)) == _circuit_facts(*fully_validated(data))

@@ -17,9 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 from runner.cli import main
-from runner.optimization.optimizer import TraceRow
+from runner.optimization.trace import TraceRow
 from runner.present.progress import Progress, progress_wanted
-from runner.optimization.trace import KeepEvery, KeepSummary, row_json
+from runner.optimization.trace import KeepEvery, KeepSummary
+from runner.present.trace_files import row_json
 
 # f = 3x with x from 1 and step 0.5: x_n = 1 + 1.5 n, f_n = 3 + 4.5 n, df/dx = 3
 LINE = """

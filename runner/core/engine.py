@@ -11,8 +11,6 @@ bounded by memory). The engine knows nothing of YAML or of the spec models;
 from __future__ import annotations
 
 import math
-import operator
-from itertools import count
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from ..errors import NumericalError
@@ -34,16 +32,10 @@ class Circuit:
 
     def __init__(self, names: Sequence[str], values: Sequence[float], tape: Sequence[Step],
                  output: int, n_inputs: int, n_constants: int, trainable: Sequence[str],
-                 refs: Sequence[Sequence[str | float]] | None = None, *,
-                 index: dict[str, int] | None = None):
-        """`index` (name -> slot of every input and gate) may be passed when
-        the caller has built it already."""
+                 refs: Sequence[Sequence[str | float]] | None = None):
         self.names = list(names)
         first_gate = n_inputs + n_constants  # constants have no names to look up
-        if index is None:
-            index = dict(zip(self.names[:n_inputs], range(n_inputs)))
-            index.update(zip(self.names[first_gate:], count(first_gate)))
-        self.index = index
+        self.index = {name: slot for slot, name in enumerate(self.names) if not n_inputs <= slot < first_gate}
         self.values = list(map(float, values))
         self.grads = [0.0] * len(self.values)
         self.tape = list(tape)
@@ -51,21 +43,8 @@ class Circuit:
         self.n_inputs = n_inputs
         self.n_constants = n_constants
         self.trainable = list(trainable)
-        self.trainable_slots = [self.index[name] for name in self.trainable]
-        slots = self.trainable_slots
-        # When the trainable inputs sit side by side (the usual case), a slice
-        # reads and writes them all at once.
-        self.trainable_span = (slots[0], slots[-1] + 1) if slots and slots == list(
-            range(slots[0], slots[-1] + 1)) else None
-        # pick_trainable(list) -> the trainable inputs' entries, at C speed
-        if self.trainable_span is not None:
-            start, stop = self.trainable_span
-            self.pick_trainable = lambda seq: seq[start:stop]
-        elif len(slots) > 1:
-            self.pick_trainable = operator.itemgetter(*slots)
-        else:
-            self.pick_trainable = lambda seq: tuple(seq[slot] for slot in slots)
         self.bounds: dict[str, tuple[float | None, float | None]] = {}  # input -> (min, max) for optimization
+        # each gate's inputs as written: names, and numbers for constants (for reports)
         self.refs = list(refs) if refs is not None else [
             [self._ref(slot) for slot in step.ins] for step in self.tape]
         self._live_reversed = self._feeding_output()[::-1]
@@ -271,33 +250,12 @@ class Circuit:
 
     def numerical_gradient(self, h: float = 1e-4, *, central: bool = False,
                            names: Iterable[str] | None = None) -> dict[str, float]:
-        """d(output)/d(input) by finite differences, one input at a time.
+        """d(output)/d(input) by finite differences, one input at a time
+        (see `Objective.numerical_grad`); every input unless `names` says."""
+        from .objective import Objective
 
-        Forward difference `(f(x+h) - f(x)) / h` as in the seed, or central
-        `(f(x+h) - f(x-h)) / 2h`, which is far more accurate (error O(h^2)).
-        The circuit's values are restored afterwards.
-        """
-        names = list(self.input_names if names is None else names)
-        values = self.values
-        base = self.forward()
-        result = {}
-        for name in names:
-            slot = self.index[name]
-            x = values[slot]
-            if x + h == x:  # every difference would be 0: a gradient that lies
-                raise NumericalError(name, "input", [(name, x)], f"cannot be nudged: h={h!r} is lost "
-                                     f"in {name}'s rounding ({name} + h == {name}); use a larger h")
-            values[slot] = x + h
-            plus = self.forward()
-            if central:
-                values[slot] = x - h
-                minus = self.forward()
-                result[name] = (plus - minus) / (2 * h)
-            else:
-                result[name] = (plus - base) / h
-            values[slot] = x
-        self.forward()
-        return result
+        objective = Objective(self, self.input_names if names is None else list(names))
+        return dict(zip(objective.names, objective.numerical_grad(h, central=central)))
 
     # ---- reading results ----------------------------------------------------
 

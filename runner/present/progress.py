@@ -14,7 +14,7 @@ from typing import IO, Any, Callable, Optional
 
 import click
 
-from ..optimization.optimizer import TraceRow
+from ..optimization.trace import TraceRow
 
 DELAY = 1.0  # seconds a run lasts before its bar appears
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:  # imported only for annotations, to keep start-up light
     from ..results.expectations import CheckResult
     from ..results.gradcheck import GradcheckResult
     from ..spec.models import Optimize
-    from ..optimization.optimizer import OptimizationResult, TraceRow
+    from ..optimization.optimizer import OptimizationResult
+    from ..optimization.trace import TraceRow
 
 
 def number(value: float | None) -> str:
@@ -214,7 +215,7 @@ def _optimization_pieces(run: OptimizationResult, trace: Iterable[str] | None) -
         yield from trace
     else:
         rows = run.trace
-        from ..optimization.trace import row_json
+        from .trace_files import row_json
 
         encode = row_json if not rows or _plain(list(rows[0].inputs)) else (lambda row: _dumps(row.as_dict()))
         for start in range(0, len(rows), _CHUNK):

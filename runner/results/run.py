@@ -15,7 +15,8 @@ from ..spec.models import Spec
 
 if TYPE_CHECKING:  # annotations only; the modules are imported when a run needs them
     from .gradcheck import GradcheckResult
-    from ..optimization.optimizer import Keep, OptimizationResult, TraceRow
+    from ..optimization.optimizer import OptimizationResult
+    from ..optimization.trace import Keep, TraceRow
 
 
 class NodeMap(Mapping[str, float]):

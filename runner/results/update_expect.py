@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import CircuitRunError, Problem, SpecError
-from ..loading.loader import STDIN, Limits, decode, load_text
+from ..limits import Limits
+from ..loading.document import load_text
+from ..loading.source import STDIN, decode
 from .run import RunResult, run_spec
 from ..spec.validate import validate
 

@@ -1,89 +1,126 @@
-"""A quick path past pydantic and the graph checks for plain, valid specs.
+"""A fast path past pydantic and the wiring checks, for plain, valid specs.
 
 Two costs make it worth having. Building the pydantic models' validators
-takes ~60 ms, more than everything else a small run does; and on a big spec
-the per-gate work of validation (pydantic, then the wiring checks of
-validate.py) is most of the run. Most specs use only the plain forms
-(numbers, `{value, trainable}` inputs, `{op, in}` gates, the basic optimize
-and expect keys), and their gates can be checked a column at a time with
-C-speed builtins (sets, `map`, one regex over all the names) instead of a
-Python loop per gate.
+takes ~40 ms, more than everything else a small run does; and on a big spec
+the per-gate work of validation (pydantic, then the wiring checks) is most
+of the run. Most specs use only the plain forms, and their gates can be
+checked a column at a time with C-speed builtins (sets, `map`, one regex
+over all the names) instead of a Python loop per gate.
 
-This module only ever accepts: anything unusual, doubtful or wrong makes
-`quick_spec` return None, and validate.py's full path (pydantic and the
-graph checks) runs and reports it. Tests check that whenever this path
-accepts, the full path finds no problem and builds exactly the same Spec,
+Nothing here is a rule of its own: each value is checked by the function of
+rules.py that the models' validators call, key sets and choices are read off
+the models, and arities off the op table. This module only ever accepts:
+anything unusual, doubtful or wrong makes `quick_spec` return None, and the
+full path (validate.py) runs and reports it. Tests check that whenever this
+path accepts, the full path finds no problem and builds exactly the same Spec,
 with the same gate order.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 import re
 from itertools import chain, count, repeat
 from operator import gt, itemgetter
-from typing import Any, Optional
+from typing import Any, Callable, Literal, Optional, Union, get_args, get_origin
 
-from ..core.compiler import Wiring, find_cycle_free_order, wire
-from ..loading.loader import MAX_ITERATIONS
-from .models import (NAME_BODY, RESERVED_NAMES, Expect, Expected, ExpectOptimized, Gate, Input, Optimize,
-                     Spec, Tolerance, _NAME, construct_many)
+from pydantic import BaseModel
+
 from ..ops import OPS
+from . import rules
+from .models import (Expect, Expected, ExpectOptimized, Gate, Input, Optimize, Spec, Tolerance,
+                     construct_many, rule_of)
+from .wiring import find_cycle_free_order
 
 # names that are not reserved (in any case), each ended by a newline
-_NAME_LINES = re.compile(r"(?:(?!(?i:%s)\n)%s\n)*" % ("|".join(sorted(RESERVED_NAMES)), NAME_BODY))
-_TOP = frozenset({"version", "name", "description", "inputs", "gates", "output", "optimize", "expect"})
-_INPUT = frozenset({"value", "trainable"})
-_OPTIMIZE = frozenset({"goal", "method", "step_size", "iterations", "h", "seed", "tolerance"})
-_EXPECT = frozenset({"output", "values", "grads", "optimized", "tolerance"})
-_EXPECTED = frozenset({"value", "abs", "rel"})
-_STR = frozenset({str})
+_NAME_LINES = re.compile(r"(?:(?!(?i:%s)\n)%s\n)*" % ("|".join(sorted(rules.RESERVED_NAMES)), rules.NAME_BODY))
 
 
 class _Decline(Exception):
     """Not a plain, valid spec: let the full path decide and explain."""
 
 
-def quick_spec(data: Any) -> Optional[Spec]:
-    """The validated Spec of plain, valid data (its gate order found), or
-    None to ask the full path."""
+def quick_spec(data: Any) -> Optional[tuple[Spec, list[str]]]:
+    """The validated Spec of plain, valid data and its gates in dependency
+    order, or None to ask the full path."""
     try:
         return _spec(data)
-    except (_Decline, TypeError, ValueError, OverflowError, KeyError):
+    except (_Decline, rules.Invalid, TypeError, ValueError, OverflowError, KeyError):
         return None
 
 
-def _spec(data: Any) -> Spec:
-    _require(type(data) is dict and _TOP.issuperset(data) and "inputs" in data and "gates" in data)
-    version = data.get("version", 1)
-    _require(type(version) is int and version == 1)
+def _require(condition: bool) -> None:
+    if not condition:
+        raise _Decline()
+
+
+@functools.cache
+def _keys(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(field.alias or name for name, field in model.model_fields.items())
+
+
+@functools.cache
+def _field_checks(model: type[BaseModel]) -> dict[str, Callable[[Any], Any]]:
+    """key -> a check of a plain value of that field, from its annotation:
+    the rule its validator calls, a literal's choices, a strict bool.
+    Fields of other kinds (sub-models, mappings) are not listed."""
+    checks = {}
+    for name, field in model.model_fields.items():
+        check = _check_of(field.annotation, field.metadata)
+        if check is not None:
+            checks[field.alias or name] = check
+    return checks
+
+
+def _check_of(annotation: Any, metadata: list) -> Optional[Callable[[Any], Any]]:
+    rule = rule_of(metadata)
+    if rule is not None:
+        return rule
+    origin = get_origin(annotation)
+    if origin is Literal:
+        choices = get_args(annotation)
+        return lambda value: value if type(value) in (str, int) and value in choices else _decline()
+    if annotation in (bool, str):
+        return lambda value: value if type(value) is annotation else _decline()
+    if origin is Union and type(None) in get_args(annotation):
+        inner = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(inner) == 1:
+            check = _check_of(get_args(inner[0])[0] if hasattr(inner[0], "__metadata__") else inner[0],
+                              list(getattr(inner[0], "__metadata__", ())))
+            if check is not None:
+                return lambda value: None if value is None else check(value)
+    return None
+
+
+def _decline() -> Any:
+    raise _Decline()
+
+
+def _flat(model: type[BaseModel], value: Any) -> dict[str, Any]:
+    """The checked fields of a mapping whose every key is a plain field of `model`."""
+    _require(type(value) is dict)
+    checks = _field_checks(model)
+    _require(checks.keys() >= value.keys())
+    return {key: checks[key](item) for key, item in value.items()}
+
+
+def _spec(data: Any) -> tuple[Spec, list[str]]:
+    _require(type(data) is dict and _keys(Spec).issuperset(data) and "inputs" in data and "gates" in data)
     inputs = _inputs(data["inputs"])
-    gates, order, wiring = _gates(data["gates"], inputs)
-    fields: dict[str, Any] = {"inputs": inputs, "gates": gates}
-    if "version" in data:
-        fields["version"] = 1
-    for key in ("name", "description"):
-        if key in data:
-            _require(data[key] is None or type(data[key]) is str)
-            fields[key] = data[key]
+    gates, order = _gates(data["gates"], inputs)
+    fields: dict[str, Any] = _flat(Spec, {key: value for key, value in data.items()
+                                          if key in ("version", "name", "description")})
+    fields.update(inputs=inputs, gates=gates)
     if "output" in data:  # a gate (not an input), when given
         _require(data["output"] is None or (type(data["output"]) is str and data["output"] in gates))
         fields["output"] = data["output"]
     if "optimize" in data:
         fields["optimize"] = None if data["optimize"] is None else _optimize(data["optimize"])
     if "expect" in data:
-        # expectations of optimized results need an optimize block
-        _require("optimized" not in (data["expect"] or {}) or type(data.get("optimize")) is dict)
-        fields["expect"] = None if data["expect"] is None else _expect(data["expect"], inputs, gates)
-    spec = Spec.model_construct(**fields)
-    spec._gate_order = order
-    spec._wiring = wiring
-    return spec
-
-
-def _require(condition: bool) -> None:
-    if not condition:
-        raise _Decline()
+        expect = data["expect"]
+        _require("optimized" not in (expect or {}) or type(data.get("optimize")) is dict)
+        fields["expect"] = None if expect is None else _expect(expect, inputs, gates)
+    return Spec.model_construct(**fields), order
 
 
 def _all_names(keys: list[str]) -> bool:
@@ -92,44 +129,23 @@ def _all_names(keys: list[str]) -> bool:
     return _NAME_LINES.fullmatch("\n".join(keys) + "\n") is not None
 
 
-def _number(value: Any) -> float:
-    _require(type(value) is int or type(value) is float)
-    number = float(value)
-    _require(math.isfinite(number))
-    return number
-
-
-def _positive(value: Any) -> float:
-    number = _number(value)
-    _require(number > 0)
-    return number
-
-
-def _non_negative(value: Any) -> float:
-    number = _number(value)
-    _require(number >= 0)
-    return number
-
-
 def _inputs(value: Any) -> dict[str, Input]:
     _require(type(value) is dict and len(value) > 0 and _all_names(list(value)))
     return construct_many(Input, dict(zip(value, map(_input_row, value.values()))))
 
 
 def _input_row(value: Any) -> dict[str, Any]:
-    if type(value) is dict:
-        _require(_INPUT.issuperset(value) and "value" in value)
-        row = {"value": _number(value["value"])}
-        if "trainable" in value:
-            _require(type(value["trainable"]) is bool)
-            row["trainable"] = value["trainable"]
-        return row
-    return {"value": _number(value)}
+    if type(value) is not dict:
+        return {"value": rules.number(value)}
+    row = _flat(Input, value)
+    _require("value" in row)
+    _require(rules.min_problem(row["value"], row.get("min")) is None)
+    _require(rules.max_problem(row["value"], row.get("min"), row.get("max")) is None)
+    return row
 
 
-def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[str], Optional[Wiring]]:
-    """The gates, an order in which each comes after the gates it reads, and
-    the slots the compiler would find (when there are no number constants).
+def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[str]]:
+    """The gates, and an order in which each comes after the gates it reads.
 
     Every check here looks at a whole column (all names, all ops, all
     references) at once; no Python code runs per gate unless a gate has
@@ -139,27 +155,25 @@ def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[
     names = list(value)
     _require(_all_names(names) and inputs.keys().isdisjoint(value))
     entries = list(value.values())
-    # exactly the keys 'op' and 'in' (a missing one raises KeyError, a non-mapping TypeError)
-    _require(set(map(len, entries)) == {2})
+    # exactly the keys of a Gate (a missing one raises KeyError, a non-mapping TypeError)
+    _require(set(map(len, entries)) == {len(_keys(Gate))})
     ops = list(map(itemgetter("op"), entries))
     refs = list(map(itemgetter("in"), entries))
     _require(set(map(type, refs)) == {list})
     counts = list(map(len, refs))
     for op, arity in set(zip(ops, counts)):  # a few distinct pairs: ops exist, arities fit
         _require(op.__class__ is str and op in OPS and OPS[op].accepts(arity))
-
-    # Every reference is looked up once, in the slot numbering the compiler
-    # would make (inputs, then gates as listed): a name that is no node, or
-    # a number constant, fails the lookup.
-    wiring = wire(list(inputs), names, refs, ops)
-    if wiring is not None:
-        read = wiring.reads
-    else:
-        refs = [each if _STR.issuperset(map(type, each)) else [_reference(ref) for ref in each]
+    # Every reference is looked up once, in the slot numbering inputs-then-
+    # gates-as-listed: a name that is no node, or a number constant, fails.
+    slots = dict(zip(inputs, count()))
+    slots.update(zip(names, count(len(inputs))))
+    flat = list(chain.from_iterable(refs))
+    try:
+        read = list(map(slots.__getitem__, flat))
+    except KeyError:  # a number constant, or an unknown name (then the rule declines)
+        refs = [each if all(ref.__class__ is str for ref in each) else [_reference(ref) for ref in each]
                 for each in refs]
         value = {name: {"op": op, "in": each} for name, op, each in zip(names, ops, refs)}
-        slots = dict.fromkeys(inputs, 0)
-        slots.update(zip(names, count(len(inputs))))
         read = [0 if ref.__class__ is float else slots[ref] for ref in chain.from_iterable(refs)]
     # In file order when every gate comes after those it reads (the usual
     # case, checked without a loop), else sorted; a cycle declines.
@@ -167,60 +181,44 @@ def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[
     if all(map(gt, owners, read)):
         order = names
     else:
-        wiring = None  # its slots follow the file's order
         order = find_cycle_free_order(
             {name: [ref for ref in each if ref.__class__ is str] for name, each in zip(names, refs)})
         _require(order is not None)
-    return construct_many(Gate, value), order, wiring
+    return construct_many(Gate, value), order
 
 
 def _reference(value: Any) -> Any:
-    return value if type(value) is str else _number(value)
+    return value if type(value) is str else rules.number(value)
 
 
 def _optimize(value: Any) -> Optimize:
-    _require(type(value) is dict and _OPTIMIZE.issuperset(value))
-    fields: dict[str, Any] = {}
-    if "goal" in value:
-        _require(value["goal"] in ("maximize", "minimize"))
-        fields["goal"] = value["goal"]
-    if "method" in value:
-        _require(value["method"] in ("analytic", "numerical", "random"))
-        fields["method"] = value["method"]
-    for key in ("step_size", "h"):
-        if key in value:
-            fields[key] = _positive(value[key])
-    if "tolerance" in value:
-        fields["tolerance"] = None if value["tolerance"] is None else _positive(value["tolerance"])
-        _require(fields["tolerance"] is None or fields.get("method") != "random")
-    if "iterations" in value:
-        _require(type(value["iterations"]) is int and 0 <= value["iterations"] <= MAX_ITERATIONS)
-        fields["iterations"] = value["iterations"]
-    if "seed" in value:
-        _require(type(value["seed"]) is int)
-        fields["seed"] = value["seed"]
+    fields = _flat(Optimize, value)
+    method = fields.get("method", "analytic")
+    if fields.get("tolerance") is not None:
+        _require(rules.tolerance_problem(method) is None)
+    if "optimizer" in fields:
+        _require(rules.optimizer_problem(method) is None)
+    for setting in rules.SETTING_OWNER.keys() & fields.keys():
+        _require(rules.setting_problem(setting, fields.get("optimizer", "sgd")) is None)
     return Optimize.model_construct(**fields)
 
 
 def _expected(value: Any) -> Expected:
     if type(value) is dict:
-        _require(_EXPECTED.issuperset(value) and "value" in value)
-        fields = {"value": _number(value["value"])}
-        for key in ("abs", "rel"):
-            if key in value:
-                fields[key] = None if value[key] is None else _non_negative(value[key])
+        fields = _flat(Expected, value)
+        _require("value" in fields)
         return Expected.model_construct(**fields)
-    return Expected.model_construct(value=_number(value))
+    return Expected.model_construct(value=rules.number(value))
 
 
 def _expected_by_name(value: Any, known: Any) -> dict[str, Expected]:
-    _require(type(value) is dict and all(type(key) is str and _NAME.match(key) for key in value)
+    _require(type(value) is dict and all(type(key) is str and rules.NAME.match(key) for key in value)
              and known >= value.keys())
     return {key: _expected(item) for key, item in value.items()}
 
 
 def _expect(value: Any, inputs: dict[str, Input], gates: dict[str, Gate]) -> Expect:
-    _require(type(value) is dict and _EXPECT.issuperset(value))
+    _require(type(value) is dict and _keys(Expect).issuperset(value))
     nodes = inputs.keys() | gates.keys()
     # set explicitly: its default_factory would build the validators we avoid
     fields: dict[str, Any] = {"tolerance": Tolerance.model_construct()}
@@ -234,7 +232,7 @@ def _expect(value: Any, inputs: dict[str, Input], gates: dict[str, Gate]) -> Exp
         if optimized is None:
             fields["optimized"] = None
         else:
-            _require(type(optimized) is dict and {"output", "inputs"}.issuperset(optimized))
+            _require(type(optimized) is dict and _keys(ExpectOptimized).issuperset(optimized))
             inner: dict[str, Any] = {}
             if "output" in optimized:
                 inner["output"] = None if optimized["output"] is None else _expected(optimized["output"])
@@ -242,8 +240,5 @@ def _expect(value: Any, inputs: dict[str, Input], gates: dict[str, Gate]) -> Exp
                 inner["inputs"] = _expected_by_name(optimized["inputs"], inputs.keys())
             fields["optimized"] = ExpectOptimized.model_construct(**inner)
     if "tolerance" in value:
-        tolerance = value["tolerance"]
-        _require(type(tolerance) is dict and {"abs", "rel"}.issuperset(tolerance))
-        fields["tolerance"] = Tolerance.model_construct(
-            **{key: _non_negative(item) for key, item in tolerance.items()})
+        fields["tolerance"] = Tolerance.model_construct(**_flat(Tolerance, value["tolerance"]))
     return Expect.model_construct(**fields)

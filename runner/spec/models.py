@@ -1,29 +1,24 @@
-"""Stage 2a: the spec format v1 as strict pydantic models.
+"""Stage 2a: the spec format as strict pydantic models.
 
 Every field is described, so the JSON Schema generated from these models
 (`circuit-run --schema`, `schemas/circuit.schema.json`) is the reference that
 editors show while a spec is written. Unknown keys are errors at every level.
-Validators raise `PydanticCustomError`s whose messages are already written for
-a person; `validate.py` adds the file position and the "did you mean".
+The rules themselves live in rules.py: validators here only call them and
+hand their messages to pydantic; validate.py adds the file position.
 """
 
 import functools
-import math
-import re
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Callable, Literal, Optional, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainValidator,
                       PrivateAttr, Strict, StringConstraints, Tag, ValidationInfo, field_validator)
 from pydantic_core import PydanticCustomError, SchemaValidator
 from pydantic_core import core_schema as cs
 
-from ..loading.loader import MAX_ITERATIONS, describe
+from ..limits import MAX_ITERATIONS
 from ..ops import OP_NAMES
-
-NAME_BODY = r"[A-Za-z_][A-Za-z0-9_]*"  # what a node name is (also outside the models)
-NAME_PATTERN = f"^{NAME_BODY}$"
-_NAME = re.compile(NAME_BODY + r"\Z")
-RESERVED_NAMES = frozenset({"true", "false", "null"})
+from . import rules
+from .rules import NAME_PATTERN
 
 
 class StrictModel(BaseModel):
@@ -31,73 +26,47 @@ class StrictModel(BaseModel):
 
 
 # --------------------------------------------------------------------------
-# Reusable constrained types
+# Reusable constrained types: each a rule of rules.py
 
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PydanticCustomError("number_type", "expected a number, got {got}", {"got": describe(value)})
-    try:
-        number = float(value)
-    except OverflowError:
-        raise PydanticCustomError("number_too_large", "the number is too large to represent "
-                                  "(the limit is about 1.8e308)") from None
-    if not math.isfinite(number):
-        raise PydanticCustomError("number_not_finite", "must be a finite number, not {got}",
-                                  {"got": describe(value)})
-    return number
+def _checked(rule: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`rule` as a pydantic validator: its `Invalid` becomes a pydantic error."""
 
+    def validate(value: Any) -> Any:
+        try:
+            return rule(value)
+        except rules.Invalid as err:
+            raise PydanticCustomError("rule", str(err)) from None
 
-def _positive(value: Any) -> float:
-    number = _number(value)
-    if number <= 0:
-        raise PydanticCustomError("number_not_positive", "must be greater than 0, got {got}", {"got": number})
-    return number
+    validate.rule = rule  # type: ignore[attr-defined]  # for rule_of
+    return validate
 
 
-def _non_negative(value: Any) -> float:
-    number = _number(value)
-    if number < 0:
-        raise PydanticCustomError("number_negative", "must be 0 or more, got {got}", {"got": number})
-    return number
+def rule_of(metadata: list) -> Optional[Callable[[Any], Any]]:
+    """The rule a field's validator calls, from the field's metadata (or None)."""
+    for item in metadata:
+        if isinstance(item, PlainValidator) and hasattr(item.func, "rule"):
+            return item.func.rule
+    return None
 
 
-def _fraction(value: Any) -> float:
-    number = _number(value)
-    if not 0 <= number < 1:
-        raise PydanticCustomError("fraction_range", "must be at least 0 and below 1, got {got}", {"got": number})
-    return number
-
-
-def _whole(value: Any) -> int:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PydanticCustomError("int_type", "expected a whole number, got {got}", {"got": describe(value)})
-    return value
-
-
-def _iterations(value: Any) -> int:
-    count = _whole(value)
-    if not 0 <= count <= MAX_ITERATIONS:
-        # pydantic fills {got} in but knows no format specs such as {top:,}
-        raise PydanticCustomError("iterations_range", f"must be between 0 and {MAX_ITERATIONS:,}, "
-                                  "got {got}", {"got": count})
-    return count
+def _reject(message: Optional[str]) -> None:
+    if message is not None:
+        raise PydanticCustomError("rule", message)
 
 
 def _reference_kind(value: Any) -> str:
     return "name" if isinstance(value, str) else "number"
 
 
-Number = Annotated[float, PlainValidator(_number, json_schema_input_type=float)]
-PositiveNumber = Annotated[float, PlainValidator(_positive, json_schema_input_type=Annotated[
+Number = Annotated[float, PlainValidator(_checked(rules.number), json_schema_input_type=float)]
+PositiveNumber = Annotated[float, PlainValidator(_checked(rules.positive), json_schema_input_type=Annotated[
     float, Field(gt=0)])]
-NonNegativeNumber = Annotated[float, PlainValidator(_non_negative, json_schema_input_type=Annotated[
+NonNegativeNumber = Annotated[float, PlainValidator(_checked(rules.non_negative), json_schema_input_type=Annotated[
     float, Field(ge=0)])]
-Fraction = Annotated[float, PlainValidator(_fraction, json_schema_input_type=Annotated[
+Fraction = Annotated[float, PlainValidator(_checked(rules.fraction), json_schema_input_type=Annotated[
     float, Field(ge=0, lt=1)])]
-WholeNumber = Annotated[int, PlainValidator(_whole, json_schema_input_type=int)]
-Iterations = Annotated[int, PlainValidator(_iterations, json_schema_input_type=Annotated[
+WholeNumber = Annotated[int, PlainValidator(_checked(rules.whole), json_schema_input_type=int)]
+Iterations = Annotated[int, PlainValidator(_checked(rules.iterations), json_schema_input_type=Annotated[
     int, Field(ge=0, le=MAX_ITERATIONS)])]
 # Names and references are validated natively by pydantic-core (no Python
 # call per name), because a big circuit has hundreds of thousands of them.
@@ -128,22 +97,13 @@ class Input(StrictModel):
     @field_validator("min")
     @classmethod
     def _min_at_most_value(cls, low: Optional[float], info: ValidationInfo) -> Optional[float]:
-        value = info.data.get("value")
-        if low is not None and value is not None and low > value:
-            raise PydanticCustomError("bound_order", "min {low} is above the input's value {value}; "
-                                      "need min <= value <= max", {"low": low, "value": value})
+        _reject(rules.min_problem(info.data.get("value"), low))
         return low
 
     @field_validator("max")
     @classmethod
     def _max_at_least_value(cls, high: Optional[float], info: ValidationInfo) -> Optional[float]:
-        value, low = info.data.get("value"), info.data.get("min")
-        if high is not None and low is not None and high < low:
-            raise PydanticCustomError("bound_order", "max {high} is below min {low}",
-                                      {"high": high, "low": low})
-        if high is not None and value is not None and high < value:
-            raise PydanticCustomError("bound_order", "max {high} is below the input's value {value}; "
-                                      "need min <= value <= max", {"high": high, "value": value})
+        _reject(rules.max_problem(info.data.get("value"), info.data.get("min"), high))
         return high
 
 
@@ -170,9 +130,9 @@ class Gate(StrictModel):
 class Optimize(StrictModel):
     """Gradient ascent/descent or random local search on the trainable inputs."""
 
-    goal: Literal["maximize", "minimize"] = Field(
+    goal: Literal[rules.GOALS] = Field(  # type: ignore[valid-type]
         "maximize", description="Push the output up (maximize, as in the seed) or down (minimize).")
-    method: Literal["analytic", "numerical", "random"] = Field(
+    method: Literal[rules.METHODS] = Field(  # type: ignore[valid-type]
         "analytic", description="analytic: gradients by backpropagation; numerical: forward "
                                 "differences with step h; random: keep a random nearby point "
                                 "only when it improves the output.")
@@ -184,7 +144,7 @@ class Optimize(StrictModel):
     tolerance: Optional[PositiveNumber] = Field(
         None, description="analytic/numerical: stop after the first step that changes the "
                           "output by less than this.")
-    optimizer: Literal["sgd", "momentum", "adam"] = Field(
+    optimizer: Literal[rules.OPTIMIZERS] = Field(  # type: ignore[valid-type]
         "sgd", description="analytic/numerical: how a gradient becomes a step. sgd: "
                            "x += step_size * grad (the seed's rule); momentum: v = momentum * v + grad, "
                            "x += step_size * v; adam: torch.optim.Adam's rule with bias correction. "
@@ -200,30 +160,20 @@ class Optimize(StrictModel):
     @field_validator("tolerance")
     @classmethod
     def _tolerance_needs_gradients(cls, tolerance: Optional[float], info: ValidationInfo) -> Optional[float]:
-        if tolerance is not None and info.data.get("method") == "random":
-            raise PydanticCustomError("tolerance_unused", "random search has no tolerance stop (it runs "
-                                      "all its iterations); remove 'tolerance' or use method analytic "
-                                      "or numerical")
+        if tolerance is not None:
+            _reject(rules.tolerance_problem(info.data.get("method")))
         return tolerance
 
     @field_validator("optimizer")
     @classmethod
     def _optimizer_needs_gradients(cls, optimizer: str, info: ValidationInfo) -> str:
-        if info.data.get("method") == "random":
-            raise PydanticCustomError("optimizer_unused", "random search uses no optimizer; remove "
-                                      "'optimizer' or use method analytic or numerical")
+        _reject(rules.optimizer_problem(info.data.get("method")))
         return optimizer
 
     @field_validator("momentum", "beta1", "beta2", "eps")
     @classmethod
     def _setting_of_chosen_optimizer(cls, setting: float, info: ValidationInfo) -> float:
-        owner = "momentum" if info.field_name == "momentum" else "adam"
-        chosen = info.data.get("optimizer", "sgd")
-        if "optimizer" in info.data and chosen != owner:
-            raise PydanticCustomError("setting_unused", "'{field}' is a setting of optimizer {owner}, "
-                                      "but the optimizer is {chosen}; add 'optimizer: {owner}' or "
-                                      "remove '{field}'",
-                                      {"field": info.field_name, "owner": owner, "chosen": chosen})
+        _reject(rules.setting_problem(info.field_name, info.data.get("optimizer")))
         return setting
 
 
@@ -296,8 +246,7 @@ class Spec(StrictModel):
     expect: Optional[Expect] = Field(None, description="Expected results, for --check and pytest.")
 
     _source: str = PrivateAttr(default="")
-    _gate_order: Optional[list] = PrivateAttr(default=None)  # dependency order, found by validation
-    _wiring: Optional[Any] = PrivateAttr(default=None)  # a compiler.Wiring, when validation worked it out
+    _netlist: Optional[Any] = PrivateAttr(default=None)  # a netlist.Netlist, made by validation
 
     @property
     def source(self) -> str:
@@ -307,6 +256,21 @@ class Spec(StrictModel):
     @property
     def output_name(self) -> str:
         return self.output if self.output is not None else next(reversed(self.gates))
+
+    @property
+    def netlist(self) -> Any:
+        """The flat circuit this spec describes (a `netlist.Netlist`), as
+        validation found it; worked out here for a Spec made without it."""
+        if self._netlist is None:
+            from .netlist import Netlist
+            from .wiring import find_cycle_free_order
+
+            order = find_cycle_free_order({name: [ref for ref in gate.in_ if isinstance(ref, str)]
+                                           for name, gate in self.gates.items()})
+            if order is None:
+                raise ValueError("the gates form a cycle; validate the spec (load_spec) to see where")
+            self._netlist = Netlist(self.inputs, self.gates, order, self.output_name)
+        return self._netlist
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""Reading a spec's bytes: from a file or standard input, size-limited,
+decoded as UTF-8. What the text means is the readers' business."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import Problem, SpecError
+from ..limits import Limits
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
+def read_source(path: str | os.PathLike, limits: Limits = Limits()) -> tuple[str, str]:
+    """Return (display name, text) of a spec file or of standard input."""
+    path = os.fspath(path)
+    if path == STDIN:
+        raw = sys.stdin.buffer.read(limits.max_bytes + 1)
+        return STDIN_NAME, decode(raw, STDIN_NAME, limits)
+    if os.path.isdir(path):
+        raise fail(path, "is a directory, not a spec file (pass the .yaml files inside it, "
+                          "for example 'DIR/*.yaml')")
+    try:
+        with open(path, "rb") as handle:
+            # A regular file's size is known before reading it: refuse a huge
+            # one without allocating anything (pipes are read up to the limit).
+            if os.fstat(handle.fileno()).st_size > limits.max_bytes:
+                raise _too_big(path, limits)
+            raw = handle.read(limits.max_bytes + 1)
+    except FileNotFoundError:
+        raise fail(path, "no such file") from None
+    except OSError as err:
+        raise fail(path, f"cannot read the file: {err.strerror or err}") from None
+    return path, decode(raw, path, limits)
+
+
+def decode(raw: bytes, source: str, limits: Limits = Limits()) -> str:
+    """Bytes -> text: size-limited UTF-8 (a BOM is allowed), no NUL bytes."""
+    if len(raw) > limits.max_bytes:
+        raise _too_big(source, limits)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line, column = line_column(raw[: err.start].decode("utf-8", "replace"), len(raw))
+        raise SpecError(source, [Problem(line, column, f"the file is not valid UTF-8 (byte "
+                                         f"0x{raw[err.start]:02x}); save it as UTF-8")]) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line, column = line_column(text, nul)
+        raise SpecError(source, [Problem(line, column, "the file contains a NUL byte; "
+                                         "a spec must be text")])
+    return text
+
+
+def line_column(text: str, offset: int) -> tuple[int, int]:
+    offset = min(offset, len(text))
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def fail(source: str, message: str) -> SpecError:
+    return SpecError(source, [Problem(0, 0, message)])
+
+
+def _too_big(source: str, limits: Limits) -> SpecError:
+    return fail(source, f"the file is larger than the limit of {limits.max_bytes:,} bytes "
+                         "(raise it with --max-bytes if the spec is real)")
+

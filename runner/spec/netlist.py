@@ -1,0 +1,31 @@
+"""The circuit a valid spec describes, flat: what the compiler builds a tape from.
+
+A `Spec` is the file as its author wrote it; its `Netlist` is every input and
+every gate, each gate an op with its references, listed in an order where
+each gate comes after the gates it reads. Validation produces it (it has
+worked the order out already); the compiler only reads it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+if TYPE_CHECKING:  # annotations only
+    from .models import Gate, Input
+
+
+class Netlist:
+    __slots__ = ("inputs", "gates", "order", "output")
+
+    def __init__(self, inputs: Mapping[str, Input], gates: Mapping[str, Gate], order: Sequence[str],
+                 output: str):
+        self.inputs = inputs  # name -> Input (value, trainable, min, max)
+        self.gates = gates  # name -> Gate (op, in_), in any order
+        self.order = order  # the gates' names, each after the gates it reads
+        self.output = output  # the gate whose value is the circuit's output
+
+    def ordered_gates(self) -> list[Gate]:
+        gates = self.gates
+        if len(self.order) == len(gates) and all(map(str.__eq__, self.order, gates)):
+            return list(gates.values())  # already in order: no lookups
+        return [gates[name] for name in self.order]

@@ -1,0 +1,171 @@
+"""Every rule of the spec format about single values, written once.
+
+Each rule is a small function: it takes what the file holds and returns the
+value to use, or raises `Invalid` with a message written for a person. The
+pydantic models (models.py) call these rules through their validators, and
+the fast path (fast_path.py) calls the very same functions, so a rule
+tightened here is tightened everywhere. Rules about the wiring (references,
+arity, cycles) live in wiring.py; the op table's arities in ops.py.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Optional
+
+from ..limits import MAX_ITERATIONS
+
+# ---- names ------------------------------------------------------------------
+
+NAME_BODY = r"[A-Za-z_][A-Za-z0-9_]*"  # what a node name is
+NAME_PATTERN = f"^{NAME_BODY}$"
+NAME = re.compile(NAME_BODY + r"\Z")
+RESERVED_NAMES = frozenset({"true", "false", "null"})
+NAME_RULE = "use letters, digits and '_', not starting with a digit"
+
+
+def is_reserved(name: str) -> bool:
+    """`true`, `false` and `null` in any case: YAML readers disagree on what they mean."""
+    return len(name) in (4, 5) and name.lower() in RESERVED_NAMES
+
+
+def is_name(value: Any) -> bool:
+    """A well-formed, unreserved node name."""
+    return isinstance(value, str) and NAME.match(value) is not None and not is_reserved(value)
+
+
+# ---- numbers ----------------------------------------------------------------
+
+class Invalid(ValueError):
+    """A value breaks a rule; the message says which and how to fix it."""
+
+
+def describe(value: Any) -> str:
+    """'a list', 'the string \\'x\\'' … for messages about wrong types."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        text = repr(value)
+        return f"the number {text}" if len(text) <= 40 else f"a {len(text)}-digit number"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def number(value: Any) -> float:
+    """A finite number (booleans are not numbers, whatever Python says)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Invalid(f"expected a number, got {describe(value)}")
+    try:
+        result = float(value)
+    except OverflowError:
+        raise Invalid("the number is too large to represent (the limit is about 1.8e308)") from None
+    if not math.isfinite(result):
+        raise Invalid(f"must be a finite number, not {describe(value)}")
+    return result
+
+
+def positive(value: Any) -> float:
+    """A step, h or tolerance: a finite number above 0."""
+    result = number(value)
+    if result <= 0:
+        raise Invalid(f"must be greater than 0, got {result}")
+    return result
+
+
+def non_negative(value: Any) -> float:
+    result = number(value)
+    if result < 0:
+        raise Invalid(f"must be 0 or more, got {result}")
+    return result
+
+
+def fraction(value: Any) -> float:
+    """A decay rate: 0 <= x < 1."""
+    result = number(value)
+    if not 0 <= result < 1:
+        raise Invalid(f"must be at least 0 and below 1, got {result}")
+    return result
+
+
+def whole(value: Any) -> int:
+    """An integer; 3.0 counts as 3."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(f"expected a whole number, got {describe(value)}")
+    return value
+
+
+def iterations(value: Any) -> int:
+    count = whole(value)
+    if not 0 <= count <= MAX_ITERATIONS:
+        raise Invalid(f"must be between 0 and {MAX_ITERATIONS:,}, got {count}")
+    return count
+
+
+# ---- rules between fields ---------------------------------------------------
+# Each returns the problem's message, or None when the fields agree.
+
+def min_problem(value: Optional[float], low: Optional[float]) -> Optional[str]:
+    """An input's `min` must not be above its starting value."""
+    if low is not None and value is not None and low > value:
+        return f"min {low} is above the input's value {value}; need min <= value <= max"
+    return None
+
+
+def max_problem(value: Optional[float], low: Optional[float], high: Optional[float]) -> Optional[str]:
+    """An input's `max` must not be below its `min` or its starting value."""
+    if high is None:
+        return None
+    if low is not None and high < low:
+        return f"max {high} is below min {low}"
+    if value is not None and high < value:
+        return f"max {high} is below the input's value {value}; need min <= value <= max"
+    return None
+
+
+GOALS = ("maximize", "minimize")
+METHODS = ("analytic", "numerical", "random")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+def tolerance_problem(method: Optional[str]) -> Optional[str]:
+    """`tolerance` stops a gradient run; random search has no such stop."""
+    if method == "random":
+        return ("random search has no tolerance stop (it runs all its iterations); remove 'tolerance' "
+                "or use method analytic or numerical")
+    return None
+
+
+def optimizer_problem(method: Optional[str]) -> Optional[str]:
+    """An optimizer turns gradients into steps; random search has none."""
+    if method == "random":
+        return "random search uses no optimizer; remove 'optimizer' or use method analytic or numerical"
+    return None
+
+
+# which optimizer each optimizer setting belongs to
+SETTING_OWNER = {"momentum": "momentum", "beta1": "adam", "beta2": "adam", "eps": "adam"}
+
+
+def setting_problem(setting: str, optimizer: Optional[str]) -> Optional[str]:
+    """`momentum`, `beta1`, … only with the optimizer that uses them
+    (`optimizer` None: not given, so nothing to disagree with)."""
+    owner = SETTING_OWNER[setting]
+    if optimizer is not None and optimizer != owner:
+        return (f"'{setting}' is a setting of optimizer {owner}, but the optimizer is {optimizer}; "
+                f"add 'optimizer: {owner}' or remove '{setting}'")
+    return None
+
+
+OPTIMIZED_WITHOUT_OPTIMIZE = ("expects optimized results, but the spec has no 'optimize' block; "
+                              "add one or remove this")

@@ -1,0 +1,254 @@
+"""The rules of the wiring, checked on the loaded data: names, references,
+arity, cycles, the output, and the names that expectations use.
+
+They run on the raw data (not on the pydantic models), so that they report
+every wiring problem of a file even when its types are wrong elsewhere, and
+each problem at the position of what caused it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..errors import Problem
+from ..loading.document import Document
+from ..ops import OPS
+from . import rules
+from .messages import Hints, format_path
+from .rules import NAME, is_name, is_reserved
+
+
+def find_cycle_free_order(dependencies: Mapping[str, list[str]]) -> list[str] | None:
+    """Order the keys of `dependencies` so each comes after those it reads,
+    or None when they form a cycle.
+
+    `dependencies[g]` lists what gate `g` reads (names that are not keys, such
+    as inputs, are ignored). An iterative depth-first search, so a chain of
+    any length sorts without recursion; a file already in dependency order
+    keeps its order.
+    """
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for root in dependencies:
+        if root in state:
+            continue
+        stack = [(root, iter(dependencies[root]))]
+        state[root] = 1
+        while stack:
+            node, pending = stack[-1]
+            for dep in pending:
+                seen = state.get(dep)
+                if seen is None:
+                    if dep in dependencies:
+                        state[dep] = 1
+                        stack.append((dep, iter(dependencies[dep])))
+                        break
+                elif seen == 1:
+                    return None
+            else:
+                stack.pop()
+                state[node] = 2
+                order.append(node)
+    return order
+
+
+def _mapping(data: dict, key: str) -> dict:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def wiring_problems(document: Document) -> tuple[list[Problem], list[str] | None]:
+    """Problems of the wiring, and the gates in dependency order (None when
+    the wiring has a cycle)."""
+    data = document.data
+    problems: list[Problem] = []
+    hints = Hints()
+
+    def report(path: tuple, message: str, *, key: bool = False) -> None:
+        line, column = document.position(path, key=key)
+        problems.append(Problem(line, column, message, format_path(path)))
+
+    names: dict[str, set[str]] = {}
+    for section in ("inputs", "gates"):
+        names[section] = set()
+        for name in _mapping(data, section):
+            if isinstance(name, str) and NAME.match(name):
+                if is_reserved(name):
+                    report((section, name), f"'{name}' is reserved; choose another name", key=True)
+                else:
+                    names[section].add(name)
+    inputs = names["inputs"]
+    gates = {name: gate for name, gate in _mapping(data, "gates").items() if name in names["gates"]}
+    nodes = inputs | set(gates)
+
+    for name in gates:
+        if name in inputs:
+            report(("gates", name), f"'{name}' is both an input and a gate; every node needs its own name",
+                   key=True)
+
+    # This loop meets every gate of a possibly huge circuit: set operations
+    # and comprehensions keep it at C speed; the slow reporting paths run
+    # only when something is wrong.
+    gate_only = set(gates) - inputs  # a clash of names is reported above
+    reads: dict[str, list[str]] = {}
+    for name, gate in gates.items():
+        refs = gate.get("in") if gate.__class__ is dict else None
+        if refs.__class__ is not list:
+            continue
+        named = [ref for ref in refs if ref.__class__ is str]
+        reads[name] = [ref for ref in named if ref in gate_only]
+        if not nodes.issuperset(named):
+            for index, ref in enumerate(refs):
+                if ref.__class__ is str and ref not in nodes and NAME.match(ref):
+                    report(("gates", name, "in", index), f"'{ref}' is reserved; it cannot name a node"
+                           if is_reserved(ref) else f"unknown node '{ref}'" + hints(ref, nodes))
+        op_name = gate.get("op")
+        op = OPS.get(op_name) if op_name.__class__ is str else None
+        if op is not None and not op.accepts(len(refs)):
+            report(("gates", name, "in"), f"{op.name} takes {op.arity_text} input"
+                   f"{'' if op.arity_text == '1' else 's'}, got {len(refs)}")
+
+    order = find_cycle_free_order(reads)
+    if order is None:
+        problems.extend(_cycle_problems(_with_positions(reads, gates), list(gates), document))
+
+    output = data.get("output")
+    if isinstance(output, str) and NAME.match(output) and is_reserved(output):
+        report(("output",), f"'{output}' is reserved; it cannot name a node")
+    elif is_name(output):
+        if output in inputs and output not in gates:
+            report(("output",), f"'{output}' is an input; the output must be a gate "
+                                "(add a gate that computes from it)")
+        elif output not in gates:
+            report(("output",), f"unknown gate '{output}'" + hints(output, gates))
+
+    problems.extend(_expect_problems(data, inputs, nodes, document, hints))
+    return problems, order
+
+
+
+def _with_positions(reads: dict[str, list[str]], gates: dict) -> dict[str, list[tuple[str, int]]]:
+    """Each gate's gate inputs with their index in its `in` list."""
+    result = {}
+    for name, targets in reads.items():
+        wanted = set(targets)
+        result[name] = [(ref, index) for index, ref in enumerate(gates[name]["in"])
+                        if ref.__class__ is str and ref in wanted]
+    return result
+
+
+def _cycle_problems(reads: dict[str, list[tuple[str, int]]], order: list[str],
+                    document: Document) -> list[Problem]:
+    """One problem per strongly connected component that is a cycle (Tarjan,
+    iterative), showing one concrete loop through it."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[list[str]] = []
+    counter = 0
+    for root in order:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, child = work.pop()
+            if child == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            successors = reads.get(node, [])
+            if child < len(successors):
+                work.append((node, child + 1))
+                succ = successors[child][0]
+                if succ not in index:
+                    work.append((succ, 0))
+                elif succ in on_stack:
+                    low[node] = min(low[node], index[succ])
+                continue
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(component)
+    problems = []
+    position_of = {name: i for i, name in enumerate(order)}
+    for component in components:
+        members = set(component)
+        start = min(component, key=position_of.__getitem__)
+        self_loop = next((i for ref, i in reads.get(start, []) if ref == start), None)
+        if len(component) == 1 and self_loop is None:
+            continue
+        if self_loop is not None and len(component) == 1:
+            path = ("gates", start, "in", self_loop)
+            message = f"gate '{start}' reads its own output; a circuit must not loop back"
+        else:
+            loop = _loop_through(start, reads, members)
+            first_index = next(i for ref, i in reads[start] if ref == loop[1])
+            path = ("gates", start, "in", first_index)
+            shown = loop if len(loop) <= 12 else loop[:10] + [f"... ({len(loop) - 11} more)", start]
+            message = ("gates form a cycle: " + " -> ".join(shown) +
+                       " (each reads the next); a circuit must not loop back")
+        line, column = document.position(path)
+        problems.append(Problem(line, column, message, format_path(path)))
+    return problems
+
+
+def _loop_through(start: str, reads: dict[str, list[tuple[str, int]]], members: set[str]) -> list[str]:
+    """Shortest path start -> ... -> start inside one component (BFS)."""
+    parent: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for ref, _ in reads.get(node, []):
+                if ref not in members:
+                    continue
+                if ref == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(parent[path[-1]])
+                    return [start] + list(reversed(path[:-1])) + [start] if node != start else [start, start]
+                if ref not in parent:
+                    parent[ref] = node
+                    following.append(ref)
+        frontier = following
+    return [start, start]  # unreachable for a real component
+
+
+def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Document,
+                     hints: Hints) -> list[Problem]:
+    expect = data.get("expect")
+    if not isinstance(expect, dict):
+        return []
+    problems = []
+
+    def check_names(section: tuple, allowed: set[str], kind: str) -> None:
+        mapping: Any = expect
+        for part in section:
+            mapping = mapping.get(part) if isinstance(mapping, dict) else None
+        if not isinstance(mapping, dict):
+            return
+        for name in mapping:
+            if isinstance(name, str) and NAME.match(name) and name not in allowed:
+                path = ("expect",) + section + (name,)
+                line, column = document.position(path, key=True)
+                message = (f"'{name}' is reserved; it cannot name a node" if is_reserved(name) else
+                           f"unknown {kind} '{name}'" + hints(name, allowed))
+                problems.append(Problem(line, column, message, format_path(path)))
+
+    check_names(("values",), nodes, "node")
+    check_names(("grads",), nodes, "node")
+    check_names(("optimized", "inputs"), inputs, "input")
+    if "optimized" in expect and not isinstance(data.get("optimize"), dict):
+        line, column = document.position(("expect", "optimized"), key=True)
+        problems.append(Problem(line, column, rules.OPTIMIZED_WITHOUT_OPTIMIZE, "expect.optimized"))
+    return problems
