@@ -1,5 +1,5 @@
 """`python -m runner SPEC...` is the same as `circuit-run SPEC...`."""
 
-from .cli import run
+from .cli import main
 
-run()
+main(prog_name="circuit-run")

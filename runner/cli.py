@@ -1,20 +1,24 @@
-"""Stage 8: the `circuit-run` command. The one place that turns errors into
-messages on stderr and exit codes; everything else raises."""
+"""The `circuit-run` command: options, the loop over spec files, exit codes.
+
+Everything else raises typed errors (errors.py); this module shows them
+through present/errors.py and exits with the highest code of the specs run.
+"""
 
 from __future__ import annotations
 
 import gc
 import math
 import sys
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import click
 
 from ._version import __version__
-from .errors import (EXIT_CHECK_FAILED, EXIT_NUMERICAL_ERROR, EXIT_OK, EXIT_SPEC_ERROR,
-                     NumericalError, Problem, SpecError)
+from .errors import (EXIT_CHECK_FAILED, EXIT_NUMERICAL_ERROR, EXIT_OK, CircuitRunError, OutputError, Problem,
+                     SpecError)
 from .limits import MAX_ITERATIONS, Limits
 from .loading.source import STDIN, STDIN_NAME
+from .spec import rules
 
 EXAMPLES = """
 \b
@@ -72,16 +76,6 @@ class PositiveFinite(click.ParamType):
         return number
 
 
-def _exit_with(ctx: click.Context, wanted: bool, text: Callable[[], str]) -> None:
-    """--help and --version. click's own help_option/version_option would do,
-    but they ask gettext for their default texts even when given others, and
-    the first ask imports locale and searches the disk for translations:
-    ~2 ms of every run's start-up."""
-    if wanted and not ctx.resilient_parsing:
-        click.echo(text(), color=ctx.color)
-        ctx.exit()
-
-
 def optimization_options(command):
     """--trace, --every, --quiet and the overrides of the spec's optimize block."""
     options = [
@@ -97,11 +91,9 @@ def optimization_options(command):
                      help="Override optimize.iterations. Any override gives a spec without an "
                           "optimize block one, with the defaults."),
         click.option("--step-size", type=PositiveFinite(), help="Override optimize.step_size."),
-        click.option("--method", type=click.Choice(["analytic", "numerical", "random"]),
-                     help="Override optimize.method."),
-        click.option("--goal", type=click.Choice(["maximize", "minimize"]), help="Override optimize.goal."),
-        click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]),
-                     help="Override optimize.optimizer."),
+        click.option("--method", type=click.Choice(rules.METHODS), help="Override optimize.method."),
+        click.option("--goal", type=click.Choice(rules.GOALS), help="Override optimize.goal."),
+        click.option("--optimizer", type=click.Choice(rules.OPTIMIZERS), help="Override optimize.optimizer."),
         click.option("--seed", type=int, metavar="N", help="Override optimize.seed."),
         click.option("--tolerance", type=PositiveFinite(), help="Override optimize.tolerance."),
         click.option("--no-optimize", is_flag=True, help="Skip the spec's optimize block."),
@@ -114,7 +106,7 @@ def optimization_options(command):
 OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "tolerance")
 
 
-@click.command(epilog=EXAMPLES, add_help_option=False)
+@click.command(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("specs", nargs=-1, metavar="SPEC...")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="table for people; json (one line per spec) or csv (the node "
@@ -162,12 +154,7 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--max-nodes", type=click.IntRange(min=1), default=Limits().max_nodes, show_default=True,
               metavar="N", help="Refuse specs with more inputs and gates than this.")
 @optimization_options
-@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True,
-              callback=lambda ctx, _, wanted: _exit_with(ctx, wanted, lambda: f"circuit-run, version {__version__}"),
-              help="Show the version and exit.")
-@click.option("-h", "--help", is_flag=True, expose_value=False, is_eager=True,
-              callback=lambda ctx, _, wanted: _exit_with(ctx, wanted, ctx.get_help),
-              help="Show this message and exit.")
+@click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
@@ -201,7 +188,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
             raise click.UsageError(f"--update-expect cannot be combined with {', '.join(clashing)}")
         if STDIN in specs:
             raise click.UsageError("--update-expect needs spec files; standard input cannot be updated")
-        sys.exit(max(update_one(path, fmt, limits) for path in specs))
+        sys.exit(max(_update_one(path, fmt, limits) for path in specs))
     pictures = {"graph": graph_file, "plot": plot_file, "plot-surface": surface_file}
     for option, target in pictures.items():
         if target and len(specs) > 1 and "{name}" not in target:
@@ -224,148 +211,237 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     if check and assignments:
         click.echo("circuit-run: warning: --set changes the inputs that the expect blocks were written "
                    "for, so --check compares against other numbers", err=True)
-    gradcheck_options = dict(eps=gradcheck_eps, atol=gradcheck_atol, rtol=gradcheck_rtol) if gradcheck else None
-    options = dict(fmt=fmt, overrides=dict(assignments), check=check, gradcheck=gradcheck_options,
-                   numerical_h=numerical_h if numerical else None, limits=limits,
-                   run=RunOptions(changes, not no_optimize, trace_path, every, quiet),
-                   pictures={option: target for option, target in pictures.items() if target},
-                   explain=explain)
+    options = Options(
+        fmt=fmt, overrides=dict(assignments), check=check,
+        gradcheck=dict(eps=gradcheck_eps, atol=gradcheck_atol, rtol=gradcheck_rtol) if gradcheck else None,
+        numerical_h=numerical_h if numerical else None, limits=limits, changes=changes,
+        optimize=not no_optimize, trace_path=trace_path, every=every, quiet=quiet,
+        pictures={option: target for option, target in pictures.items() if target}, explain=explain)
     codes = []
     for index, path in enumerate(specs):
         if index and fmt == "table" and not check:
             click.echo()
-        codes.append(run_one(path, **options))
+        codes.append(_run_one(path, options))
     if check and fmt == "table" and len(codes) > 1:  # stderr: stdout stays one verdict per line
         passed = codes.count(EXIT_OK)
         click.echo(f"{len(codes)} specs: {passed} passed, {len(codes) - passed} failed", err=True)
     sys.exit(max(codes))
 
 
-class RunOptions(NamedTuple):
+class Options(NamedTuple):
+    """What the command line asks of every spec it runs."""
+
+    fmt: str
+    overrides: dict[str, float]  # --set: input -> starting value
+    check: bool
+    gradcheck: dict[str, float] | None  # eps, atol, rtol; None without --gradcheck
+    numerical_h: float | None  # --numerical's step; None without it
+    limits: Limits
     changes: dict[str, Any]  # overrides of the optimize block
-    optimize: bool
+    optimize: bool  # False with --no-optimize
     trace_path: str | None
     every: int | None
     quiet: bool
+    pictures: dict[str, str]  # option (graph, plot, plot-surface) -> file
+    explain: bool
 
 
-def run_one(path: str, *, fmt: str, overrides: dict[str, float], check: bool,
-            gradcheck: dict[str, float] | None, numerical_h: float | None, limits: Limits,
-            run: RunOptions, pictures: dict[str, str] | None = None, explain: bool = False) -> int:
+def _run_one(path: str, options: Options) -> int:
     """Run one spec and print its report; return its exit code."""
-    from .present import report
+    from .present.errors import error_lines
+
+    source = STDIN_NAME if path == STDIN else path
+    try:
+        spec = _load(path, source, options)
+        result, trace_rows = _run(spec, source, options)
+    except CircuitRunError as err:
+        for line in error_lines(err, source, path, options.limits):
+            click.echo(line, err=True)
+        return _not_run(source, options, err.exit_code, _WHY_NOT_RUN.get(type(err).__name__, "invalid spec"))
+    except (RecursionError, MemoryError):
+        click.echo(f"{source}: error: the spec is too large or too deeply nested to process", err=True)
+        return _not_run(source, options, SpecError.exit_code, "invalid spec")
+    return _report(result, trace_rows, source, path, options)
+
+
+_WHY_NOT_RUN = {"NumericalError": "numerical error", "OutputError": "trace file not written"}
+
+
+def _load(path: str, source: str, options: Options):
+    """The validated spec, and --set's names and values checked against it."""
     from .spec.messages import suggest
     from .spec.validate import load_spec
 
-    global _last_result
-    _last_result = None  # the previous spec's objects go now, before this one's are made
-    source = STDIN_NAME if path == STDIN else path
-    try:
-        spec = load_spec(path, limits)
-        problems = [Problem(0, 0, f"--set {name}: the spec has no input '{name}'" + suggest(name, spec.inputs))
-                    for name in overrides if name not in spec.inputs]
-        problems += [Problem(0, 0, f"--set {name}={value:g}: outside the input's bounds ({bounds})")
-                     for name, value in overrides.items() if name in spec.inputs
-                     for bounds in [_outside(value, spec.inputs[name].min, spec.inputs[name].max)] if bounds]
-        if problems:
-            raise SpecError(source, problems)
-        plotting = bool(pictures) and any(option.startswith("plot") for option in pictures)
-        result, trace_rows = _run_spec(spec, source, fmt=fmt, overrides=overrides, check=check,
-                                       numerical_h=numerical_h, run=run, gradcheck=gradcheck,
-                                       plotting=plotting)
-    except SpecError as err:
-        for line in err.lines():
-            click.echo(line, err=True)
-        return _not_run(source, check, fmt, EXIT_SPEC_ERROR, "invalid spec")
-    except NumericalError as err:
-        click.echo(f"{source}{_gate_position(path, err.gate, limits)}: error: numerical error: {err}",
-                   err=True)
-        return _not_run(source, check, fmt, EXIT_NUMERICAL_ERROR, "numerical error")
-    except (RecursionError, MemoryError):
-        click.echo(f"{source}: error: the spec is too large or too deeply nested to process", err=True)
-        return _not_run(source, check, fmt, EXIT_SPEC_ERROR, "invalid spec")
-    except OSError as err:
-        click.echo(f"{source}: error: cannot write the trace file: {err}", err=True)
-        return _not_run(source, check, fmt, EXIT_SPEC_ERROR, "trace file not written")
-    if _exiting_fast:
-        _last_result = result
+    spec = load_spec(path, options.limits)
+    problems = [Problem(0, 0, f"--set {name}: the spec has no input '{name}'" + suggest(name, spec.inputs))
+                for name in options.overrides if name not in spec.inputs]
+    problems += [Problem(0, 0, f"--set {name}={value:g}: outside the input's bounds ({bounds})")
+                 for name, value in options.overrides.items() if name in spec.inputs
+                 for bounds in [_outside(value, spec.inputs[name].min, spec.inputs[name].max)] if bounds]
+    if problems:
+        raise SpecError(source, problems)
+    return spec
+
+
+def _outside(value: float, low: float | None, high: float | None) -> str:
+    """'' when low <= value <= high (None: no bound), else the bounds as text."""
+    if (low is None or value >= low) and (high is None or value <= high):
+        return ""
+    return ", ".join(f"{label} {bound:g}" for label, bound in (("min", low), ("max", high)) if bound is not None)
+
+
+def _run(spec, source: str, options: Options):
+    """run_spec with the command line's optimize overrides, trace file,
+    progress bar, and the rows the chosen output needs kept in memory.
+    Returns the result and, for --format json, the trace rows as text
+    (`JsonRows`; the caller closes it)."""
+    from .results.run import run_spec
+
+    if options.changes:
+        from .spec.overrides import with_settings
+
+        try:
+            spec = with_settings(spec, options.changes)
+        except ValueError as err:
+            raise SpecError(source, [Problem(0, 0, f"with the command-line settings, {err}")]) from None
+    run_options = dict(overrides=options.overrides, check=options.check, numerical_h=options.numerical_h,
+                       gradcheck=options.gradcheck)
+    settings = spec.optimize if options.optimize else None
+    if settings is None:  # nothing to trace: no need for the optimizer's machinery
+        if options.trace_path:
+            click.echo(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
+                       "(add one, or an override such as --iterations N)", err=True)
+        return run_spec(spec, run_optimization=False, **run_options), None
+
+    from contextlib import ExitStack
+
+    from .optimization.trace import KeepEvery, KeepSummary
+    from .present.json_output import settings_json
+    from .present.progress import Progress, progress_wanted
+    from .present.trace_files import JsonRows, open_trace
+
+    # a plot wants many rows (evenly spaced, up to ~1,000), a table a few
+    plotting = any(option.startswith("plot") for option in options.pictures)
+    keep = KeepEvery(options.every) if options.every else \
+        KeepSummary(middle=1000) if plotting else KeepSummary()
+    trace_rows = None
+    if options.fmt == "json":  # the document has every row: keep them as text
+        keep = trace_rows = JsonRows(keep)
+    with ExitStack() as stack:
+        observers = []
+        if options.trace_path:
+            try:
+                writer = stack.enter_context(open_trace(
+                    options.trace_path.replace("{name}", spec.name or "circuit"),
+                    {"circuit": spec.name, "spec": source, **settings_json(settings)}))
+            except OSError as err:
+                raise OutputError(source, f"cannot write the trace file: {err}") from None
+            observers.append(writer.write)
+        if progress_wanted(quiet=options.quiet, fmt=options.fmt):
+            observers.append(stack.enter_context(Progress(settings.iterations, spec.name or source)))
+
+        def observe(row) -> None:
+            for each in observers:
+                each(row)
+
+        try:
+            result = run_spec(spec, run_optimization=True, keep=keep, observe=observe if observers else None,
+                              **run_options)
+            if options.trace_path:
+                writer.finish(result.optimization)
+        except BaseException as err:
+            if trace_rows is not None:
+                trace_rows.close()
+            if isinstance(err, OSError):
+                raise OutputError(source, f"cannot write the trace file: {err}") from None
+            raise
+    return result, trace_rows
+
+
+def _report(result, trace_rows, source: str, path: str, options: Options) -> int:
+    """Print one run's results as the options ask; return its exit code."""
+    from .present import tables
+
     for warning in result.warnings:
         click.echo(f"{source}: warning: {warning}", err=True)
-
+    fmt, check, gradcheck = options.fmt, options.check, options.gradcheck
     if fmt == "json":
+        from .present.json_output import iter_json
+
         extra = {}
-        if explain:
+        if options.explain:
             from .present.explain import to_json
 
             extra["explain"] = to_json(result)
         try:  # in pieces: a million-node document is never one string
-            for piece in report.iter_json(result, extra, trace=trace_rows.texts() if trace_rows else None):
+            for piece in iter_json(result, extra, trace=trace_rows.texts() if trace_rows else None):
                 click.echo(piece, nl=False)
         finally:
             if trace_rows:
                 trace_rows.close()
         click.echo()
     elif fmt == "csv":
-        for piece in report.iter_csv(result):
+        from .present.csv_output import iter_csv
+
+        for piece in iter_csv(result):
             click.echo(piece, nl=False)
     elif not check and gradcheck is None:
         shown = result
-        if plotting and not run.every and result.optimization is not None:
+        plotting = any(option.startswith("plot") for option in options.pictures)
+        if plotting and not options.every and result.optimization is not None:
             # the run kept many rows for the plot; the table shows a summary of them
             from dataclasses import replace
 
             shown = replace(result, optimization=replace(
-                result.optimization, trace=report.summary_rows(result.optimization.trace)))
-        click.echo(report.render_table(shown), nl=False)
-    if explain and fmt == "table":
+                result.optimization, trace=tables.summary_rows(result.optimization.trace)))
+        click.echo(tables.render_table(shown), nl=False)
+    if options.explain and fmt == "table":
         from .present.explain import render_text
 
         if not (check or gradcheck is not None):  # a blank line after the node table
             click.echo()
         click.echo(render_text(result, ascii=not _can_print("·∂")), nl=False)
-    code = draw_pictures(result, pictures) if pictures else EXIT_OK
+    code = _draw_pictures(result, options.pictures) if options.pictures else EXIT_OK
     if check:
         assert result.check is not None
         if fmt != "json":
-            click.echo(report.render_check(source, result.check), nl=False, err=fmt == "csv")
+            click.echo(tables.render_check(source, result.check), nl=False, err=fmt == "csv")
         code = code if result.check.passed else max(code, EXIT_CHECK_FAILED)
     if gradcheck is not None:
         assert result.gradcheck is not None
         if fmt != "json":
-            click.echo(report.render_gradcheck(source, result.gradcheck), nl=False, err=fmt == "csv")
+            click.echo(tables.render_gradcheck(source, result.gradcheck), nl=False, err=fmt == "csv")
         code = code if result.gradcheck.passed else max(code, EXIT_CHECK_FAILED)
-    diverged = result.optimization.error if result.optimization is not None else None
-    if diverged is not None:
-        assert result.optimization is not None
-        shown = ", ".join(f"{name}={value!r}" for name, value in result.optimization.trace[-1].inputs.items())
-        click.echo(f"{source}{_gate_position(path, diverged.gate, limits)}: error: numerical error: "
-                   f"{diverged}", err=True)
-        click.echo(f"{source}: note: last finite inputs (step {result.optimization.steps}): {shown}", err=True)
+    run = result.optimization
+    if run is not None and run.error is not None:  # diverged: the rows up to there are shown above
+        from .present.errors import numerical_error_line
+
+        shown = ", ".join(f"{name}={value!r}" for name, value in run.trace[-1].inputs.items())
+        click.echo(numerical_error_line(run.error, source, path, options.limits), err=True)
+        click.echo(f"{source}: note: last finite inputs (step {run.steps}): {shown}", err=True)
         return EXIT_NUMERICAL_ERROR
     return code
 
 
-def draw_pictures(result, pictures: dict[str, str]) -> int:
+def _draw_pictures(result, pictures: dict[str, str]) -> int:
     """Write the --graph / --plot / --plot-surface files of one run; return
     the exit code (each is attempted even when another failed)."""
-    from .errors import OutputError
-
     name = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.spec.name or "circuit")
     code = EXIT_OK
     for option, target in pictures.items():
         target = target.replace("{name}", name)
         try:
             if option == "graph":
-                from .present import diagram as graph
+                from .present import diagram
 
-                graph.write(graph.to_dot(result), target)
+                diagram.write(diagram.to_dot(result), target)
             else:
-                from .present import plots as plot
+                from .present import plots
 
-                (plot.plot_trace if option == "plot" else plot.plot_surface)(result, target)
+                (plots.plot_trace if option == "plot" else plots.plot_surface)(result, target)
         except OutputError as err:
-            click.echo(f"{err.where}: error: {err.message}", err=True)
-            code = EXIT_SPEC_ERROR
+            click.echo(str(err), err=True)
+            code = max(code, err.exit_code)
     return code
 
 
@@ -378,99 +454,26 @@ def _can_print(text: str) -> bool:
     return True
 
 
-def _outside(value: float, low: float | None, high: float | None) -> str:
-    """'' when low <= value <= high (None: no bound), else the bounds as text."""
-    if (low is None or value >= low) and (high is None or value <= high):
-        return ""
-    return ", ".join(f"{label} {bound:g}" for label, bound in (("min", low), ("max", high)) if bound is not None)
-
-
-def _run_spec(spec, source: str, *, fmt: str, overrides: dict[str, float], check: bool,
-              numerical_h: float | None, run: RunOptions, gradcheck: dict[str, float] | None = None,
-              plotting: bool = False):
-    """run_spec with the command line's optimize overrides, trace file,
-    progress bar, and the rows the chosen output needs kept in memory.
-    Returns the result and, for --format json, the trace rows as text
-    (`JsonRows`; the caller closes it)."""
-    from .results.run import run_spec
-
-    if run.changes:
-        from .spec.overrides import with_settings
-
-        try:
-            spec = with_settings(spec, run.changes)
-        except ValueError as err:
-            raise SpecError(source, [Problem(0, 0, f"with the command-line settings, {err}")]) from None
-    settings = spec.optimize if run.optimize else None
-    if settings is None:  # nothing to trace: no need for the optimizer's machinery
-        if run.trace_path:
-            click.echo(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
-                       "(add one, or an override such as --iterations N)", err=True)
-        return run_spec(spec, overrides=overrides, run_optimization=False, check=check,
-                        numerical_h=numerical_h, gradcheck=gradcheck), None
-
-    from contextlib import ExitStack
-
-    from .present.progress import Progress, progress_wanted
-    from .present.report import settings_json
-    from .optimization.trace import KeepEvery, KeepSummary
-    from .present.trace_files import JsonRows, open_trace
-
-    # a plot wants many rows (evenly spaced, up to ~1,000), a table a few
-    keep = KeepEvery(run.every) if run.every else KeepSummary(middle=1000) if plotting else KeepSummary()
-    if fmt == "json":  # the document has every row: keep them as text
-        keep = trace_rows = JsonRows(keep)
-    else:
-        trace_rows = None
-    with ExitStack() as stack:
-        observers = []
-        if run.trace_path:
-            writer = stack.enter_context(open_trace(
-                run.trace_path.replace("{name}", spec.name or "circuit"),
-                {"circuit": spec.name, "spec": source, **settings_json(settings)}))
-            observers.append(writer.write)
-        if progress_wanted(quiet=run.quiet, fmt=fmt):
-            observers.append(stack.enter_context(Progress(settings.iterations, spec.name or source)))
-        observe = observers[0] if len(observers) == 1 else \
-            (lambda row: [each(row) for each in observers]) if observers else None
-        try:
-            result = run_spec(spec, overrides=overrides, run_optimization=run.optimize, check=check,
-                              numerical_h=numerical_h, keep=keep, observe=observe, gradcheck=gradcheck)
-        except BaseException:
-            if trace_rows is not None:
-                trace_rows.close()
-            raise
-        if run.trace_path:
-            writer.finish(result.optimization)
-    return result, trace_rows
-
-
-def _not_run(source: str, check: bool, fmt: str, code: int, why: str) -> int:
+def _not_run(source: str, options: Options, code: int, why: str) -> int:
     """Under --check every spec gets a verdict line, even one that could not run."""
-    if check and fmt == "table":
+    if options.check and options.fmt == "table":
         click.echo(f"FAIL {source} ({why}; see the errors above)")
     return code
 
 
-def update_one(path: str, fmt: str, limits: Limits) -> int:
+def _update_one(path: str, fmt: str, limits: Limits) -> int:
     """--update-expect for one file; print what changed and return its exit code."""
     import json
 
-    from .results.update_expect import UpdateError, describe_number, update_file
+    from .present.errors import error_lines
+    from .results.update_expect import describe_number, update_file
 
     try:
         outcome = update_file(path, limits)
-    except SpecError as err:
-        for line in err.lines():
+    except CircuitRunError as err:
+        for line in error_lines(err, path, path, limits):
             click.echo(line, err=True)
-        return EXIT_SPEC_ERROR
-    except NumericalError as err:
-        click.echo(f"{path}{_gate_position(path, err.gate, limits)}: error: numerical error: {err}",
-                   err=True)
-        return EXIT_NUMERICAL_ERROR
-    except UpdateError as err:
-        click.echo(f"{path}: error: {err}", err=True)
-        return EXIT_SPEC_ERROR
+        return err.exit_code
     if fmt == "json":
         click.echo(json.dumps(outcome.as_dict(), allow_nan=False))
         return EXIT_OK
@@ -487,69 +490,5 @@ def update_one(path: str, fmt: str, limits: Limits) -> int:
     return EXIT_OK
 
 
-def _gate_position(path: str, gate: str, limits: Limits) -> str:
-    """':LINE:COL' of a gate's (or input's) name in its spec file, or '' if unknown.
-
-    The file is read again here, on the error path only, so that a run that
-    succeeds keeps no source positions in memory. Standard input cannot be
-    read twice and gets no position.
-    """
-    if path == STDIN:
-        return ""
-    from .loading.document import load_file
-
-    try:
-        document = load_file(path, limits)
-        section = "gates" if gate in document.data.get("gates", {}) else "inputs"  # an input: its h
-        line, column = document.position((section, gate), key=True)
-    except (SpecError, OSError, AttributeError, TypeError):
-        return ""  # the file changed since the first read; the message still names the gate
-    return f":{line}:{column}" if line else ""
-
-
-# Set by `run`: the last spec's result is then kept to the end, where the
-# exit skips freeing it (for a 100,000-gate spec, ~50 ms of freeing objects
-# one by one, to no purpose just before the process ends).
-_exiting_fast = False
-_last_result: Any = None
-
-
-def run() -> None:
-    """The `circuit-run` command: `main`, then an exit that skips tearing down
-    the interpreter.
-
-    Python's normal exit frees every module and object one by one: ~15 ms
-    after a small run, a tenth of the whole command, and more after a big
-    one. Nothing is lost by skipping it: every file circuit-run writes is
-    closed before `main` returns, exit handlers (atexit) still run, and the
-    standard streams are flushed. Anything but a normal end (an unexpected
-    exception, Ctrl-C, a stream that cannot be flushed) takes Python's usual
-    way out.
-    """
-    global _exiting_fast
-    _exiting_fast = True
-    try:
-        main(prog_name="circuit-run")
-    except SystemExit as done:
-        code = done.code
-    else:
-        code = EXIT_OK
-    if not isinstance(code, int):
-        raise SystemExit(code)
-    import atexit
-    import os
-
-    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
-    if run_exit_handlers is None:  # pragma: no cover - an interpreter without it
-        raise SystemExit(code)
-    run_exit_handlers()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # a closed pipe: let Python report it as usual
-        raise SystemExit(code) from None
-    os._exit(code)
-
-
 if __name__ == "__main__":  # pragma: no cover
-    run()
+    main(prog_name="circuit-run")

@@ -1,4 +1,8 @@
-"""Typed errors raised by every stage; only the CLI turns them into exit codes.
+"""Typed errors raised by every stage, each carrying its exit code.
+
+Domain code raises; one place (present/errors.py, used by the command line
+and the pytest plugin) turns an error into its lines on stderr, and the
+command line exits with `error.exit_code`, as click's own exceptions do.
 
 A `Problem` is one finding about a spec, with its source position when the
 stage that found it knows one. `SpecError` carries every problem of a file at
@@ -9,11 +13,20 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-# Exit codes, as the spec format's CLI contract defines them.
+# Exit codes, the command line's contract. With several specs the highest wins.
 EXIT_OK = 0
-EXIT_CHECK_FAILED = 1
-EXIT_SPEC_ERROR = 2
-EXIT_NUMERICAL_ERROR = 3
+EXIT_CHECK_FAILED = 1  # --check or --gradcheck found a difference
+EXIT_SPEC_ERROR = 2  # an invalid spec or usage, or a file that cannot be read or written
+EXIT_NUMERICAL_ERROR = 3  # a value or gradient left the finite numbers
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
+
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_CHECK_FAILED: "a check failed (--check, --gradcheck)",
+    EXIT_SPEC_ERROR: "invalid spec or usage, or a file that cannot be read or written",
+    EXIT_NUMERICAL_ERROR: "numerical error (a value or gradient went non-finite)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+}
 
 
 class Problem(NamedTuple):
@@ -34,6 +47,8 @@ class Problem(NamedTuple):
 class CircuitRunError(Exception):
     """Base class of every error that is the user's input's fault."""
 
+    exit_code = EXIT_SPEC_ERROR
+
 
 class SpecError(CircuitRunError):
     """The spec cannot be loaded or is invalid; holds every problem found."""
@@ -50,9 +65,12 @@ class SpecError(CircuitRunError):
 class NumericalError(CircuitRunError):
     """A value or gradient became non-finite, or left its op's domain.
 
-    Names the gate, its op and its input values, so a user can see which
-    wire to fix (for example `log` of a negative number).
+    Names the node (a gate, or an input whose step or numerical gradient
+    failed), its op and its input values, so a user can see which wire to
+    fix (for example `log` of a negative number).
     """
+
+    exit_code = EXIT_NUMERICAL_ERROR
 
     def __init__(self, gate: str, op: str, inputs: list[tuple[str, float]], reason: str,
                  iteration: int | None = None):
@@ -66,12 +84,14 @@ class NumericalError(CircuitRunError):
     def __str__(self) -> str:
         shown = ", ".join(f"{name}={value!r}" for name, value in self.inputs)
         when = f"at optimization step {self.iteration}: " if self.iteration is not None else ""
-        return f"{when}gate '{self.gate}' ({self.op}) {self.reason}; inputs: {shown}"
+        node = f"input '{self.gate}'" if self.op == "input" else f"gate '{self.gate}' ({self.op})"
+        return f"{when}{node} {self.reason}; inputs: {shown}"
 
 
 class OutputError(CircuitRunError):
-    """A requested file (diagram, plot) cannot be made: a missing program or
-    extra, an unwritable path, or a spec without what the picture needs.
+    """A requested file (trace, diagram, plot, page) or the output itself
+    cannot be written: a missing program or extra, an unwritable path, or a
+    spec without what the picture needs.
 
     `where` is the file the message is about (the output or the spec)."""
 
@@ -79,3 +99,6 @@ class OutputError(CircuitRunError):
         self.where = where
         self.message = message
         super().__init__(f"{where}: error: {message}")
+
+    def lines(self) -> list[str]:
+        return [str(self)]

@@ -1,13 +1,17 @@
 """The op table: every gate kind, its arity, forward function and local derivative.
 
-This table is the single source of truth for what a gate does. The engine runs
-any op through one generic loop; adding an op means adding one `Op` row here
-(and its tests). `derivative(args, out)` returns d(out)/d(arg_i) for each
-input, given the input values and the gate's own forward value (so sigmoid
-and tanh can reuse it).
+This table is the single source of truth for what a gate does; every other
+part of circuit-run reads it: validation (names, arities), the engine (one
+generic loop calls `forward` and `derivative`), the compiled fast path and
+the page's JavaScript (the `code` templates), formulas (`symbol`), gradient
+checks (`branch`, `kink`), diagrams and the docs' op table (`formula`,
+`gradient`, `domain`). Adding an op means adding one `Op` row here; the
+tests of every op are generated from this table.
 
-Domain errors are left to Python's `math` module, which raises instead of
-returning NaN (log of a negative number, sqrt below 0, division by zero,
+`derivative(args, out)` returns d(out)/d(arg_i) for each input, given the
+input values and the gate's own forward value (so sigmoid and tanh can reuse
+it). Domain errors are left to Python's `math` module, which raises instead
+of returning NaN (log of a negative number, sqrt below 0, division by zero,
 overflow of exp and pow); the engine turns them into a `NumericalError`
 naming the gate.
 """
@@ -15,7 +19,7 @@ naming the gate.
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from typing import Callable, Hashable, NamedTuple, Optional
 
 
 class Op(NamedTuple):
@@ -23,19 +27,28 @@ class Op(NamedTuple):
 
     name: str
     min_arity: int
-    max_arity: int | None  # None: any number of inputs from min_arity up
+    max_arity: Optional[int]  # None: any number of inputs from min_arity up
     forward: Callable[..., float]
     derivative: Callable[[tuple, float], tuple]
-    formula: str  # forward, for docs and diagrams
-    gradient: str  # local derivatives, for docs
+    formula: str  # forward, for people (docs, diagrams)
+    gradient: str  # local derivatives, for people
+    # The same computation as expression templates for arity n: a forward
+    # expression and one derivative expression per input, over `{0}`, `{1}`,
+    # ... (the inputs) and `{out}` (the gate's value), using arithmetic and
+    # the HELPERS below only, so that they read the same in Python and in
+    # JavaScript. They must compute exactly what `forward`/`derivative`
+    # compute; tests check every op, bit for bit. None for an arity whose
+    # templates would be too long (a 1,000-input mul): callers use the functions.
+    code: Callable[[int], Optional[tuple[str, tuple[str, ...]]]]
     domain: str = ""  # what inputs are allowed, when not all reals
-    # Optional inline code for the generated fast path (codegen.py): given an
-    # arity n, a forward expression and one derivative expression per input,
-    # over `{0}`, `{1}`, ... (the inputs) and `{out}` (the gate's value), and
-    # the helpers in codegen.HELPERS. They must compute exactly what
-    # `forward`/`derivative` compute; tests compare them bit for bit. Ops
-    # without code are called through their functions.
-    code: Callable[[int], tuple[str, tuple[str, ...]]] | None = None
+    note: str = ""  # anything else a user should know (docs)
+    symbol: str = ""  # the operator that writes it in a formula: "+", "-", "*", "/", "**"
+    # Piecewise ops: which piece the inputs are on (the sign of relu's input,
+    # the winners of max), and at a point between pieces, where the op has no
+    # derivative, what kink it is ("at 0", "with a tie"). Gradient checks use
+    # them to tell a kink from a wrong derivative.
+    branch: Optional[Callable[[tuple], Hashable]] = None
+    kink: Optional[Callable[[tuple], str]] = None
 
     def accepts(self, count: int) -> bool:
         return count >= self.min_arity and (self.max_arity is None or count <= self.max_arity)
@@ -46,6 +59,90 @@ class Op(NamedTuple):
             return f"at least {self.min_arity}"
         return str(self.min_arity) if self.min_arity == self.max_arity else \
             f"{self.min_arity} to {self.max_arity}"
+
+
+# --------------------------------------------------------------------------
+# Helpers: the functions templates may call, in Python and in JavaScript
+
+def _sigmoid(a: float) -> float:
+    # Two branches so that exp never overflows: sigmoid(-1000) is 0, not an error.
+    if a >= 0:
+        return 1.0 / (1.0 + math.exp(-a))
+    e = math.exp(a)
+    return e / (1.0 + e)
+
+
+def _relu(a: float) -> float:
+    return a if a > 0 else 0.0
+
+
+def _step(a: float) -> float:
+    """relu's derivative: 1 above 0, else 0."""
+    return 1.0 if a > 0 else 0.0
+
+
+def _sign(a: float) -> float:
+    return 1.0 if a > 0 else -1.0 if a < 0 else 0.0
+
+
+def _same(a: float, b: float) -> float:
+    """1 where a max/min input equals the winning value, else 0."""
+    return 1.0 if a == b else 0.0
+
+
+def _pow_base(a: float, b: float) -> float:
+    """d(a^b)/da = b a^(b-1); 0 when b is 0 (a^0 is constant, even at a = 0)."""
+    return b * math.pow(a, b - 1) if b != 0 else 0.0
+
+
+def _pow_exponent(a: float, out: float) -> float:
+    """d(a^b)/db = a^b ln a, which exists only for a > 0; the engine asks for
+    it only when the exponent is a node, and reports the NaN as an error."""
+    return out * math.log(a) if a > 0 else math.nan
+
+
+class Helper(NamedTuple):
+    python: Callable[..., float]
+    javascript: str  # a JavaScript function expression computing the same
+
+
+HELPERS: dict[str, Helper] = {
+    "_exp": Helper(math.exp, "Math.exp"),
+    "_log": Helper(math.log, "Math.log"),
+    "_sqrt": Helper(math.sqrt, "Math.sqrt"),
+    "_tanh": Helper(math.tanh, "Math.tanh"),
+    "_sin": Helper(math.sin, "Math.sin"),
+    "_cos": Helper(math.cos, "Math.cos"),
+    "_abs": Helper(abs, "Math.abs"),
+    "_pow": Helper(math.pow, "Math.pow"),
+    "_max": Helper(max, "Math.max"),
+    "_min": Helper(min, "Math.min"),
+    "_sigmoid": Helper(_sigmoid, "(a) => { if (a >= 0) return 1 / (1 + Math.exp(-a)); "
+                                 "const e = Math.exp(a); return e / (1 + e); }"),
+    "_relu": Helper(_relu, "(a) => (a > 0 ? a : 0)"),
+    "_step": Helper(_step, "(a) => (a > 0 ? 1 : 0)"),
+    "_sign": Helper(_sign, "(a) => (a > 0 ? 1 : a < 0 ? -1 : 0)"),
+    "_same": Helper(_same, "(a, b) => (a === b ? 1 : 0)"),
+    "_pow_base": Helper(_pow_base, "(a, b) => (b !== 0 ? b * Math.pow(a, b - 1) : 0)"),
+    "_pow_exponent": Helper(_pow_exponent, "(a, out) => (a > 0 ? out * Math.log(a) : NaN)"),
+}
+
+
+# --------------------------------------------------------------------------
+# Functions of the ops with any number of inputs
+
+def _add(*args: float) -> float:
+    total = args[0]
+    for value in args[1:]:
+        total += value
+    return total
+
+
+def _mul(*args: float) -> float:
+    product = 1.0
+    for value in args:
+        product *= value
+    return product
 
 
 def _product_of_others(args: tuple) -> tuple:
@@ -63,22 +160,46 @@ def _product_of_others(args: tuple) -> tuple:
     return tuple(result)
 
 
-def _add(*args: float) -> float:
-    total = args[0]
-    for value in args[1:]:
-        total += value
-    return total
+def _winner_split(args: tuple, out: float) -> tuple:
+    """Gradient 1 to the input that won max/min; a tie splits it evenly."""
+    winners = sum(1 for value in args if value == out)
+    share = 1.0 / winners
+    return tuple(share if value == out else 0.0 for value in args)
+
+
+def _winners(args: tuple, best: float) -> tuple:
+    return tuple(i for i, value in enumerate(args) if value == best)
+
+
+def _tie(args: tuple, best: float) -> str:
+    return "with a tie" if len(_winners(args, best)) > 1 else ""
+
+
+# --------------------------------------------------------------------------
+# Templates
+
+MAX_TEMPLATE_ARITY = 32  # mul's templates grow with the square of its inputs
 
 
 def _args(n: int) -> list[str]:
     return [f"{{{i}}}" for i in range(n)]
 
 
-def _mul_code(n: int) -> tuple[str, tuple[str, ...]]:
+def _fixed(forward: str, *grads: str) -> Callable[[int], tuple[str, tuple[str, ...]]]:
+    return lambda n: (forward, grads)
+
+
+def _add_code(n: int) -> tuple[str, tuple[str, ...]]:
+    return " + ".join(_args(n)), ("1.0",) * n
+
+
+def _mul_code(n: int) -> Optional[tuple[str, tuple[str, ...]]]:
     # the same products, in the same order, as _product_of_others
     names = _args(n)
     if n == 2:
         return "{0} * {1}", ("{1}", "{0}")
+    if n > MAX_TEMPLATE_ARITY:
+        return None
     grads = []
     for i in range(n):
         left = " * ".join(names[:i]) or "1.0"
@@ -87,102 +208,62 @@ def _mul_code(n: int) -> tuple[str, tuple[str, ...]]:
     return " * ".join(names), tuple(grads)
 
 
-def _fixed(forward: str, *grads: str) -> Callable[[int], tuple[str, tuple[str, ...]]]:
-    return lambda n: (forward, grads)
+def _extreme_code(helper: str) -> Callable[[int], tuple[str, tuple[str, ...]]]:
+    """max/min: the winner split of _winner_split, input by input."""
+    def code(n: int) -> tuple[str, tuple[str, ...]]:
+        names = _args(n)
+        winners = " + ".join(f"_same({name}, {{out}})" for name in names)
+        return f"{helper}({', '.join(names)})", tuple(f"_same({name}, {{out}}) / ({winners})" for name in names)
+    return code
 
 
-def _mul(*args: float) -> float:
-    product = 1.0
-    for value in args:
-        product *= value
-    return product
-
-
-def _winner_split(args: tuple, out: float) -> tuple:
-    """Gradient 1 to the input that won max/min; a tie splits it evenly."""
-    winners = sum(1 for value in args if value == out)
-    share = 1.0 / winners
-    return tuple(share if value == out else 0.0 for value in args)
-
-
-def _sigmoid(a: float) -> float:
-    # Two branches so that exp never overflows: sigmoid(-1000) is 0, not an error.
-    if a >= 0:
-        return 1.0 / (1.0 + math.exp(-a))
-    e = math.exp(a)
-    return e / (1.0 + e)
-
-
-def _pow_derivative(args: tuple, out: float) -> tuple:
-    a, b = args
-    d_base = b * math.pow(a, b - 1) if b != 0 else 0.0
-    # d/d(exponent) = a^b ln a exists only for a > 0; the engine asks for it
-    # only when the exponent is a node, and reports NaN there as an error.
-    d_exponent = out * math.log(a) if a > 0 else math.nan
-    return (d_base, d_exponent)
-
-
-def _sign(a: float) -> float:
-    return 1.0 if a > 0 else -1.0 if a < 0 else 0.0
-
+# --------------------------------------------------------------------------
+# The table
 
 OPS: dict[str, Op] = {op.name: op for op in (
-    Op("add", 2, None, _add,
-       lambda args, out: (1.0,) * len(args), "a + b + ...", "1 for each input",
-       code=lambda n: (" + ".join(_args(n)), ("1.0",) * n)),
-    Op("sub", 2, 2, lambda a, b: a - b,
-       lambda args, out: (1.0, -1.0), "a - b", "1, -1", code=_fixed("{0} - {1}", "1.0", "-1.0")),
-    Op("mul", 2, None, _mul,
-       lambda args, out: _product_of_others(args), "a * b * ...", "the product of the other inputs",
-       code=_mul_code),
-    Op("div", 2, 2, lambda a, b: a / b,
-       lambda args, out: (1.0 / args[1], -args[0] / (args[1] * args[1])), "a / b", "1/b, -a/b^2",
-       "b != 0", code=_fixed("{0} / {1}", "1.0 / {1}", "-{0} / ({1} * {1})")),
-    Op("neg", 1, 1, lambda a: -a,
-       lambda args, out: (-1.0,), "-a", "-1", code=_fixed("-{0}", "-1.0")),
-    Op("pow", 2, 2, math.pow, _pow_derivative, "a ^ b",
+    Op("add", 2, None, _add, lambda args, out: (1.0,) * len(args), "a + b + ...", "1 for each input",
+       _add_code, symbol="+"),
+    Op("sub", 2, 2, lambda a, b: a - b, lambda args, out: (1.0, -1.0), "a - b", "1, -1",
+       _fixed("{0} - {1}", "1.0", "-1.0"), symbol="-"),
+    Op("mul", 2, None, _mul, lambda args, out: _product_of_others(args), "a * b * ...",
+       "the product of the other inputs", _mul_code, symbol="*"),
+    Op("div", 2, 2, lambda a, b: a / b, lambda args, out: (1.0 / args[1], -args[0] / (args[1] * args[1])),
+       "a / b", "1/b, -a/b^2", _fixed("{0} / {1}", "1.0 / {1}", "-{0} / ({1} * {1})"), "b != 0", symbol="/"),
+    Op("neg", 1, 1, lambda a: -a, lambda args, out: (-1.0,), "-a", "-1", _fixed("-{0}", "-1.0")),
+    Op("pow", 2, 2, math.pow, lambda args, out: (_pow_base(*args), _pow_exponent(args[0], out)), "a ** b",
        "b * a^(b-1); a^b * ln(a) (only when b is a node, which needs a > 0)",
-       "a > 0 when b is not an integer or is a node; a != 0 when b < 0"),
-    Op("square", 1, 1, lambda a: a * a,
-       lambda args, out: (2.0 * args[0],), "a^2", "2a", code=_fixed("{0} * {0}", "2.0 * {0}")),
-    Op("sqrt", 1, 1, math.sqrt,
-       lambda args, out: (0.5 / out,), "sqrt(a)", "1 / (2 sqrt(a))",
-       "a >= 0 (a > 0 where a gradient must flow)", code=_fixed("_sqrt({0})", "0.5 / {out}")),
-    Op("exp", 1, 1, math.exp,
-       lambda args, out: (out,), "e^a", "e^a", "a <= 709.78 (beyond, e^a overflows)",
-       code=_fixed("_exp({0})", "{out}")),
-    Op("log", 1, 1, math.log,
-       lambda args, out: (1.0 / args[0],), "ln(a)", "1/a", "a > 0", code=_fixed("_log({0})", "1.0 / {0}")),
-    Op("sigmoid", 1, 1, _sigmoid,
-       lambda args, out: (out * (1.0 - out),), "1 / (1 + e^-a)", "s (1 - s)",
-       code=_fixed("_sigmoid({0})", "{out} * (1.0 - {out})")),
-    Op("tanh", 1, 1, math.tanh,
-       lambda args, out: (1.0 - out * out,), "tanh(a)", "1 - t^2",
-       code=_fixed("_tanh({0})", "1.0 - {out} * {out}")),
-    Op("relu", 1, 1, lambda a: a if a > 0 else 0.0,
-       lambda args, out: (1.0 if args[0] > 0 else 0.0,), "max(0, a)", "1 if a > 0 else 0",
-       code=_fixed("({0} if {0} > 0 else 0.0)", "(1.0 if {0} > 0 else 0.0)")),
-    Op("abs", 1, 1, abs,
-       lambda args, out: (_sign(args[0]),), "|a|", "sign(a), 0 at 0",
-       code=_fixed("abs({0})", "(1.0 if {0} > 0 else -1.0 if {0} < 0 else 0.0)")),
-    Op("sin", 1, 1, math.sin,
-       lambda args, out: (math.cos(args[0]),), "sin(a)", "cos(a)", code=_fixed("_sin({0})", "_cos({0})")),
-    Op("cos", 1, 1, math.cos,
-       lambda args, out: (-math.sin(args[0]),), "cos(a)", "-sin(a)", code=_fixed("_cos({0})", "-_sin({0})")),
-    Op("max", 2, None, max, _winner_split, "max(a, b, ...)",
-       "1 to the largest input; a tie splits it evenly"),
-    Op("min", 2, None, min, _winner_split, "min(a, b, ...)",
-       "1 to the smallest input; a tie splits it evenly"),
+       _fixed("_pow({0}, {1})", "_pow_base({0}, {1})", "_pow_exponent({0}, {out})"),
+       "a > 0 when b is not an integer or is a node; a != 0 when b < 0",
+       "with a number as exponent (square: pow(x, 2)), only the base gets a gradient", symbol="**"),
+    Op("square", 1, 1, lambda a: a * a, lambda args, out: (2.0 * args[0],), "a^2", "2a",
+       _fixed("{0} * {0}", "2.0 * {0}")),
+    Op("sqrt", 1, 1, math.sqrt, lambda args, out: (0.5 / out,), "sqrt(a)", "1 / (2 sqrt(a))",
+       _fixed("_sqrt({0})", "0.5 / {out}"), "a >= 0 (a > 0 where a gradient must flow)"),
+    Op("exp", 1, 1, math.exp, lambda args, out: (out,), "e^a", "e^a", _fixed("_exp({0})", "{out}"),
+       "a <= 709.78 (beyond, e^a overflows)"),
+    Op("log", 1, 1, math.log, lambda args, out: (1.0 / args[0],), "ln(a)", "1/a",
+       _fixed("_log({0})", "1.0 / {0}"), "a > 0"),
+    Op("sigmoid", 1, 1, _sigmoid, lambda args, out: (out * (1.0 - out),), "1 / (1 + e^-a)", "s (1 - s)",
+       _fixed("_sigmoid({0})", "{out} * (1.0 - {out})"),
+       note="computed without overflow: sigmoid(-1000) is 0, sigmoid(1000) is 1"),
+    Op("tanh", 1, 1, math.tanh, lambda args, out: (1.0 - out * out,), "tanh(a)", "1 - t^2",
+       _fixed("_tanh({0})", "1.0 - {out} * {out}")),
+    Op("relu", 1, 1, _relu, lambda args, out: (_step(args[0]),), "max(0, a)", "1 if a > 0 else 0",
+       _fixed("_relu({0})", "_step({0})"), note="no derivative at 0 (the table gives 0 there)",
+       branch=lambda args: _sign(args[0]), kink=lambda args: "at 0" if args[0] == 0 else ""),
+    Op("abs", 1, 1, abs, lambda args, out: (_sign(args[0]),), "|a|", "sign(a), 0 at 0",
+       _fixed("_abs({0})", "_sign({0})"), note="no derivative at 0 (the table gives 0 there)",
+       branch=lambda args: _sign(args[0]), kink=lambda args: "at 0" if args[0] == 0 else ""),
+    Op("sin", 1, 1, math.sin, lambda args, out: (math.cos(args[0]),), "sin(a)", "cos(a)",
+       _fixed("_sin({0})", "_cos({0})")),
+    Op("cos", 1, 1, math.cos, lambda args, out: (-math.sin(args[0]),), "cos(a)", "-sin(a)",
+       _fixed("_cos({0})", "-_sin({0})")),
+    Op("max", 2, None, max, _winner_split, "max(a, b, ...)", "1 to the largest input; a tie splits it evenly",
+       _extreme_code("_max"), note="no derivative at a tie (the table splits the gradient)",
+       branch=lambda args: _winners(args, max(args)), kink=lambda args: _tie(args, max(args))),
+    Op("min", 2, None, min, _winner_split, "min(a, b, ...)", "1 to the smallest input; a tie splits it evenly",
+       _extreme_code("_min"), note="no derivative at a tie (the table splits the gradient)",
+       branch=lambda args: _winners(args, min(args)), kink=lambda args: _tie(args, min(args))),
 )}
 
 OP_NAMES: tuple[str, ...] = tuple(OPS)
-
-# Points where an op has no derivative (the table gives a one-sided or split
-# value there). Gradient checks flag them instead of calling them bugs.
-def is_kink(op: str, args: tuple) -> bool:
-    if op in ("relu", "abs"):
-        return args[0] == 0
-    if op in ("max", "min"):
-        best = max(args) if op == "max" else min(args)
-        return sum(1 for value in args if value == best) > 1
-    return False

@@ -81,20 +81,19 @@ class CircuitCheckFailed(Exception):
 
 class CircuitItem(pytest.Item):
     def runtest(self) -> None:
-        from .errors import NumericalError, SpecError
+        from .errors import CircuitRunError
+        from .present.errors import error_lines
 
         source = self._source()
         try:
             if self.config.getoption("circuit_update"):
                 self._update(source)
             self._check(source)
-        except SpecError as err:
-            raise CircuitCheckFailed("\n".join(err.lines())) from None
-        except NumericalError as err:
-            raise CircuitCheckFailed(f"{source}: error: numerical error: {err}") from None
+        except CircuitRunError as err:
+            raise CircuitCheckFailed("\n".join(error_lines(err, source, source))) from None
 
     def _check(self, source: str) -> None:
-        from .present.report import render_check
+        from .present.tables import render_check
         from .results.run import run_spec
         from .spec.validate import load_spec
 
@@ -109,12 +108,9 @@ class CircuitItem(pytest.Item):
             raise CircuitCheckFailed(summary + "\n" + render_check(source, check).rstrip("\n") + hint)
 
     def _update(self, source: str) -> None:
-        from .results.update_expect import UpdateError, describe_number, update_file
+        from .results.update_expect import describe_number, update_file
 
-        try:
-            outcome = update_file(source)
-        except UpdateError as err:
-            raise CircuitCheckFailed(f"{source}: error: {err}") from None
+        outcome = update_file(source)
         if outcome.changed:
             lines = [f"{c.path}: {'' if c.old is None else describe_number(c.old) + ' -> '}"
                      f"{describe_number(c.new)}" for c in outcome.changes]

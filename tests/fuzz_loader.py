@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from runner.present import report  # noqa: E402
+from runner.present import csv_output, json_output, tables  # noqa: E402
 from runner.errors import NumericalError, SpecError  # noqa: E402
 from runner.limits import Limits
 from runner.loading.document import load_text
@@ -52,11 +52,11 @@ def check_input(data: bytes, fmt: str = "yaml") -> str:
             spec = spec.model_copy(update={"optimize": spec.optimize.model_copy(
                 update={"iterations": MAX_STEPS})})
         result = run_spec(spec, check=spec.expect is not None, numerical_h=1e-6)
-        report.render_json(result)
-        report.render_csv(result)
-        report.render_table(result)
+        json_output.render_json(result)
+        csv_output.render_csv(result)
+        tables.render_table(result)
         if result.check is not None:
-            report.render_check(source, result.check)
+            tables.render_check(source, result.check)
         return "ok"
     except SpecError as err:
         lines = err.lines()

@@ -255,4 +255,4 @@ def test_cli_h_lost_in_rounding_points_at_the_input(tmp_path):
     result = CliRunner().invoke(main, [str(path)])
     assert result.exit_code == 3
     assert result.stderr.startswith(f"{path}:2:3: error: numerical error: at optimization step 0: "
-                                    "gate 'x' (input) cannot be nudged")
+                                    "input 'x' cannot be nudged")

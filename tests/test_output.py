@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import runner
-from runner.present import report
+from runner.present import csv_output, json_output, tables
 from runner.present.explain import to_json as explain_json
 from runner.optimization.trace import TraceRow
 from runner.results.run import NodeMap
@@ -28,14 +28,14 @@ OPS = ["add", "mul", "sin", "tanh", "cos", "sub", "neg", "sigmoid", "square", "m
 
 
 def reference_json(result, **extra) -> str:
-    return json.dumps({**report.to_json_dict(result), **extra}, allow_nan=False)
+    return json.dumps({**json_output.to_json_dict(result), **extra}, allow_nan=False)
 
 
 def reference_csv(result) -> str:
     """The node table from the JSON document's plain data."""
     numerical = result.numerical_grads is not None
     lines = ["name,op,in,value,grad" + (",numerical_grad" if numerical else "")]
-    for name, node in report.to_json_dict(result)["nodes"].items():
+    for name, node in json_output.to_json_dict(result)["nodes"].items():
         ins = " ".join(ref if isinstance(ref, str) else repr(ref) for ref in node["in"])
         cells = [name, node["op"], ins, repr(node["value"]), repr(node["grad"])]
         if numerical:
@@ -70,17 +70,17 @@ def random_spec(gates: int, seed: int) -> str:
 @pytest.mark.parametrize("path", CIRCUITS, ids=lambda p: p.stem)
 def test_json_of_every_example_equals_json_dumps(path):
     result = runner.run_spec(runner.load_spec(str(path)), check=True, numerical_h=1e-6, gradcheck={})
-    assert report.render_json(result) == reference_json(result)
+    assert json_output.render_json(result) == reference_json(result)
     extra = {"explain": explain_json(result)}
-    assert report.render_json(result, **extra) == reference_json(result, **extra)
+    assert json_output.render_json(result, **extra) == reference_json(result, **extra)
 
 
 @pytest.mark.parametrize("path", CIRCUITS, ids=lambda p: p.stem)
 def test_csv_of_every_example_equals_reference(path):
     result = runner.run_spec(runner.load_spec(str(path)), numerical_h=1e-6)
-    assert report.render_csv(result) == reference_csv(result)
+    assert csv_output.render_csv(result) == reference_csv(result)
     plain = runner.run_spec(runner.load_spec(str(path)))
-    assert report.render_csv(plain) == reference_csv(plain)
+    assert csv_output.render_csv(plain) == reference_csv(plain)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -88,15 +88,15 @@ def test_big_random_circuit_json_and_csv(seed):
     """More than two chunks of nodes (and, with the optimization, of rows)."""
     spec = runner.load_spec_text(random_spec(15_000, seed), f"random-{seed}.json", fmt="json")
     result = runner.run_spec(spec, check=True)
-    text = report.render_json(result)
+    text = json_output.render_json(result)
     assert text == reference_json(result)
     assert len(json.loads(text)["nodes"]) == 15_000 + 1 + 21
     out = io.StringIO()
-    report.write_json(result, out)
+    json_output.write_json(result, out)
     assert out.getvalue() == text + "\n"
-    assert report.render_csv(result) == reference_csv(result)
+    assert csv_output.render_csv(result) == reference_csv(result)
     out = io.StringIO()
-    report.write_csv(result, out)
+    csv_output.write_csv(result, out)
     assert out.getvalue() == reference_csv(result)
 
 
@@ -141,7 +141,7 @@ def test_json_rows_keeps_every_row_as_text(memory):
 
 def test_extra_member_that_replaces_a_member_keeps_json_dumps_semantics():
     result = runner.run_spec(runner.load_spec(str(CIRCUITS[0])))
-    assert report.render_json(result, check={"passed": True}) == reference_json(result, check={"passed": True})
+    assert json_output.render_json(result, check={"passed": True}) == reference_json(result, check={"passed": True})
 
 
 def test_non_finite_number_is_refused_like_json_dumps():
@@ -151,7 +151,7 @@ def test_non_finite_number_is_refused_like_json_dumps():
     with pytest.raises(ValueError):
         reference_json(result)
     with pytest.raises(ValueError, match="not JSON compliant"):
-        report.render_json(result)
+        json_output.render_json(result)
 
 
 def test_values_stay_at_the_start_after_optimizing():

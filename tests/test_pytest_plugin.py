@@ -107,7 +107,8 @@ def test_numerical_error_is_a_failed_item(pytester: pytest.Pytester, no_cache):
     pytester.makefile(".yaml", logneg="inputs: {x: -1}\ngates:\n  f: {op: log, in: [x]}\nexpect: {output: 0}\n")
     result = pytester.runpytest(*no_cache)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["logneg.yaml: error: numerical error: gate 'f' (log)*"])
+    # the same line as circuit-run prints, at the gate's position
+    result.stdout.fnmatch_lines(["logneg.yaml:3:3: error: numerical error: gate 'f' (log)*"])
 
 
 def test_spec_with_empty_expectations_fails_like_check(pytester: pytest.Pytester, no_cache):

@@ -5,6 +5,7 @@ The tape interpreter in engine.py pays, per gate, for a loop step, a tuple of
 arguments and a call into the op table. An optimization runs the same tape
 thousands of times, so here each gate becomes one line of code built from its
 op's `code` templates (ops.py), with values and gradients in local variables.
+This is the engine's only acceleration; `Circuit.accelerate` is its boundary.
 The arithmetic is the same, in the same order, as the interpreter's, so
 results are identical to the last bit (tests check it). Errors are not
 handled here: on any exception or non-finite result the engine reruns the
@@ -13,13 +14,9 @@ interpreter, which names the gate.
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
-from ..ops import _sigmoid
-
-HELPERS = {"_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math.tanh,
-           "_sin": math.sin, "_cos": math.cos, "_sigmoid": _sigmoid}
+from ..ops import HELPERS
 
 # Compiling costs ~100 µs a gate; beyond this it is not worth a run's wait.
 MAX_GATES = 50_000
@@ -38,7 +35,7 @@ def compile_pass(circuit, name: str) -> Callable:
     pass is compiled on its own, as it is first needed: compiling is most of
     the cost, and an optimization needs only one of them.
     """
-    namespace: dict = dict(HELPERS)
+    namespace: dict = {name: helper.python for name, helper in HELPERS.items()}
     if name == "forward":
         source = _forward_source(circuit, namespace)
     elif name == "backward":
@@ -82,12 +79,14 @@ def _unpack(names: list[str], start: int, stop: int) -> str:
 
 
 def _templates(step, namespace: dict) -> tuple[str, tuple[str, ...]] | None:
+    """The op's templates for this arity, or None: then the generated code
+    calls the op's functions, which are put in the namespace."""
     op = step.op
-    if op.code is None:
+    code = op.code(len(step.ins))
+    if code is None:
         namespace[f"_forward_{op.name}"] = op.forward
         namespace[f"_derivative_{op.name}"] = op.derivative
-        return None
-    return op.code(len(step.ins))
+    return code
 
 
 def _forward_source(circuit, namespace: dict) -> str:

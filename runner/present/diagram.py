@@ -19,8 +19,9 @@ import subprocess
 from pathlib import Path
 
 from ..errors import OutputError
+from ..ops import Op
 from .explain import walk
-from .report import number
+from .numbers import number
 from ..results.run import RunResult
 
 VALUE_COLOUR = "#1a5e20"  # dark green, as the values in the seed's diagrams
@@ -75,8 +76,8 @@ def to_dot(result: RunResult, *, gradients: bool = True) -> str:
         lines.append(f'  {_constant_id(constant)} [shape=plaintext, fontcolor="#616161", '
                      f'label=<{html.escape(number(constant))}<br/><font point-size="9">constant</font>>];')
 
-    for name, refs in zip(circuit.gate_names, circuit.refs):
-        op = spec.gates[name].op
+    for step, refs in zip(circuit.tape, circuit.refs):
+        name, op = circuit.names[step.out], step.op
         attributes = f'shape=box, style="rounded,filled", fillcolor="{GATE_FILL}"'
         note = ""
         if name == output:
@@ -86,7 +87,7 @@ def to_dot(result: RunResult, *, gradients: bool = True) -> str:
             attributes = f'shape=box, style="rounded,dashed", color="{UNUSED_COLOUR}", fontcolor="{UNUSED_COLOUR}"'
             note = '<br/><font point-size="10">unused</font>'
         total = grad_line(name) if fan_out.get(name, 0) > 1 else ""
-        lines.append(f'  "{name}" [{attributes}, label=<<b>{name}</b> <i>{op}</i><br/>'
+        lines.append(f'  "{name}" [{attributes}, label=<<b>{name}</b> <i>{op.name}</i><br/>'
                      f'{html.escape(_expression(op, refs))}{note}{total}>];')
 
     for name, refs in zip(circuit.gate_names, circuit.refs):
@@ -110,17 +111,14 @@ def to_dot(result: RunResult, *, gradients: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
-INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
-
-
-def _expression(op: str, refs: list) -> str:
+def _expression(op: Op, refs: list) -> str:
     """What the gate computes, in its inputs' names: `x + y`, `sigmoid(z)`."""
     names = [ref if isinstance(ref, str) else number(ref) for ref in refs]
     if len(names) > 4:
-        return f"{op} of {len(names)} inputs"
-    if op in INFIX:
-        return f" {INFIX[op]} ".join(names)
-    return f"{op}({', '.join(names)})"
+        return f"{op.name} of {len(names)} inputs"
+    if op.symbol:
+        return f" {op.symbol} ".join(names)
+    return f"{op.name}({', '.join(names)})"
 
 
 def _constant_id(value: float) -> str:

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
-from ..ops import OPS
-from .report import number
+from .numbers import number
 from ..results.run import RunResult
 
 
@@ -54,7 +53,8 @@ def walk(result: RunResult) -> list[NodeGradient]:
     grads: dict[str, float] = {output: 1.0}
     finished: list[NodeGradient] = []
 
-    for name, refs in reversed(list(zip(circuit.gate_names, circuit.refs))):
+    for step, refs in reversed(list(zip(circuit.tape, circuit.refs))):
+        name = circuit.names[step.out]
         if name in unused:
             continue
         upstream = grads[name] if name == output else _sum(terms[name])
@@ -62,7 +62,7 @@ def walk(result: RunResult) -> list[NodeGradient]:
         finished.append(NodeGradient(name, "output" if name == output else "gate",
                                      tuple(terms[name]), upstream))
         args = tuple(values[ref] if isinstance(ref, str) else ref for ref in refs)
-        local = OPS[spec.gates[name].op].derivative(args, values[name])
+        local = step.op.derivative(args, values[name])
         for position, (ref, derivative) in enumerate(zip(refs, local)):
             if isinstance(ref, str):  # constants get no gradient
                 terms[ref].append(Term(name, position, refs.count(ref) > 1, upstream, derivative,
@@ -75,7 +75,7 @@ def walk(result: RunResult) -> list[NodeGradient]:
             finished.append(NodeGradient(name, role, tuple(terms[name]), grad))
     for name in circuit.index:
         if name in unused:
-            finished.append(NodeGradient(name, "input" if name in spec.inputs else "gate", (), 0.0,
+            finished.append(NodeGradient(name, "input" if circuit.index[name] < circuit.n_inputs else "gate", (), 0.0,
                                          unused=True))
     return finished
 

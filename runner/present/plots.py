@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NumericalError, OutputError
-from .report import number, stop_text
+from .numbers import number
+from .tables import stop_text
 from ..results.run import RunResult
 
 FORMATS = ("png", "svg", "pdf")

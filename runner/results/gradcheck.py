@@ -23,15 +23,13 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..core.engine import Circuit
+from ..core.objective import Objective
 from ..errors import NumericalError
-from ..ops import is_kink
 
 # torch.autograd.gradcheck's defaults for float64
 EPS = 1e-6
 ATOL = 1e-5
 RTOL = 1e-3
-
-_KINKED_OPS = ("relu", "abs", "max", "min")
 
 
 @dataclass(frozen=True)
@@ -78,40 +76,42 @@ class GradcheckResult:
 def gradcheck(circuit: Circuit, *, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL) -> GradcheckResult:
     """Check d(output)/d(input) of every input at the circuit's current inputs.
 
-    Runs forward and backward itself; the circuit's values are restored
-    afterwards. Raises `NumericalError` only if the unperturbed circuit fails.
+    The circuit's inputs are restored afterwards. Raises `NumericalError`
+    only if the unperturbed circuit fails.
     """
-    circuit.forward()
-    analytic = circuit.backward()
+    objective = Objective(circuit, circuit.input_names)
+    start = objective.get()
+    _, analytic = objective.value_and_grad()
     base_branches = _branches(circuit)
     result = GradcheckResult(eps, atol, rtol)
-    start = circuit.input_values()
     try:
-        for name in circuit.input_names:
-            result.inputs.append(_check_input(circuit, name, start[name], analytic[name], base_branches,
+        for index, name in enumerate(objective.names):
+            result.inputs.append(_check_input(objective, index, start, analytic[index], base_branches,
                                               eps, atol, rtol))
     finally:
-        circuit.set_inputs(start)
-        circuit.forward()
+        objective.set(start)
+        objective.value()
     return result
 
 
-def _check_input(circuit: Circuit, name: str, x: float, analytic: float, base: dict,
+def _check_input(objective: Objective, index: int, start: list[float], analytic: float, base: dict,
                  eps: float, atol: float, rtol: float) -> InputCheck:
+    name, x = objective.names[index], start[index]
     outputs, branches = [], []
     for shifted in (x + eps, x - eps):
-        circuit.set_inputs({name: shifted})
+        params = list(start)
+        params[index] = shifted
+        objective.set(params)
         try:
-            outputs.append(circuit.forward())
+            outputs.append(objective.value())
         except NumericalError as err:
-            circuit.set_inputs({name: x})
             return InputCheck(name, analytic, None, atol, "undefined",
                               f"f cannot be computed at {name} = {shifted!r}: {err}")
-        branches.append(_branches(circuit))
-    circuit.set_inputs({name: x})
+        branches.append(_branches(objective.circuit))
+    objective.set(start)
     numerical = (outputs[0] - outputs[1]) / (2 * eps)
     allowed = atol + rtol * abs(numerical)
-    kink = _kink_note(circuit, base, branches)
+    kink = _kink_note(objective.circuit, base, branches)
     if kink:
         return InputCheck(name, analytic, numerical, allowed, "kink", kink)
     passed = abs(analytic - numerical) <= allowed
@@ -119,19 +119,15 @@ def _check_input(circuit: Circuit, name: str, x: float, analytic: float, base: d
 
 
 def _branches(circuit: Circuit) -> dict[int, tuple]:
-    """For each kinked gate feeding the output: which branch it is on."""
+    """For each piecewise gate feeding the output (an op with a `branch`):
+    which piece it is on, and its inputs."""
     unused = set(circuit.unused_nodes())
     found = {}
     for position, step in enumerate(circuit.tape):
-        if step.op.name not in _KINKED_OPS or circuit.names[step.out] in unused:
+        if step.op.branch is None or circuit.names[step.out] in unused:
             continue
         args = tuple(circuit.values[slot] for slot in step.ins)
-        if step.op.name in ("relu", "abs"):
-            branch: tuple = ((args[0] > 0) - (args[0] < 0),)
-        else:
-            best = max(args) if step.op.name == "max" else min(args)
-            branch = tuple(i for i, value in enumerate(args) if value == best)
-        found[position] = (branch, args)
+        found[position] = (step.op.branch(args), args)
     return found
 
 
@@ -141,11 +137,12 @@ def _kink_note(circuit: Circuit, base: dict, shifted: list[dict]) -> str:
         if all(other[position][0] == branch for other in shifted):
             continue
         step = circuit.tape[position]
-        gate, op = circuit.names[step.out], step.op.name
-        if is_kink(op, args):
-            where = "at 0" if op in ("relu", "abs") else "with a tie"
-            return f"not differentiable here: gate '{gate}' is {op} {where}"
-        return f"not differentiable within eps: gate '{gate}' ({op}) reaches its kink within +-eps; try a smaller eps"
+        gate, op = circuit.names[step.out], step.op
+        where = op.kink(args) if op.kink is not None else ""
+        if where:
+            return f"not differentiable here: gate '{gate}' is {op.name} {where}"
+        return (f"not differentiable within eps: gate '{gate}' ({op.name}) reaches its kink within +-eps; "
+                "try a smaller eps")
     return ""
 
 

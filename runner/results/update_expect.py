@@ -39,6 +39,14 @@ BOM = "\ufeff"
 class UpdateError(CircuitRunError):
     """The file could not be updated (not a spec error: an I/O or editing problem)."""
 
+    def __init__(self, path: str, message: str):
+        self.path = path
+        self.message = message
+        super().__init__(message)
+
+    def lines(self) -> list[str]:
+        return [f"{self.path}: error: {self.message}"]
+
 
 @dataclass(frozen=True)
 class Change:
@@ -85,7 +93,7 @@ def update_file(path: str, limits: Limits = Limits()) -> UpdateResult:
     touched then) and `UpdateError` when the file cannot be edited or written.
     """
     if path == STDIN:
-        raise UpdateError("standard input cannot be updated; pass the spec's file name")
+        raise UpdateError(path, "standard input cannot be updated; pass the spec's file name")
     try:
         with open(path, "rb") as handle:
             raw = handle.read(limits.max_bytes + 1)
@@ -146,9 +154,9 @@ def _verify(new_text: str, path: str, fmt: str, limits: Limits, before) -> None:
         spec = validate(load_text(new_text, path, limits, fmt=fmt))
         check = run_spec(spec, check=True).check
     except CircuitRunError as err:
-        raise UpdateError(f"the edited file would not load ({err}); the file was left unchanged") from None
+        raise UpdateError(path, f"the edited file would not load ({err}); the file was left unchanged") from None
     if spec.model_dump(exclude={"expect"}) != before.model_dump(exclude={"expect"}) or not check.passed:
-        raise UpdateError("the edited file did not check out as intended; the file was left unchanged "
+        raise UpdateError(path, "the edited file did not check out as intended; the file was left unchanged "
                           "(please report this)")
 
 
@@ -174,7 +182,7 @@ def write_atomically(path: str, data: bytes) -> None:
             os.unlink(temporary)
         except OSError:
             pass
-        raise UpdateError(f"cannot write the file: {err.strerror or err}; it was left unchanged") from None
+        raise UpdateError(path, f"cannot write the file: {err.strerror or err}; it was left unchanged") from None
 
 
 # --------------------------------------------------------------------------
@@ -186,7 +194,7 @@ def _compose(text: str, path: str):
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)  # pure Python: marks count characters
     except yaml.YAMLError as err:  # pragma: no cover - the text was loaded once already
-        raise UpdateError(f"cannot re-read the YAML: {err}") from None
+        raise UpdateError(path, f"cannot re-read the YAML: {err}") from None
 
 
 def _child(node, key: str):
@@ -213,7 +221,7 @@ def _edit_yaml(text: str, path: str, changes: list[Change]) -> str:
         if node is not None and not isinstance(node, ScalarNode):
             node = _child(node, "value")  # {value: N, abs: ..., rel: ...}
         if not isinstance(node, ScalarNode):  # pragma: no cover - validation guarantees the entry
-            raise UpdateError(f"cannot find expect.{change.path} in the file")
+            raise UpdateError(path, f"cannot find expect.{change.path} in the file")
         start, end = node.start_mark.index, node.end_mark.index
         if not block.start_mark.index <= start < end <= block.end_mark.index or \
                 any(s < end and start < e for s, e, _ in edits):
@@ -335,7 +343,7 @@ def _edit_json(text: str, path: str, changes: list[Change]) -> str:
         start = _offset(text, *document.position(where))
         token = _JSON_NUMBER.match(text, start)
         if token is None:  # pragma: no cover - the entry was validated as a number
-            raise UpdateError(f"cannot find expect.{change.path} in the file")
+            raise UpdateError(path, f"cannot find expect.{change.path} in the file")
         edits.append((start, token.end(), json.dumps(change.new)))
     for start, end, replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement + text[end:]

@@ -176,6 +176,11 @@ class Optimize(StrictModel):
         _reject(rules.setting_problem(info.field_name, info.data.get("optimizer")))
         return setting
 
+    def optimizer_settings(self) -> dict[str, float]:
+        """The settings of the chosen optimizer (adam: beta1, beta2, eps)."""
+        return {name: getattr(self, name) for name, owner in rules.SETTING_OWNER.items()
+                if owner == self.optimizer}
+
 
 class Expected(StrictModel):
     """An expected number with its own tolerance."""

@@ -1,0 +1,28 @@
+"""Errors as the lines a person reads on stderr: the one place that words them.
+
+Every error that is the user's input's fault is a `CircuitRunError` with its
+exit code (errors.py); the command line and the pytest plugin both show it
+through `error_lines`, so a message reads the same wherever it appears.
+"""
+
+from __future__ import annotations
+
+from ..errors import CircuitRunError, NumericalError
+from ..limits import Limits
+from ..spec.locate import node_position
+
+
+def error_lines(error: CircuitRunError, source: str, path: str, limits: Limits = Limits()) -> list[str]:
+    """The lines that report `error`, raised while running the spec `path`
+    (shown as `source`: `<stdin>` for standard input)."""
+    if isinstance(error, NumericalError):
+        return [numerical_error_line(error, source, path, limits)]
+    lines = getattr(error, "lines", None)
+    return lines() if lines is not None else [f"{source}: error: {error}"]
+
+
+def numerical_error_line(error: NumericalError, source: str, path: str, limits: Limits = Limits()) -> str:
+    """`FILE:LINE:COL: error: numerical error: ...`, at the gate (or input) it names."""
+    position = node_position(path, error.gate, limits)
+    where = f"{source}:{position[0]}:{position[1]}" if position else source
+    return f"{where}: error: numerical error: {error}"

@@ -1,0 +1,209 @@
+"""Results as text for people: the node table, the optimization summary,
+and the verdicts of --check and --gradcheck."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from ..results.run import RunResult, by_slot
+from .numbers import number, reference
+
+if TYPE_CHECKING:  # imported only for annotations, to keep start-up light
+    from ..optimization.optimizer import OptimizationResult
+    from ..optimization.trace import TraceRow
+    from ..results.expectations import CheckResult
+    from ..results.gradcheck import GradcheckResult
+    from ..spec.models import Optimize
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = (),
+          indent: str = "  ") -> str:
+    """Aligned columns; the columns listed in `right` are right-aligned."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [str(c).rjust(w) if i in right else str(c).ljust(w)
+                  for i, (c, w) in enumerate(zip(cells, widths))]
+        return (indent + "  ".join(padded)).rstrip()
+
+    return "\n".join([line(header), *(line(row) for row in rows)])
+
+
+def render_table(result: RunResult) -> str:
+    circuit, spec = result.circuit, result.spec
+    heading = f"circuit {spec.name} ({spec.source})"
+    if spec.description:
+        heading += f"\n  {spec.description.strip()}"
+    header = ["", "name", "op", "in", "value", "grad"]
+    numeric = result.numerical_grads is not None
+    if numeric:
+        header.append("numerical grad")
+    values, grads = by_slot(result.values, circuit), by_slot(result.grads, circuit)
+    output, trainable = circuit.output, set(circuit.trainable)
+    rows = []
+    for slot, name in enumerate(circuit.input_names):
+        row = ["*" if slot == output else "", name, "input" if name in trainable else "input (fixed)", "",
+               number(values[slot]), number(grads[slot])]
+        if numeric:
+            row.append(number(result.numerical_grads[name]))
+        rows.append(row)
+    for step, refs in zip(circuit.tape, circuit.refs):
+        out = step.out
+        row = ["*" if out == output else "", circuit.names[out], step.op.name,
+               ", ".join(map(reference, refs)), number(values[out]), number(grads[out])]
+        if numeric:
+            row.append("")
+        rows.append(row)
+    parts = [heading, table(header, rows, right=(4, 5, 6)),
+             f"  * output {circuit.output_name} = {number(result.output)}; "
+             f"grad is d{circuit.output_name}/d(node)"]
+    if result.optimization is not None:
+        parts.append(render_optimization(result.optimization, circuit.input_names, result.values))
+    return "\n".join(parts) + "\n"
+
+
+def _with_cuts(rows: Sequence[TraceRow]) -> list[TraceRow | None]:
+    """The kept rows with None where rows were left out next to a run of
+    consecutive rows (after the first rows, before the last ones). Evenly
+    spaced rows between them need no mark: their iterations say the spacing."""
+    kept = {row.iteration for row in rows}
+    shown: list[TraceRow | None] = []
+    for before, row in zip([None, *rows], rows):
+        if before is not None and row.iteration - before.iteration > 1 and \
+                (before.iteration - 1 in kept or row.iteration + 1 in kept):
+            shown.append(None)
+        shown.append(row)
+    return shown
+
+
+def _how(settings: Optimize) -> str:
+    if settings.method == "random":
+        return f"random local search (seed {settings.seed})"
+    how = "analytic gradient (backprop)" if settings.method == "analytic" else \
+        f"numerical gradient (h={settings.h:g})"
+    if settings.optimizer != "sgd":
+        extra = ", ".join(f"{key} {value:g}" for key, value in settings.optimizer_settings().items())
+        how += f" and {settings.optimizer} ({extra})"
+    return how
+
+
+def stop_text(run: OptimizationResult) -> str:
+    """Why an optimization ended, in words (tables and plot titles)."""
+    if run.stop == "iterations":
+        return "all iterations done"
+    if run.stop == "tolerance":
+        return f"output changed by less than {run.settings.tolerance:g}"
+    if run.stop == "diverged":
+        return f"diverged at step {run.steps + 1}; the rows shown are the finite ones"
+    return run.stop
+
+
+def summary_rows(rows: Sequence[TraceRow]) -> list[TraceRow]:
+    """The first, evenly spaced and last of `rows`, as a table shows them."""
+    from ..optimization.trace import KeepSummary
+
+    sample = KeepSummary()
+    for row in rows:
+        sample.add(row)
+    return sample.rows()
+
+
+TRACE_COLUMNS = 8  # trainable inputs shown in a trace table
+FINAL_ROWS = 30  # inputs listed with their start and final values
+
+
+def render_optimization(run: OptimizationResult, input_names: Sequence[str],
+                        start_values: dict[str, float]) -> str:
+    settings = run.settings
+    lines = [f"optimization: {settings.goal} by {_how(settings)}, step size {settings.step_size:g}, "
+             f"{run.steps} step{'s' if run.steps != 1 else ''} ({stop_text(run)})"]
+    every = list(run.trace[0].inputs) if run.trace else []
+    # A table for people: a network's thousand weights would make it unreadable.
+    trainable = every[:TRACE_COLUMNS]
+    header = ["iteration", "output", *trainable]
+    if settings.method != "random":
+        header += [f"grad {name}" for name in trainable]
+    shown = run.trace
+    rows = []
+    for row in _with_cuts(shown):
+        if row is None:
+            rows.append(["..."] + [""] * (len(header) - 1))
+            continue
+        cells = [str(row.iteration), number(row.output), *(number(row.inputs[n]) for n in trainable)]
+        if settings.method != "random":
+            cells += [number((row.grads or {}).get(n)) for n in trainable]
+        rows.append(cells)
+    if len(shown) < run.rows:
+        lines.append(f"  {len(shown)} of {run.rows:,} rows shown (--every N to choose, "
+                     "--trace FILE to keep them all)")
+    if len(trainable) < len(every):
+        lines.append(f"  {len(trainable)} of {len(every):,} trainable inputs shown (--format json or "
+                     "--trace FILE has them all)")
+    lines.append(table(header, rows, right=tuple(range(len(header)))))
+    start = run.trace[0].output if run.trace else run.final_output
+    final = "last finite output" if run.stop == "diverged" else "final output"
+    lines.append(f"  {final} {number(run.final_output)} (started at {number(start)}, "
+                 f"change {number(run.final_output - start)})")
+    final_rows = [[name, number(start_values[name]), number(run.final_inputs[name])]
+                  for name in input_names[:FINAL_ROWS]]
+    if len(input_names) > FINAL_ROWS:
+        final_rows.append([f"... {len(input_names) - FINAL_ROWS:,} more", "", ""])
+    lines.append(table(["input", "start", "last finite" if run.stop == "diverged" else "final"],
+                       final_rows, right=(1, 2)))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# --check
+
+def render_check(source: str, check: CheckResult) -> str:
+    verdict = "PASS" if check.passed else "FAIL"
+    lines = [f"{verdict} {source} ({len(check.comparisons)} checked)"]
+    for note in check.notes:
+        lines.append(f"  {note}")
+    if check.failures:
+        rows = []
+        for c in check.failures:
+            expected, actual = _distinct(c.expected, c.actual)
+            rows.append([c.path, expected, actual, number(c.difference), number(c.allowed)])
+        lines.append(table(["entry", "expected", "actual", "difference", "allowed"], rows,
+                           right=(1, 2, 3, 4)))
+    return "\n".join(lines) + "\n"
+
+
+def _distinct(a: float | None, b: float | None) -> tuple[str, str]:
+    """Two numbers for people, with all their digits when 10 would hide the difference."""
+    short_a, short_b = number(a), number(b)
+    if short_a == short_b and a != b and a is not None and b is not None:
+        return repr(a), repr(b)
+    return short_a, short_b
+
+
+# --------------------------------------------------------------------------
+# --gradcheck
+
+_STATUS = {"ok": "ok", "mismatch": "MISMATCH", "kink": "not differentiable here",
+           "undefined": "no estimate"}
+
+
+def render_gradcheck(source: str, check: GradcheckResult) -> str:
+    verdict = "PASS" if check.passed else "FAIL"
+    flagged = sum(1 for entry in check.inputs if entry.status in ("kink", "undefined"))
+    counts = f"{len(check.inputs)} inputs" + (f", {flagged} not checkable here" if flagged else "")
+    lines = [f"gradcheck {verdict} {source} ({counts}; eps {check.eps:g}, "
+             f"atol {check.atol:g}, rtol {check.rtol:g})"]
+    rows = []
+    for entry in check.inputs:
+        analytic, numerical = number(entry.analytic), number(entry.numerical)
+        status = _STATUS[entry.status]
+        if entry.status == "kink" and "within eps" in entry.note:
+            status = "kink within eps"
+        rows.append([entry.name, analytic, numerical, number(entry.difference), number(entry.allowed), status])
+    lines.append(table(["input", "analytic", "numerical", "difference", "allowed", "status"], rows,
+                       right=(1, 2, 3, 4)))
+    for entry in check.inputs:
+        if entry.note:
+            lines.append(f"  {entry.name}: {entry.note}" + (" (not counted as a failure)"
+                                                            if entry.status != "mismatch" else ""))
+    return "\n".join(lines) + "\n"
+
