@@ -155,31 +155,30 @@ def _node_pieces(result: RunResult) -> Iterator[str]:
     n = circuit.n_inputs
     trainable = set(circuit.trainable)
     flags = ["true" if name in trainable else "false" for name in circuit.input_names]
-    entries = list(map(_INPUT.__mod__, zip(names[:n], _finite(values[:n]), _finite(grads[:n]), flags)))
+    entries = [_INPUT % entry for entry in zip(names[:n], values[:n], grads[:n], flags)]
     numerical = result.numerical_grads
     if numerical is not None:
         extra = _finite([numerical[name] for name in circuit.input_names])
         entries = [f'{entry}, "numerical_grad": {number!r}' for entry, number in zip(entries, extra)]
     yield "}, ".join(entries) + "}"
-    tape, refs = circuit.tape, circuit.refs
-    for start in range(0, len(tape), _CHUNK):
-        steps = tape[start:start + _CHUNK]
-        outs = [step.out for step in steps]
-        yield ", " + ", ".join(map(_GATE.__mod__, zip(
-            map(names.__getitem__, outs), [step.op.name for step in steps],
-            _refs_texts(refs[start:start + _CHUNK], names is circuit.names),
-            _finite(list(map(values.__getitem__, outs))), _finite(list(map(grads.__getitem__, outs))))))
+    _finite(values), _finite(grads)
+    plain = names is circuit.names
+    pieces = []
+    for step, refs in zip(circuit.tape, circuit.refs):
+        out = step.out
+        pieces.append(_GATE % (names[out], step.op.name, _refs_text(refs, plain), values[out], grads[out]))
+        if len(pieces) >= _CHUNK:
+            yield ", " + ", ".join(pieces)
+            pieces = []
+    if pieces:
+        yield ", " + ", ".join(pieces)
 
 
-def _refs_texts(refs: Sequence[Sequence[str | float]], plain: bool) -> list[str]:
-    """The inside of each gate's "in" list."""
-    if plain:
-        try:
-            return ['"%s"' % '", "'.join(each) for each in refs]
-        except TypeError:  # a number constant among them
-            pass
-    return [", ".join([_dumps(ref) if ref.__class__ is str else _number(ref) for ref in each])
-            for each in refs]
+def _refs_text(refs: Sequence[str | float], plain: bool) -> str:
+    """The inside of a gate's "in" list."""
+    if plain and all(ref.__class__ is str for ref in refs):
+        return '"%s"' % '", "'.join(refs)
+    return ", ".join([_dumps(ref) if ref.__class__ is str else _number(ref) for ref in refs])
 
 
 def _optimization_pieces(run: OptimizationResult, trace: Iterable[str] | None) -> Iterator[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..core.objective import Objective
 from ..errors import NumericalError, OutputError
 from .numbers import number
 from .tables import stop_text
@@ -106,7 +107,7 @@ def surface_grid(result: RunResult, grid: int = GRID):
         half = max(1.0, abs(xc) / 2, abs(yc) / 2)
     gx = np.linspace(xc - half, xc + half, grid)
     gy = np.linspace(yc - half, yc + half, grid)
-    z = _evaluate(result.circuit, xname, yname, gx, gy, np)
+    z = _evaluate(result.circuit, gx, gy, np)
     if np.isnan(z).all():
         raise OutputError(result.spec.source, "--plot-surface: the circuit has no finite output anywhere "
                                               "on the plotted plane")
@@ -167,20 +168,23 @@ def _surface_inputs(result: RunResult) -> tuple[str, str]:
     return trainable[0], trainable[1]
 
 
-def _evaluate(circuit, xname: str, yname: str, gx, gy, np) -> Any:
-    """The output at every grid point (NaN where the circuit has no value);
-    the circuit's inputs are restored afterwards."""
-    start = circuit.input_values()
+def _evaluate(circuit, gx, gy, np) -> Any:
+    """The output at every grid point of the plane of the two trainable
+    inputs (NaN where the circuit has no value); they are restored afterwards."""
+    objective = Objective(circuit)
+    start = objective.get()
     surface = np.full((len(gy), len(gx)), np.nan)
     try:
         for i, y in enumerate(gy.tolist()):
             for j, x in enumerate(gx.tolist()):
+                objective.set([x, y])
                 try:
-                    surface[i, j] = circuit.forward({xname: x, yname: y})
+                    surface[i, j] = objective.value()
                 except NumericalError:
                     pass  # e.g. log of a negative number: left blank
     finally:
-        circuit.forward(start)
+        objective.set(start)
+        objective.value()
     return surface
 
 

@@ -1,6 +1,7 @@
-"""One spec, start to finish: compile, forward, backward, optimize, check.
+"""Stage 5: one spec, start to finish: compile, forward, backward, optimize, check.
 
-This is the Python API's one-call entry point and what the CLI runs per file.
+This is the Python API's one-call entry point and what the command line
+runs per file; its `RunResult` is what every presenter reads.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Optional, Sequenc
 from .expectations import CheckResult, check_expectations
 from ..core.compiler import compile_spec
 from ..core.engine import Circuit
+from ..core.objective import Objective
 from ..spec.models import Spec
 
 if TYPE_CHECKING:  # annotations only; the modules are imported when a run needs them
@@ -81,8 +83,7 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     `observe` are passed to `optimize` (which rows to hold; a callback per row).
     """
     circuit = compile_spec(spec, overrides)
-    output = circuit.forward()
-    circuit.backward_pass()
+    output, _ = Objective(circuit).value_and_grad()  # every node's value and gradient, left in the circuit
     # Copies of the slot lists (8 bytes a node): optimization and the
     # gradient checks move the circuit's own values later.
     values = NodeMap(circuit.index, list(circuit.values))
@@ -94,7 +95,8 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
         result.warnings.append(f"{len(unused)} node{'s' if len(unused) > 1 else ''} do not feed the output "
                                f"'{circuit.output_name}' (gradient 0): {shown}")
     if numerical_h is not None:
-        result.numerical_grads = circuit.numerical_gradient(numerical_h, central=True)
+        every_input = Objective(circuit, circuit.input_names)
+        result.numerical_grads = dict(zip(every_input.names, every_input.numerical_grad(numerical_h, central=True)))
     if gradcheck is not None:
         from .gradcheck import gradcheck as run_gradcheck
 
