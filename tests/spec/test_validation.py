@@ -1,0 +1,43 @@
+"""Validation through the Python API and the command line. The invalid
+specs with their exact expected errors are the corpus (tests/corpus/,
+tests/hostile/test_corpus.py); these are the properties around them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import runner
+from helpers import CORPUS
+from runner.errors import SpecError
+
+
+def test_errors_are_sorted_by_position(cli):
+    path = CORPUS / "all-wrong-types.yaml"
+    printed = cli(str(path)).stderr.splitlines()
+    positions = [tuple(map(int, re.match(r".*?:(\d+):(\d+):", line).groups())) for line in printed]
+    assert positions == sorted(positions)
+
+
+def test_api_raises_spec_error_with_problems(write):
+    path = write("bad.yaml", "inputs: {x: 1}\ngates:\n  f: {op: neg, in: [y]}\n")
+    with pytest.raises(SpecError) as info:
+        runner.load_spec(path)
+    (problem,) = info.value.problems
+    assert (problem.line, problem.column, problem.path) == (3, 21, "gates.f.in[0]")
+    assert "unknown node 'y'" in problem.message
+
+
+def test_unknown_node_without_close_match_lists_known_nodes(write, cli):
+    path = write("s.yaml", "inputs: {alpha: 1, beta: 2}\ngates: {f: {op: add, in: [alpha, qqqq]}}\n")
+    assert "unknown node 'qqqq'; known: alpha, beta, f" in cli(path).stderr
+
+
+def test_tag_is_never_executed(cli, tmp_path):
+    marker = tmp_path / "pwned"
+    spec = tmp_path / "evil.yaml"
+    spec.write_text(f'inputs: !!python/object/apply:os.system ["touch {marker}"]\ngates: {{}}\n')
+    result = cli(str(spec))
+    assert result.exit_code == 2
+    assert not marker.exists()
