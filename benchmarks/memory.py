@@ -30,7 +30,7 @@ def mark(label, t0=[time.process_time()]):
     status = dict(line.split(":", 1) for line in open("/proc/self/status"))
     rss, peak = (int(status[k].split()[0]) // 1024 for k in ("VmRSS", "VmHWM"))
     print(f"| {label} | {rss:,} | {peak:,} | {time.process_time() - t0[0]:.1f} |", flush=True)
-from runner.present import report
+from runner.present import csv_output
 from runner.core.compiler import compile_spec
 from runner.spec.validate import load_spec
 from runner.results.run import run_spec
@@ -38,7 +38,7 @@ mark("imports")
 spec = load_spec(sys.argv[1]); mark("load + validate")
 result = run_spec(spec); mark("compile + forward + backward")
 with open(os.devnull, "w") as sink:
-    report.write_csv(result, sink)
+    csv_output.write_csv(result, sink)
 mark("CSV written")
 """
 

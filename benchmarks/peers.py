@@ -233,12 +233,15 @@ def output_writer(spec_path: Path, repeat: int) -> dict:
     import os
 
     import runner
-    from runner import report
 
+    try:
+        from runner.present import json_output as report  # since the package has stages
+    except ImportError:  # earlier versions, for before/after runs
+        from runner import report
     result = runner.run_spec(runner.load_spec(str(spec_path)))
     with open(os.devnull, "w") as sink:
         if hasattr(report, "write_json"):
-            writer, name = (lambda: report.write_json(result, sink)), "report.write_json"
+            writer, name = (lambda: report.write_json(result, sink)), "write_json"
         else:
             writer, name = (lambda: sink.write(report.render_json(result) + "\n")), \
                 "report.render_json"

@@ -394,19 +394,20 @@ def machine() -> dict:
 
 
 def engine_fingerprint(package: Path = PROJECT / "runner") -> str:
-    """A short hash of runner/*.py: ties the numbers to the engine code they measured."""
+    """A short hash of runner/**/*.py: ties the numbers to the engine code they measured."""
     import hashlib
 
     digest = hashlib.sha256()
-    for path in sorted(package.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(package.rglob("*.py")):
+        if "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
 def ensure_installed() -> None:
     """Measure circuit-run as users get it: a regular install (bytecode compiled by pip,
     no editable-install import hook), of exactly this checkout. Reinstalled whenever the
-    installed runner/*.py differ from the checkout's (a few seconds, no dependencies)."""
+    installed runner/**/*.py differ from the checkout's (a few seconds, no dependencies)."""
     import sysconfig
 
     installed = Path(sysconfig.get_paths()["purelib"]) / "runner"
@@ -594,7 +595,7 @@ def report_partial(results: dict) -> str:
              "loading": _loading_report, "startup": _startup_report, "output": _output_report}
     m = results["machine"]
     out = [f"Machine: {m['cpu']}, {m['nproc']} CPUs, {m['memory_gib']} GiB, "
-           f"Python {m['python']}, {m['date']}; runner/*.py sha256 {m['runner_sha256']}; " +
+           f"Python {m['python']}, {m['date']}; runner/**/*.py sha256 {m['runner_sha256']}; " +
            ", ".join(f"{k} {v}" for k, v in m["versions"].items()) +
            f"; 1-minute load average {m['loadavg_at_start']:.2f} at start, "
            f"{m['loadavg_at_end']:.2f} at end (above ~1 means something else shared the CPUs); "
