@@ -1,5 +1,5 @@
 """`python -m runner SPEC...` is the same as `circuit-run SPEC...`."""
 
-from .cli import main
+from .cli import command
 
-main(prog_name="circuit-run")
+command()

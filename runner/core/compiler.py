@@ -8,6 +8,7 @@ the tape: its op, its own slot and the slots it reads.
 
 from __future__ import annotations
 
+from itertools import chain, count, islice
 from typing import Mapping
 
 from ..gc_pause import paused_gc
@@ -32,22 +33,29 @@ def compile_netlist(netlist: Netlist, overrides: Mapping[str, float]) -> Circuit
     refs = [gate.in_ for gate in gates]
     names = list(inputs)
     values = [overrides.get(name, entry.value) for name, entry in inputs.items()]
-    slot = {name: index for index, name in enumerate(names)}
-    # Each distinct number constant gets one slot, after the inputs (a number
-    # never equals a name, so both can share one lookup table).
-    constants = list(dict.fromkeys(ref for each in refs for ref in each if ref.__class__ is not str))
-    for constant in constants:
-        slot[constant] = len(names)
-        names.append(repr(constant))
-        values.append(constant)
-    for name in netlist.order:
-        slot[name] = len(names)
-        names.append(name)
-        values.append(0.0)
-    tape = [Step(OPS[gate.op], slot[name], tuple([slot[ref] for ref in each]))
-            for name, gate, each in zip(netlist.order, gates, refs)]
+    if netlist.reads is not None:  # validation resolved every reference already (no constants)
+        constants, reads = [], netlist.reads
+    else:
+        # Each distinct number constant gets one slot, after the inputs (a
+        # number never equals a name, so both can share one lookup table).
+        flat = list(chain.from_iterable(refs))
+        constants = list(dict.fromkeys(ref for ref in flat if ref.__class__ is not str))
+        slot = dict(zip(names, count()))
+        slot.update(zip(constants, count(len(names))))
+        slot.update(zip(netlist.order, count(len(names) + len(constants))))
+        reads = list(map(slot.__getitem__, flat))  # one pass: a big circuit has millions
+    names += map(repr, constants)
+    values += constants
+    first_gate = len(names)
+    names += netlist.order
+    values += [0.0] * len(netlist.order)
+    remaining = iter(reads)  # cut gate by gate
+    ins = [tuple(islice(remaining, len(each))) for each in refs]
+    ops = [OPS[gate.op] for gate in gates]
+    tape = list(map(Step._make, zip(ops, count(first_gate), ins)))
     trainable = [name for name, entry in inputs.items() if entry.trainable]
-    circuit = Circuit(names, values, tape, slot[netlist.output], len(inputs), len(constants), trainable, refs)
+    output = first_gate + netlist.order.index(netlist.output)
+    circuit = Circuit(names, values, tape, output, len(inputs), len(constants), trainable, refs)
     circuit.bounds = {name: (entry.min, entry.max) for name, entry in inputs.items()
                       if entry.min is not None or entry.max is not None}
     return circuit

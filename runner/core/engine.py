@@ -35,7 +35,8 @@ class Circuit:
                  refs: Sequence[Sequence[str | float]] | None = None):
         self.names = list(names)
         first_gate = n_inputs + n_constants  # constants have no names to look up
-        self.index = {name: slot for slot, name in enumerate(self.names) if not n_inputs <= slot < first_gate}
+        self.index = dict(zip(self.names[:n_inputs], range(n_inputs)))
+        self.index.update(zip(self.names[first_gate:], range(first_gate, len(self.names))))
         self.values = list(map(float, values))
         self.grads = [0.0] * len(self.values)
         self.tape = list(tape)

@@ -30,6 +30,11 @@ class Objective:
             range(low, low + len(self.slots))) else None
         self.bounds = [circuit.bounds.get(name, (None, None)) for name in self.names]
 
+    @property
+    def bounded(self) -> bool:
+        """Whether any parameter has a min or a max."""
+        return any(low is not None or high is not None for low, high in self.bounds)
+
     def get(self) -> list[float]:
         """The parameters' current values."""
         values = self.circuit.values

@@ -72,6 +72,7 @@ class Optimization:
 
     def __init__(self, target: Union[Circuit, Objective], settings: Optimize, bounds: Bounds | None = None):
         self.objective = _objective(target, bounds)
+        self.bounded = self.objective.bounded  # asked once: a network has thousands of parameters
         self.settings = settings
         self.steps = 0
         self.stop = "iterations"
@@ -101,7 +102,7 @@ class Optimization:
         objective = self.objective
         old = objective.get()
         moved = [x + scale * step for x, step in zip(old, moves)]
-        if any(low is not None or high is not None for low, high in objective.bounds):
+        if self.bounded:
             moved = [_clamp(x, bounds) for x, bounds in zip(moved, objective.bounds)]
         total = sum(moved)
         if total - total != 0.0:  # an inf or NaN somewhere (or an overflowing sum): find it

@@ -162,23 +162,23 @@ def _node_pieces(result: RunResult) -> Iterator[str]:
         entries = [f'{entry}, "numerical_grad": {number!r}' for entry, number in zip(entries, extra)]
     yield "}, ".join(entries) + "}"
     _finite(values), _finite(grads)
-    plain = names is circuit.names
-    pieces = []
-    for step, refs in zip(circuit.tape, circuit.refs):
-        out = step.out
-        pieces.append(_GATE % (names[out], step.op.name, _refs_text(refs, plain), values[out], grads[out]))
-        if len(pieces) >= _CHUNK:
-            yield ", " + ", ".join(pieces)
-            pieces = []
-    if pieces:
-        yield ", " + ", ".join(pieces)
+    tape, refs = circuit.tape, circuit.refs
+    for start in range(0, len(tape), _CHUNK):  # a piece per _CHUNK gates
+        steps = tape[start:start + _CHUNK]
+        texts = _refs_texts(refs[start:start + _CHUNK], names is circuit.names)
+        yield ", " + ", ".join([_GATE % (names[step.out], step.op.name, text, values[step.out], grads[step.out])
+                                for step, text in zip(steps, texts)])
 
 
-def _refs_text(refs: Sequence[str | float], plain: bool) -> str:
-    """The inside of a gate's "in" list."""
-    if plain and all(ref.__class__ is str for ref in refs):
-        return '"%s"' % '", "'.join(refs)
-    return ", ".join([_dumps(ref) if ref.__class__ is str else _number(ref) for ref in refs])
+def _refs_texts(refs: Sequence[Sequence[str | float]], plain: bool) -> list[str]:
+    """The inside of each gate's "in" list."""
+    if plain:
+        try:
+            return ['"%s"' % '", "'.join(each) for each in refs]
+        except TypeError:  # a number constant among them
+            pass
+    return [", ".join([_dumps(ref) if ref.__class__ is str else _number(ref) for ref in each])
+            for each in refs]
 
 
 def _optimization_pieces(run: OptimizationResult, trace: Iterable[str] | None) -> Iterator[str]:

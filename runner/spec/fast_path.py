@@ -30,7 +30,6 @@ from ..ops import OPS
 from . import rules
 from .models import (Expect, Expected, ExpectOptimized, Gate, Input, Optimize, Spec, Tolerance,
                      construct_many, rule_of)
-from .wiring import find_cycle_free_order
 
 # names that are not reserved (in any case), each ended by a newline
 _NAME_LINES = re.compile(r"(?:(?!(?i:%s)\n)%s\n)*" % ("|".join(sorted(rules.RESERVED_NAMES)), rules.NAME_BODY))
@@ -40,9 +39,11 @@ class _Decline(Exception):
     """Not a plain, valid spec: let the full path decide and explain."""
 
 
-def quick_spec(data: Any) -> Optional[tuple[Spec, list[str]]]:
-    """The validated Spec of plain, valid data and its gates in dependency
-    order, or None to ask the full path."""
+def quick_spec(data: Any) -> Optional[tuple[Spec, list[str], Optional[list[int]]]]:
+    """The validated Spec of plain, valid data, its gates in dependency order
+    and (for a circuit without number constants, listed in that order) every
+    reference resolved to its node's position (see `Netlist.reads`); or None
+    to ask the full path."""
     try:
         return _spec(data)
     except (_Decline, rules.Invalid, TypeError, ValueError, OverflowError, KeyError):
@@ -104,10 +105,10 @@ def _flat(model: type[BaseModel], value: Any) -> dict[str, Any]:
     return {key: checks[key](item) for key, item in value.items()}
 
 
-def _spec(data: Any) -> tuple[Spec, list[str]]:
+def _spec(data: Any) -> tuple[Spec, list[str], Optional[list[int]]]:
     _require(type(data) is dict and _keys(Spec).issuperset(data) and "inputs" in data and "gates" in data)
     inputs = _inputs(data["inputs"])
-    gates, order = _gates(data["gates"], inputs)
+    gates, order, reads = _gates(data["gates"], inputs)
     fields: dict[str, Any] = _flat(Spec, {key: value for key, value in data.items()
                                           if key in ("version", "name", "description")})
     fields.update(inputs=inputs, gates=gates)
@@ -120,7 +121,7 @@ def _spec(data: Any) -> tuple[Spec, list[str]]:
         expect = data["expect"]
         _require("optimized" not in (expect or {}) or type(data.get("optimize")) is dict)
         fields["expect"] = None if expect is None else _expect(expect, inputs, gates)
-    return Spec.model_construct(**fields), order
+    return Spec.model_construct(**fields), order, reads
 
 
 def _all_names(keys: list[str]) -> bool:
@@ -144,8 +145,9 @@ def _input_row(value: Any) -> dict[str, Any]:
     return row
 
 
-def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[str]]:
-    """The gates, and an order in which each comes after the gates it reads.
+def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[str], Optional[list[int]]]:
+    """The gates, an order in which each comes after the gates it reads, and
+    the references resolved (see `quick_spec`).
 
     Every check here looks at a whole column (all names, all ops, all
     references) at once; no Python code runs per gate unless a gate has
@@ -170,21 +172,26 @@ def _gates(value: Any, inputs: dict[str, Input]) -> tuple[dict[str, Gate], list[
     flat = list(chain.from_iterable(refs))
     try:
         read = list(map(slots.__getitem__, flat))
+        resolved: Optional[list[int]] = read
     except KeyError:  # a number constant, or an unknown name (then the rule declines)
         refs = [each if all(ref.__class__ is str for ref in each) else [_reference(ref) for ref in each]
                 for each in refs]
         value = {name: {"op": op, "in": each} for name, op, each in zip(names, ops, refs)}
         read = [0 if ref.__class__ is float else slots[ref] for ref in chain.from_iterable(refs)]
+        resolved = None  # constants take slots of their own in a circuit
     # In file order when every gate comes after those it reads (the usual
     # case, checked without a loop), else sorted; a cycle declines.
     owners = chain.from_iterable(map(repeat, count(len(inputs)), counts))
     if all(map(gt, owners, read)):
         order = names
     else:
+        from .wiring import find_cycle_free_order
+
+        resolved = None  # the positions follow the listed order, not this one
         order = find_cycle_free_order(
             {name: [ref for ref in each if ref.__class__ is str] for name, each in zip(names, refs)})
         _require(order is not None)
-    return construct_many(Gate, value), order
+    return construct_many(Gate, value), order, resolved
 
 
 def _reference(value: Any) -> Any:

@@ -15,14 +15,19 @@ if TYPE_CHECKING:  # annotations only
 
 
 class Netlist:
-    __slots__ = ("inputs", "gates", "order", "output")
+    __slots__ = ("inputs", "gates", "order", "output", "reads")
 
     def __init__(self, inputs: Mapping[str, Input], gates: Mapping[str, Gate], order: Sequence[str],
-                 output: str):
+                 output: str, reads: Sequence[int] | None = None):
         self.inputs = inputs  # name -> Input (value, trainable, min, max)
         self.gates = gates  # name -> Gate (op, in_), in any order
         self.order = order  # the gates' names, each after the gates it reads
         self.output = output  # the gate whose value is the circuit's output
+        # Every reference of every gate (gates in `order`) as the position of
+        # the node it names among inputs-then-gates, when validation has
+        # worked them out on its way (the fast path does, for circuits without
+        # number constants); None otherwise.
+        self.reads = reads
 
     def ordered_gates(self) -> list[Gate]:
         gates = self.gates

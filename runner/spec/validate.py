@@ -15,19 +15,15 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any, Iterable
 
-from pydantic import ValidationError
-
 from ..errors import Problem, SpecError
 from ..gc_pause import paused_gc
 from ..limits import Limits
 from ..loading.document import Document, load_file, load_text
 from ..loading.source import STDIN_NAME
 from .fast_path import quick_spec
-from .messages import from_pydantic
 from .models import Spec
 from .netlist import Netlist
 from .rules import describe
-from .wiring import wiring_problems
 
 
 def load_spec(path: str, limits: Limits = Limits()) -> Spec:
@@ -49,13 +45,14 @@ def validate(document: Document, limits: Limits = Limits()) -> Spec:
     found = None if document.problems else quick_spec(document.data)
     if found is None:
         spec, order = _validate_fully(document)
+        reads = None
     else:
-        spec, order = found
+        spec, order, reads = found
     if spec.name is None:
         stem = "stdin" if document.source == STDIN_NAME else PurePath(document.source).stem
         spec = spec.model_copy(update={"name": stem})
     spec._source = document.source
-    spec._netlist = Netlist(spec.inputs, spec.gates, order, spec.output_name)
+    spec._netlist = Netlist(spec.inputs, spec.gates, order, spec.output_name, reads)
     return spec
 
 
@@ -83,6 +80,11 @@ def _check_top_level(document: Document, limits: Limits) -> None:
 def _validate_fully(document: Document) -> tuple[Spec, list[str]]:
     """pydantic's checks and the wiring checks, reporting every problem;
     returns the Spec and its gates in dependency order."""
+    from pydantic import ValidationError
+
+    from .messages import from_pydantic
+    from .wiring import wiring_problems
+
     problems: list[Problem] = list(document.problems)
     # The wiring checks first: their working memory is freed before the Spec
     # exists, which lowers the peak on big circuits (problems are sorted by

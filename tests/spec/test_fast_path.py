@@ -36,7 +36,7 @@ def same_as_pydantic(data) -> bool | None:
     full_found = fully_validated(data)
     if isinstance(full_found, SpecError):
         raise AssertionError(f"quick path accepted what the full path refuses: {full_found}")
-    (quick, quick_order), (full, full_order) = found, full_found
+    (quick, quick_order, _), (full, full_order) = found, full_found
     assert quick.model_dump() == full.model_dump()
     assert repr(quick) == repr(full)
     if full.optimize is not None:  # overrides rely on which settings were given
@@ -231,11 +231,11 @@ def test_big_specs_take_the_quick_path():
     assert quick_spec(data)[1] == [f"g{i}" for i in range(n)]
 
 
-def _circuit_facts(spec, order):
+def _circuit_facts(spec, order, reads=None):
     from runner.core.compiler import compile_netlist
     from runner.spec.netlist import Netlist
 
-    circuit = compile_netlist(Netlist(spec.inputs, spec.gates, order, spec.output_name), {})
+    circuit = compile_netlist(Netlist(spec.inputs, spec.gates, order, spec.output_name, reads), {})
     return (circuit.names, circuit.values, [(step.op.name, step.out, step.ins) for step in circuit.tape],
             circuit.index, circuit.refs, circuit.output, circuit.n_inputs, circuit.n_constants,
             circuit.trainable)
@@ -244,4 +244,16 @@ def _circuit_facts(spec, order):
 @settings(max_examples=100, deadline=None)
 @given(st.one_of(wired_specs(), wired_specs(constants=False, shuffled=False)))
 def test_both_paths_compile_to_the_same_circuit(data):
+    """The references the fast path resolves on its way (Netlist.reads) give
+    exactly the circuit the compiler builds from the full path's netlist."""
     assert _circuit_facts(*quick_spec(data)) == _circuit_facts(*fully_validated(data))
+
+
+def test_references_are_handed_over_only_where_they_hold():
+    data = {"inputs": {"x": 1, "y": 2}, "gates": {"a": {"op": "add", "in": ["x", "y"]},
+                                                  "b": {"op": "mul", "in": ["a", "x"]}}}
+    assert quick_spec(data)[2] == [0, 1, 2, 0]
+    data["gates"]["b"]["in"][1] = 2  # a constant takes a slot: positions would move
+    assert quick_spec(data)[2] is None
+    data["gates"] = {"b": {"op": "mul", "in": ["a", "x"]}, "a": {"op": "add", "in": ["x", "y"]}}
+    assert quick_spec(data)[2] is None  # not listed in dependency order
