@@ -31,13 +31,18 @@ def iter_csv(result: RunResult) -> Iterator[str]:
     for slot, name in enumerate(circuit.input_names):
         extra = f",{numerical[name]!r}" if numerical is not None else ""
         lines.append(f"{name},input,,{values[slot]!r},{grads[slot]!r}{extra}")
+    yield "\n".join(lines) + "\n"
     extra = "," if numerical is not None else ""
-    for step, refs in zip(circuit.tape, circuit.refs):
-        ins = " ".join([ref if ref.__class__ is str else repr(ref) for ref in refs])
-        out = step.out
-        lines.append(f"{circuit.names[out]},{step.op.name},{ins},{values[out]!r},{grads[out]!r}{extra}")
-        if len(lines) >= _CHUNK:
-            yield "\n".join(lines) + "\n"
-            lines = []
-    if lines:
-        yield "\n".join(lines) + "\n"
+    names, tape, refs = circuit.names, circuit.tape, circuit.refs
+    for start in range(0, len(tape), _CHUNK):  # a piece per _CHUNK gates
+        ins = _refs_texts(refs[start:start + _CHUNK])
+        yield "".join([f"{names[step.out]},{step.op.name},{text},{values[step.out]!r},{grads[step.out]!r}{extra}\n"
+                       for step, text in zip(tape[start:start + _CHUNK], ins)])
+
+
+def _refs_texts(refs: list) -> list[str]:
+    """Each gate's inputs, separated by spaces."""
+    try:
+        return [" ".join(each) for each in refs]
+    except TypeError:  # a number constant among them
+        return [" ".join([ref if ref.__class__ is str else repr(ref) for ref in each]) for each in refs]

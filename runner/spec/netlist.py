@@ -31,6 +31,6 @@ class Netlist:
 
     def ordered_gates(self) -> list[Gate]:
         gates = self.gates
-        if len(self.order) == len(gates) and all(map(str.__eq__, self.order, gates)):
-            return list(gates.values())  # already in order: no lookups
+        if self.order == list(gates):
+            return list(gates.values())  # listed in order already: no lookups
         return [gates[name] for name in self.order]
