@@ -8,7 +8,9 @@ reader kept, only when an error has to be reported.
 
 from __future__ import annotations
 
+import bisect
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -25,14 +27,18 @@ class Document:
 
     source: str
     data: Any
-    _locate: Callable[[], tuple[dict, dict]] = field(repr=False)
+    # -> ({path: (line, column) of its value}, {path: ... of its key}, {path: (line, column) just
+    # after a scalar value}); built only when a position is asked for
+    _locate: Callable[[], tuple[dict, dict, dict]] = field(repr=False)
     problems: list[Problem] = field(default_factory=list)  # found while loading (duplicate keys)
+    text: str = field(default="", repr=False)  # the source text
     _values: dict | None = field(default=None, repr=False)
     _keys: dict | None = field(default=None, repr=False)
+    _ends: dict | None = field(default=None, repr=False)
 
     def _maps(self) -> tuple[dict, dict]:
         if self._values is None:
-            self._values, self._keys = self._locate()
+            self._values, self._keys, self._ends = self._locate()
         return self._values, self._keys  # type: ignore[return-value]
 
     def position(self, path: Path, *, key: bool = False) -> tuple[int, int]:
@@ -47,6 +53,46 @@ class Document:
         while path not in values and path:
             path = path[:-1]
         return values.get(path, (0, 0))
+
+    def position_in(self, path: Path, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of character `offset` of the string value
+        at `path`, wherever the file wrote it: plain or quoted, on one line
+        or folded over several, with escapes. Falls back to the value's start."""
+        start = self.position(path)
+        self._maps()
+        end = (self._ends or {}).get(path)
+        value = self.data
+        for part in path:
+            value = value[part]
+        if end is None or not isinstance(value, str) or not start[0]:
+            return start
+        starts = _line_starts(self.text)
+        begin, stop = starts[start[0] - 1] + start[1] - 1, starts[end[0] - 1] + end[1] - 1
+        index = begin + _offset_in_source(self.text[begin:stop], value, offset)
+        line = bisect.bisect_right(starts, index)
+        return line, index - starts[line - 1] + 1
+
+
+def _line_starts(text: str) -> list[int]:
+    return [0] + [match.end() for match in re.finditer("\n", text)]
+
+
+def _offset_in_source(raw: str, value: str, offset: int) -> int:
+    """Where character `offset` of a scalar's value sits in `raw`, the text
+    that wrote it. Written as is (plain, or quoted without escapes), the value
+    appears inside; otherwise the two are walked side by side, skipping what
+    the file has and the value does not (quotes, escapes, line folds)."""
+    found = raw.find(value)
+    if found >= 0:
+        return found + offset
+    position = 0
+    for index, character in enumerate(value):
+        while position < len(raw) and raw[position] != character:
+            position += 1
+        if index == offset or position >= len(raw):
+            return min(position, max(len(raw) - 1, 0))
+        position += 1
+    return 0
 
 
 

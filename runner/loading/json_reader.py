@@ -42,8 +42,8 @@ def read_json(text: str, source: str, limits: Limits) -> Document:
         data = _parse_json(text, source, limits, object_pairs_hook=first_of_duplicates)
     if _MAYBE_SURROGATE.search(text):
         _check_json_surrogates(data, source, text, limits)
-    problems = _json_scan(text, limits)[2] if duplicates else []
-    return Document(source, data, lambda: _json_scan(text, limits)[:2], problems)
+    problems = _json_scan(text, limits)[3] if duplicates else []
+    return Document(source, data, lambda: _json_scan(text, limits)[:3], problems, text)
 
 
 def _parse_json(text: str, source: str, limits: Limits, **hooks: Callable) -> Any:
@@ -148,13 +148,15 @@ def _check_json_depth(data: Any, source: str, text: str, limits: Limits) -> None
 _JSON_TOKEN = re.compile(r'\s*(?:("(?:[^"\\]|\\.)*")|([{}\[\]:,])|([^\s{}\[\]:,"]+))', re.S)
 
 
-def _json_scan(text: str, limits: Limits) -> tuple[dict, dict, list[Problem]]:
-    """Positions of every value and key in valid JSON text, and its duplicate
-    keys as problems. Iterative, so any depth json.loads accepted is fine."""
+def _json_scan(text: str, limits: Limits) -> tuple[dict, dict, dict, list[Problem]]:
+    """Positions of every value and key in valid JSON text, where each string
+    value ends, and the text's duplicate keys as problems. Iterative, so any
+    depth json.loads accepted is fine."""
     import json
 
     values: dict[Path, tuple[int, int]] = {}
     keys: dict[Path, tuple[int, int]] = {}
+    ends: dict[Path, tuple[int, int]] = {}
     duplicates: list[Problem] = []
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
@@ -200,8 +202,10 @@ def _json_scan(text: str, limits: Limits) -> tuple[dict, dict, list[Problem]]:
         else:
             value_path = ()
         values.setdefault(value_path, where(start))
+        if string is not None:
+            ends.setdefault(value_path, where(match.end()))
         if punct in ("{", "["):
             frames.append([value_path, punct, 0, None, {}])
             expect_key = punct == "{"
-    return values, keys, duplicates
+    return values, keys, ends, duplicates
 

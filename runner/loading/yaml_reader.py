@@ -226,15 +226,19 @@ def _construct(root: Node, limits: Limits) -> tuple[Any, list[Problem]]:
     return result[0], problems
 
 
-def _yaml_positions(root: Node) -> tuple[dict, dict]:
-    """Map each path to the 1-based position of its value and of its key."""
+def _yaml_positions(root: Node) -> tuple[dict, dict, dict]:
+    """Map each path to the 1-based position of its value and of its key,
+    and each scalar's path to the position just after it."""
     values: dict[Path, tuple[int, int]] = {}
     keys: dict[Path, tuple[int, int]] = {}
+    ends: dict[Path, tuple[int, int]] = {}
     stack: list[tuple[Node, Path, int]] = [(root, (), 0)]
     while stack:
         node, path, depth = stack.pop()
         if path not in values:
             values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+            if isinstance(node, ScalarNode):
+                ends[path] = (node.end_mark.line + 1, node.end_mark.column + 1)
         if depth > Limits.HARD_MAX_DEPTH:  # recursive alias: positions are known already
             continue
         if isinstance(node, SequenceNode):
@@ -250,7 +254,7 @@ def _yaml_positions(root: Node) -> tuple[dict, dict]:
                 if child_path not in keys:
                     keys[child_path] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                     stack.append((child, child_path, depth + 1))
-    return values, keys
+    return values, keys, ends
 
 
 def _check_nesting(text: str, source: str, limits: Limits) -> None:
@@ -314,13 +318,13 @@ def read_yaml(text: str, source: str, limits: Limits) -> Document:
     finally:
         composer.dispose()
     if root is None:
-        return Document(source, None, lambda: ({}, {}))
+        return Document(source, None, lambda: ({}, {}, {}), text=text)
     try:
         data, problems = _construct(root, limits)
     except _NodeError as err:
         mark = err.node.start_mark
         raise SpecError(source, [Problem(mark.line + 1, mark.column + 1, err.message)]) from None
-    return Document(source, data, lambda: _yaml_positions(root), problems)
+    return Document(source, data, lambda: _yaml_positions(root), problems, text)
 
 
 def _syntax_problem(err: yaml.MarkedYAMLError, text: str) -> Problem:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Collection, Iterable, Optional, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
 from ..errors import Problem
 from ..loading.document import Document
 from ..ops import OP_NAMES
-from .models import Spec
+from .models import GATE_FORMS, Spec
 from .rules import NAME_RULE, describe
 
 
@@ -88,6 +88,8 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     path: list[Any] = []
     node = data
     for part in loc:
+        if isinstance(node, dict) and part in UNION_TAGS and part not in node:
+            continue  # which form of a gate (or binding) pydantic tried: not a key
         key = part
         if isinstance(node, dict):  # pydantic writes a key True as 1, and some keys as strings
             # (a string equals only itself, so the common case is one lookup, not a scan)
@@ -109,6 +111,10 @@ def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
     """The pydantic model that validates the mapping at `loc`, if any."""
     annotation: Any = Spec
     for part in loc:
+        member = _tagged_member(annotation, part)
+        if member is not None:  # loc names which form of a union it tried
+            annotation = member
+            continue
         annotation = _unwrap(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = next((f for name, f in annotation.model_fields.items()
@@ -124,6 +130,23 @@ def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
             return None
     annotation = _unwrap(annotation)
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+UNION_TAGS = frozenset(GATE_FORMS) | {"name", "number", "list"}
+
+
+def _tagged_member(annotation: Any, tag: Any) -> Any:
+    """The member of a tagged union annotated with Tag(tag), or None."""
+    if tag not in UNION_TAGS:
+        return None
+    while hasattr(annotation, "__metadata__"):
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) is not Union:
+        return None
+    for member in get_args(annotation):
+        if any(isinstance(meta, Tag) and meta.tag == tag for meta in getattr(member, "__metadata__", ())):
+            return member
+    return None
 
 
 def _unwrap(annotation: Any) -> Any:

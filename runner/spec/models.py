@@ -16,9 +16,9 @@ from pydantic_core import PydanticCustomError, SchemaValidator
 from pydantic_core import core_schema as cs
 
 from ..limits import MAX_ITERATIONS
-from ..ops import OP_NAMES
+from ..ops import OP_NAMES, OPS
 from . import rules
-from .rules import NAME_PATTERN
+from .rules import NAME_PATTERN, NODE_PATTERN
 
 
 class StrictModel(BaseModel):
@@ -72,11 +72,19 @@ Iterations = Annotated[int, PlainValidator(_checked(rules.iterations), json_sche
 # call per name), because a big circuit has hundreds of thousands of them.
 # Reserved names are refused by the graph checks in validate.py.
 Name = Annotated[str, Strict(), StringConstraints(pattern=NAME_PATTERN)]
+# A node a spec refers to: a name, or the dotted name of a node that a
+# formula or a module instance made (`f.1`, `h1.n3.w0`).
+NodeName = Annotated[str, Strict(), StringConstraints(pattern=NODE_PATTERN)]
 Reference = Annotated[
-    Union[Annotated[Name, Tag("name")],
+    Union[Annotated[NodeName, Tag("name")],
           Annotated[float, Strict(), Field(allow_inf_nan=False), Tag("number")]],
     Discriminator(_reference_kind)]
 OpName = Literal[OP_NAMES]  # type: ignore[valid-type]
+OneInputOp = Literal[tuple(op.name for op in OPS.values() if op.max_arity == 1)]  # type: ignore[valid-type]
+Formula = Annotated[str, Strict(), Field(
+    min_length=1, description="A formula: node names, numbers, + - * / **, parentheses and ops called by "
+                              "name (exp(x), max(a, b), pow(a, b), dot(u, v)); Python's precedence.",
+    examples=["x - y", "100 - d**2", "sigmoid(a*x + b*y + c)"])]
 
 
 # --------------------------------------------------------------------------
@@ -125,6 +133,100 @@ class Gate(StrictModel):
         alias="in", description="The gate's inputs in order: node names (inputs or other gates) "
                                 "or number constants, which are not differentiated.",
         examples=[["x", "y"], ["q", 2]])
+
+
+class FormulaGate(StrictModel):
+    """A gate written as a formula, as a mapping: `{expr: "x * y"}`."""
+
+    expr: Formula
+
+
+def _binding_kind(value: Any) -> str:
+    return "list" if isinstance(value, list) else _reference_kind(value)
+
+
+Binding = Annotated[
+    Union[Annotated[NodeName, Tag("name")],
+          Annotated[float, Strict(), Field(allow_inf_nan=False), Tag("number")],
+          Annotated[list[Reference], Tag("list")]],
+    Discriminator(_binding_kind)]
+
+
+class Instance(StrictModel):
+    """A use of a module: its parameters and gates, made anew and named
+    after this gate (`h.w0`, `h.b`); with `repeat`, that many copies
+    (`h.n0`, `h.n1`, ...), and the gate's name stands for the list of their
+    outputs."""
+
+    use: Name = Field(description="The module to use (a key of `modules`).", examples=["neuron"])
+    in_: list[Binding] = Field(
+        alias="in", description="One entry per input port of the module, in order: a node name, a "
+                                "number, or a list of them (a whole layer's outputs, such as [x0, x1] "
+                                "or the name of a repeated instance).",
+        examples=[[["x0", "x1"]], ["h1"]])
+    repeat: Optional[Annotated[int, Strict(), Field(ge=1)]] = Field(
+        None, description="Make this many copies side by side (a layer of neurons), named NAME.n0, "
+                          "NAME.n1, ...; NAME then stands for the list of their outputs.")
+    activation: Optional[OneInputOp] = Field(
+        None, description="A one-input op applied to each output (relu, tanh, sigmoid, ...), as Keras' "
+                          "Dense(activation=...).")
+
+
+def _gate_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "formula"
+    if isinstance(value, dict) and "expr" in value:
+        return "formula mapping"
+    if isinstance(value, dict) and "use" in value:
+        return "instance"
+    return "op gate"
+
+
+GATE_FORMS = ("op gate", "formula", "formula mapping", "instance")  # the tags below, for messages.py
+GateEntry = Annotated[
+    Union[Annotated[Gate, Tag("op gate")], Annotated[Formula, Tag("formula")],
+          Annotated[FormulaGate, Tag("formula mapping")], Annotated[Instance, Tag("instance")]],
+    Discriminator(_gate_kind)]
+
+
+def _number_to_param(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"init": value}
+    return value
+
+
+class Param(StrictModel):
+    """A parameter of a module: a trainable input made for every instance."""
+
+    init: Union[Number, Annotated[str, Strict(), PlainValidator(_checked(rules.random_init))]] = Field(
+        0.0, description="Its starting value: a number, or a random draw 'uniform(A, B)' or "
+                         "'normal(MEAN, STD)' from the spec's seed (Python's random.Random).",
+        examples=[0, "uniform(-1, 1)"])
+    size: Optional[Union[Name, Annotated[int, Strict(), Field(ge=1)]]] = Field(
+        None, description="Make a list of parameters, NAME0, NAME1, ...: as many as the list bound to "
+                          "this input port (or this many).", examples=["x", 3])
+    trainable: Annotated[bool, Field(strict=True)] = Field(True, description="Whether optimization moves it.")
+
+
+ParamEntry = Annotated[Param, BeforeValidator(_number_to_param, json_schema_input_type=Union[float, Param])]
+
+
+class Module(StrictModel):
+    """A sub-circuit written once and used by instances: input ports, its
+    own parameters and gates, and one output or several."""
+
+    in_: list[Name] = Field(alias="in", description="The input ports, in order; an instance binds one "
+                                                   "entry of its `in` to each.", examples=[["x"]])
+    params: dict[Name, ParamEntry] = Field(
+        default_factory=dict, description="Parameter name -> starting value, or {init, size, trainable}.",
+        examples=[{"w": {"size": "x", "init": "uniform(-1, 1)"}, "b": 0}])
+    gates: dict[Name, GateEntry] = Field(default_factory=dict,
+                                         description="Gates inside the module, in any of the forms of "
+                                                     "the spec's gates; their names are local.")
+    out: Union[Formula, dict[Name, Formula]] = Field(
+        description="The output: a formula over ports, parameters and gates (or just one of their "
+                    "names); or name -> formula for several outputs.",
+        examples=["relu(dot(w, x) + b)"])
 
 
 class Optimize(StrictModel):
@@ -211,18 +313,18 @@ class ExpectOptimized(StrictModel):
     """Expected results after the spec's optimization has run."""
 
     output: Optional[ExpectedNumber] = Field(None, description="The output at the final inputs.")
-    inputs: dict[Name, ExpectedNumber] = Field(default_factory=dict,
-                                               description="Final values of inputs, by name.")
+    inputs: dict[NodeName, ExpectedNumber] = Field(default_factory=dict,
+                                                   description="Final values of inputs, by name.")
 
 
 class Expect(StrictModel):
     """What `--check` and the pytest plugin compare the results with."""
 
     output: Optional[ExpectedNumber] = Field(None, description="The output's value.")
-    values: dict[Name, ExpectedNumber] = Field(default_factory=dict,
-                                               description="Values of inputs or gates, by name.")
-    grads: dict[Name, ExpectedNumber] = Field(default_factory=dict,
-                                              description="Gradients d(output)/d(node), by name.")
+    values: dict[NodeName, ExpectedNumber] = Field(default_factory=dict,
+                                                   description="Values of inputs or gates, by name.")
+    grads: dict[NodeName, ExpectedNumber] = Field(default_factory=dict,
+                                                  description="Gradients d(output)/d(node), by name.")
     optimized: Optional[ExpectOptimized] = Field(None, description="Results of the optimization.")
     tolerance: Tolerance = Field(default_factory=Tolerance, description="Default tolerance of "
                                                                         "every entry.")
@@ -242,11 +344,17 @@ class Spec(StrictModel):
         min_length=1, description="Input name -> starting value (a number) or "
                                 "{value, trainable, min, max}.",
         examples=[{"x": -2, "y": 5, "z": {"value": -4, "trainable": False}}])
-    gates: dict[Name, Gate] = Field(
-        min_length=1, description="Gate name -> {op, in}. Any order; the compiler sorts them.",
-        examples=[{"q": {"op": "add", "in": ["x", "y"]}, "f": {"op": "mul", "in": ["q", "z"]}}])
-    output: Optional[Name] = Field(None, description="The gate whose value is the circuit's output; "
-                                                     "defaults to the last gate listed.")
+    gates: dict[Name, GateEntry] = Field(
+        min_length=1, description="Gate name -> {op, in}, a formula (\"x * y\" or {expr: ...}), or a "
+                                  "module instance {use, in, repeat, activation}. Any order; the "
+                                  "compiler sorts them.",
+        examples=[{"q": {"op": "add", "in": ["x", "y"]}, "f": "q * z"}])
+    output: Optional[NodeName] = Field(None, description="The gate whose value is the circuit's output; "
+                                                         "defaults to the last gate listed.")
+    modules: dict[Name, Module] = Field(default_factory=dict,
+                                        description="Module name -> a sub-circuit that gates can use.")
+    seed: WholeNumber = Field(0, description="Seed of the random starting values of module parameters "
+                                             "(Python's random.Random); same seed, same numbers.")
     optimize: Optional[Optimize] = Field(None, description="Optimize the trainable inputs.")
     expect: Optional[Expect] = Field(None, description="Expected results, for --check and pytest.")
 

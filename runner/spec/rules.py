@@ -20,6 +20,10 @@ from ..limits import MAX_ITERATIONS
 
 NAME_BODY = r"[A-Za-z_][A-Za-z0-9_]*"  # what a node name is
 NAME_PATTERN = f"^{NAME_BODY}$"
+# Nodes that formulas and modules make are named after what made them,
+# with dots: `f.1`, `h1.n3.w0`. A user's names have no dot, so they never clash.
+NODE_PATTERN = rf"^{NAME_BODY}(?:\.[A-Za-z0-9_]+)*$"
+NODE = re.compile(NODE_PATTERN[1:-1] + r"\Z")
 NAME = re.compile(NAME_BODY + r"\Z")
 RESERVED_NAMES = frozenset({"true", "false", "null"})
 NAME_RULE = "use letters, digits and '_', not starting with a digit"
@@ -110,6 +114,39 @@ def iterations(value: Any) -> int:
     if not 0 <= count <= MAX_ITERATIONS:
         raise Invalid(f"must be between 0 and {MAX_ITERATIONS:,}, got {count}")
     return count
+
+
+_RANDOM_INIT = re.compile(r"\s*(uniform|normal)\(\s*([^,()\s]+)\s*,\s*([^,()\s]+)\s*\)\s*\Z")
+
+
+def random_init(value: Any) -> str:
+    """A parameter's random starting value: 'uniform(A, B)' or 'normal(MEAN, STD)'."""
+    if not isinstance(value, str):
+        raise Invalid(f"expected a number or 'uniform(A, B)', got {describe(value)}")
+    match = _RANDOM_INIT.match(value)
+    numbers = None
+    if match is not None:
+        try:
+            numbers = float(match[2]), float(match[3])
+        except ValueError:
+            pass
+    if match is None or numbers is None or not all(map(math.isfinite, numbers)):
+        raise Invalid(f"'{value}' is not a random init; write uniform(A, B) or normal(MEAN, STD) with "
+                      "numbers A < B (or MEAN and STD >= 0)")
+    low, high = numbers
+    if match[1] == "uniform" and not low < high:
+        raise Invalid(f"uniform({match[2]}, {match[3]}) needs A < B")
+    if match[1] == "normal" and high < 0:
+        raise Invalid(f"normal({match[2]}, {match[3]}) needs STD >= 0")
+    return value
+
+
+def random_init_parts(value: str) -> tuple[str, float, float]:
+    """('uniform', A, B) or ('normal', MEAN, STD) of a valid random init."""
+    match = _RANDOM_INIT.match(value)
+    if match is None:
+        raise Invalid(f"'{value}' is not a random init")
+    return match[1], float(match[2]), float(match[3])
 
 
 # ---- rules between fields ---------------------------------------------------

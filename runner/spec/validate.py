@@ -44,15 +44,15 @@ def validate(document: Document, limits: Limits = Limits()) -> Spec:
     _check_top_level(document, limits)
     found = None if document.problems else quick_spec(document.data)
     if found is None:
-        spec, order = _validate_fully(document)
-        reads = None
+        spec, netlist = _validate_fully(document, limits)
     else:
         spec, order, reads = found
+        netlist = Netlist(spec.inputs, spec.gates, order, spec.output_name, reads)
     if spec.name is None:
         stem = "stdin" if document.source == STDIN_NAME else PurePath(document.source).stem
         spec = spec.model_copy(update={"name": stem})
     spec._source = document.source
-    spec._netlist = Netlist(spec.inputs, spec.gates, order, spec.output_name, reads)
+    spec._netlist = netlist
     return spec
 
 
@@ -77,19 +77,25 @@ def _check_top_level(document: Document, limits: Limits) -> None:
                                                  "nodes (inputs and gates); raise --max-nodes if it is real")])
 
 
-def _validate_fully(document: Document) -> tuple[Spec, list[str]]:
-    """pydantic's checks and the wiring checks, reporting every problem;
-    returns the Spec and its gates in dependency order."""
+def _validate_fully(document: Document, limits: Limits = Limits()) -> tuple[Spec, Netlist]:
+    """pydantic's checks and the wiring checks (on the circuit with its
+    formulas and instances expanded), reporting every problem; returns the
+    Spec and its netlist."""
     from pydantic import ValidationError
 
+    from .expand import View, expand, needs_expanding
     from .messages import from_pydantic
-    from .wiring import wiring_problems
+    from .wiring import PlainView, wiring_problems
 
     problems: list[Problem] = list(document.problems)
+    expansion = expand(document, limits) if needs_expanding(document.data) else None
+    view = View(document, expansion) if expansion is not None else PlainView(document)
+    if expansion is not None:
+        problems.extend(expansion.problems)
     # The wiring checks first: their working memory is freed before the Spec
     # exists, which lowers the peak on big circuits (problems are sorted by
     # position later, so the order here does not show).
-    wiring, order = wiring_problems(document)
+    wiring, order = wiring_problems(view)
     spec = None
     try:
         spec = Spec.model_validate(document.data)
@@ -103,7 +109,21 @@ def _validate_fully(document: Document) -> tuple[Spec, list[str]]:
     if problems:
         raise SpecError(document.source, _unique(problems))
     assert spec is not None and order is not None
-    return spec, order
+    if expansion is None:
+        return spec, Netlist(spec.inputs, spec.gates, order, spec.output_name)
+    return spec, _expanded_netlist(spec, expansion, order)
+
+
+def _expanded_netlist(spec: Spec, expansion, order: list[str]) -> Netlist:
+    """The netlist of a spec with formulas or instances: every gate as a
+    Gate, the modules' parameters as Inputs."""
+    from .models import Gate, Input, construct_many
+
+    data = expansion.data
+    inputs = dict(spec.inputs)
+    inputs.update(construct_many(Input, {name: row for name, row in data["inputs"].items()
+                                         if name not in spec.inputs}))
+    return Netlist(inputs, construct_many(Gate, data["gates"]), order, expansion.output)
 
 
 def _unique(problems: Iterable[Problem]) -> list[Problem]:

@@ -15,7 +15,7 @@ from ..loading.document import Document
 from ..ops import OPS
 from . import rules
 from .messages import Hints, format_path
-from .rules import NAME, is_name, is_reserved
+from .rules import NODE, is_reserved
 
 
 def find_cycle_free_order(dependencies: Mapping[str, list[str]]) -> list[str] | None:
@@ -57,22 +57,35 @@ def _mapping(data: dict, key: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def wiring_problems(document: Document) -> tuple[list[Problem], list[str] | None]:
+class PlainView:
+    """A document as the wiring checks see it (expand.View is the same for a
+    spec whose formulas and instances were expanded)."""
+
+    def __init__(self, document: Document):
+        self.document, self.data = document, document.data
+
+    def where(self, path: tuple, *, key: bool = False) -> tuple[int, int, str]:
+        """(line, column, path as shown in messages)."""
+        line, column = self.document.position(path, key=key)
+        return line, column, format_path(path)
+
+
+def wiring_problems(view: Any) -> tuple[list[Problem], list[str] | None]:
     """Problems of the wiring, and the gates in dependency order (None when
-    the wiring has a cycle)."""
-    data = document.data
+    the wiring has a cycle). `view` is a PlainView or an expand.View."""
+    data = view.data
     problems: list[Problem] = []
     hints = Hints()
 
     def report(path: tuple, message: str, *, key: bool = False) -> None:
-        line, column = document.position(path, key=key)
-        problems.append(Problem(line, column, message, format_path(path)))
+        line, column, shown = view.where(path, key=key)
+        problems.append(Problem(line, column, message, shown))
 
     names: dict[str, set[str]] = {}
     for section in ("inputs", "gates"):
         names[section] = set()
         for name in _mapping(data, section):
-            if isinstance(name, str) and NAME.match(name):
+            if isinstance(name, str) and NODE.match(name):
                 if is_reserved(name):
                     report((section, name), f"'{name}' is reserved; choose another name", key=True)
                 else:
@@ -99,7 +112,7 @@ def wiring_problems(document: Document) -> tuple[list[Problem], list[str] | None
         reads[name] = [ref for ref in named if ref in gate_only]
         if not nodes.issuperset(named):
             for index, ref in enumerate(refs):
-                if ref.__class__ is str and ref not in nodes and NAME.match(ref):
+                if ref.__class__ is str and ref not in nodes and NODE.match(ref):
                     report(("gates", name, "in", index), f"'{ref}' is reserved; it cannot name a node"
                            if is_reserved(ref) else f"unknown node '{ref}'" + hints(ref, nodes))
         op_name = gate.get("op")
@@ -110,19 +123,19 @@ def wiring_problems(document: Document) -> tuple[list[Problem], list[str] | None
 
     order = find_cycle_free_order(reads)
     if order is None:
-        problems.extend(_cycle_problems(_with_positions(reads, gates), list(gates), document))
+        problems.extend(_cycle_problems(_with_positions(reads, gates), list(gates), view))
 
     output = data.get("output")
-    if isinstance(output, str) and NAME.match(output) and is_reserved(output):
+    if isinstance(output, str) and NODE.match(output) and is_reserved(output):
         report(("output",), f"'{output}' is reserved; it cannot name a node")
-    elif is_name(output):
+    elif isinstance(output, str) and NODE.match(output):
         if output in inputs and output not in gates:
             report(("output",), f"'{output}' is an input; the output must be a gate "
                                 "(add a gate that computes from it)")
         elif output not in gates:
             report(("output",), f"unknown gate '{output}'" + hints(output, gates))
 
-    problems.extend(_expect_problems(data, inputs, nodes, document, hints))
+    problems.extend(_expect_problems(data, inputs, nodes, view, hints))
     return problems, order
 
 
@@ -137,8 +150,7 @@ def _with_positions(reads: dict[str, list[str]], gates: dict) -> dict[str, list[
     return result
 
 
-def _cycle_problems(reads: dict[str, list[tuple[str, int]]], order: list[str],
-                    document: Document) -> list[Problem]:
+def _cycle_problems(reads: dict[str, list[tuple[str, int]]], order: list[str], view: Any) -> list[Problem]:
     """One problem per strongly connected component that is a cycle (Tarjan,
     iterative), showing one concrete loop through it."""
     index: dict[str, int] = {}
@@ -197,8 +209,8 @@ def _cycle_problems(reads: dict[str, list[tuple[str, int]]], order: list[str],
             shown = loop if len(loop) <= 12 else loop[:10] + [f"... ({len(loop) - 11} more)", start]
             message = ("gates form a cycle: " + " -> ".join(shown) +
                        " (each reads the next); a circuit must not loop back")
-        line, column = document.position(path)
-        problems.append(Problem(line, column, message, format_path(path)))
+        line, column, shown = view.where(path)
+        problems.append(Problem(line, column, message, shown))
     return problems
 
 
@@ -224,7 +236,7 @@ def _loop_through(start: str, reads: dict[str, list[tuple[str, int]]], members: 
     return [start, start]  # unreachable for a real component
 
 
-def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Document,
+def _expect_problems(data: dict, inputs: set[str], nodes: set[str], view: Any,
                      hints: Hints) -> list[Problem]:
     expect = data.get("expect")
     if not isinstance(expect, dict):
@@ -238,9 +250,9 @@ def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Do
         if not isinstance(mapping, dict):
             return
         for name in mapping:
-            if isinstance(name, str) and NAME.match(name) and name not in allowed:
+            if isinstance(name, str) and NODE.match(name) and name not in allowed:
                 path = ("expect",) + section + (name,)
-                line, column = document.position(path, key=True)
+                line, column, _ = view.where(path, key=True)
                 message = (f"'{name}' is reserved; it cannot name a node" if is_reserved(name) else
                            f"unknown {kind} '{name}'" + hints(name, allowed))
                 problems.append(Problem(line, column, message, format_path(path)))
@@ -249,6 +261,6 @@ def _expect_problems(data: dict, inputs: set[str], nodes: set[str], document: Do
     check_names(("grads",), nodes, "node")
     check_names(("optimized", "inputs"), inputs, "input")
     if "optimized" in expect and not isinstance(data.get("optimize"), dict):
-        line, column = document.position(("expect", "optimized"), key=True)
+        line, column, _ = view.where(("expect", "optimized"), key=True)
         problems.append(Problem(line, column, rules.OPTIMIZED_WITHOUT_OPTIMIZE, "expect.optimized"))
     return problems

@@ -22,9 +22,10 @@ def fully_validated(data):
     document = load_text(json.dumps(data), "t.json", fmt="json")
     assert document.data == data or data != data  # NaN never equals itself
     try:
-        return _validate_fully(document)
+        spec, netlist = _validate_fully(document)
     except SpecError as err:
         return err
+    return spec, netlist.order
 
 
 def same_as_pydantic(data) -> bool | None:
