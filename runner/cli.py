@@ -152,15 +152,18 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
                    "with --format json, as an `explain` member. Uses · and ∂, or * and d where the "
                    "terminal cannot show them (force with PYTHONIOENCODING=ascii).")
 @click.option("--max-nodes", type=click.IntRange(min=1), default=Limits().max_nodes, show_default=True,
-              metavar="N", help="Refuse specs with more inputs and gates than this.")
+              metavar="N", help="Refuse specs with more inputs and gates than this (formulas and modules "
+                                "expanded).")
+@click.option("--all-nodes", is_flag=True,
+              help="In the table, show every node a formula or a module instance makes, not one row per gate.")
 @optimization_options
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
          max_depth: int, max_alias_nodes: int, max_nodes: int, graph_file: str | None, plot_file: str | None,
-         surface_file: str | None, explain: bool, trace_path: str | None, every: int | None, quiet: bool,
-         no_optimize: bool, **settings: Any) -> None:
+         surface_file: str | None, explain: bool, all_nodes: bool, trace_path: str | None, every: int | None,
+         quiet: bool, no_optimize: bool, **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
     SPEC is a YAML or JSON circuit file, or - for standard input. Values and
@@ -216,7 +219,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         gradcheck=dict(eps=gradcheck_eps, atol=gradcheck_atol, rtol=gradcheck_rtol) if gradcheck else None,
         numerical_h=numerical_h if numerical else None, limits=limits, changes=changes,
         optimize=not no_optimize, trace_path=trace_path, every=every, quiet=quiet,
-        pictures={option: target for option, target in pictures.items() if target}, explain=explain)
+        pictures={option: target for option, target in pictures.items() if target}, explain=explain,
+        all_nodes=all_nodes)
     codes = []
     for index, path in enumerate(specs):
         if index and fmt == "table" and not check:
@@ -244,6 +248,7 @@ class Options(NamedTuple):
     quiet: bool
     pictures: dict[str, str]  # option (graph, plot, plot-surface) -> file
     explain: bool
+    all_nodes: bool  # the table unfolds formulas and instances
 
 
 def _run_one(path: str, options: Options) -> int:
@@ -399,7 +404,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
 
             shown = replace(result, optimization=replace(
                 result.optimization, trace=tables.summary_rows(result.optimization.trace)))
-        click.echo(tables.render_table(shown), nl=False)
+        click.echo(tables.render_table(shown, all_nodes=options.all_nodes), nl=False)
     if options.explain and fmt == "table":
         from .present.explain import render_text
 

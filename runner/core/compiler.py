@@ -58,6 +58,7 @@ def compile_netlist(netlist: Netlist, overrides: Mapping[str, float]) -> Circuit
     circuit = Circuit(names, values, tape, output, len(inputs), len(constants), trainable, refs)
     circuit.bounds = {name: (entry.min, entry.max) for name, entry in inputs.items()
                       if entry.min is not None or entry.max is not None}
+    circuit.groups = netlist.groups
     return circuit
 
 

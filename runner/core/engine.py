@@ -45,6 +45,9 @@ class Circuit:
         self.n_constants = n_constants
         self.trainable = list(trainable)
         self.bounds: dict[str, tuple[float | None, float | None]] = {}  # input -> (min, max) for optimization
+        # the gates a user wrote as a formula or a module instance, by name (a
+        # spec.netlist.Group each): their nodes are that name, or start with it and a dot
+        self.groups: dict = {}
         # each gate's inputs as written: names, and numbers for constants (for reports)
         self.refs = list(refs) if refs is not None else [
             [self._ref(slot) for slot in step.ins] for step in self.tape]
@@ -92,6 +95,11 @@ class Circuit:
     @property
     def output_name(self) -> str:
         return self.names[self.output]
+
+    def group_of(self, name: str) -> str | None:
+        """The formula or instance a node was made for, or None."""
+        head = name.split(".", 1)[0]
+        return head if head in self.groups else None
 
     def is_constant(self, slot: int) -> bool:
         return self.n_inputs <= slot < self.n_inputs + self.n_constants

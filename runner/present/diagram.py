@@ -107,8 +107,34 @@ def to_dot(result: RunResult, *, gradients: bool = True) -> str:
     lines += [f'  " output" [shape=doublecircle, style=filled, fillcolor="#fff59d", fixedsize=true, width=0.6, '
               f'label=<<b>{output}</b>>];',
               f'  "{output}" -> " output" [label=<{label}>, penwidth=1.5];',
+              *_clusters(circuit),
               "}"]
     return "\n".join(lines) + "\n"
+
+
+def _clusters(circuit) -> list[str]:
+    """A box around the nodes of each module instance (and of each formula
+    of more than one step), labelled with what the user wrote."""
+    members: dict[str, list[str]] = {}
+    for name in circuit.index:
+        group = circuit.group_of(name)
+        if group is not None:
+            members.setdefault(group, []).append(name)
+    lines = []
+    for group, names in members.items():
+        about = circuit.groups[group]
+        if about.kind == "formula" and len(names) == 1:
+            continue
+        if about.kind == "formula":
+            title, colour = f"{group} = {about.formula}", "#90a4ae"
+        else:
+            copies = f" x{about.copies}" if about.copies > 1 else ""
+            title, colour = f"{group}: {about.module}{copies}", "#5c6bc0"
+        lines.append(f'  subgraph "cluster {group}" {{')
+        lines.append(f'    label=<{html.escape(title)}>; labeljust=l; style="rounded,dashed"; color="{colour}";')
+        lines.append("    " + " ".join(f'"{name}";' for name in names))
+        lines.append("  }")
+    return lines
 
 
 def _expression(op: Op, refs: list) -> str:

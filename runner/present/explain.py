@@ -96,9 +96,15 @@ def render_text(result: RunResult, *, ascii: bool = False) -> str:
     f = result.circuit.output_name
     steps = walk(result)
     lines = [f"chain rule: how backprop made each gradient d{f}/d(node), from the output back to the inputs"]
+    circuit = result.circuit
+    announced: set[str] = set()
     for step in steps:
         if step.unused:
             continue
+        group = circuit.group_of(step.node)
+        if group is not None and group not in announced:  # say once where generated nodes come from
+            announced.add(group)
+            lines.append(f"  [{_group_text(circuit, group)}]")
         left = f"d{f}/d{step.node}"
         if step.role == "output":
             lines.append(f"  {left} = 1  (the output: backprop starts here)")
@@ -120,6 +126,16 @@ def render_text(result: RunResult, *, ascii: bool = False) -> str:
     if unused:
         lines.append(f"  unused (they do not feed {f}, gradient 0): " + ", ".join(unused))
     return "\n".join(lines) + "\n"
+
+
+def _group_text(circuit, name: str) -> str:
+    group = circuit.groups[name]
+    if group.kind == "formula":
+        steps = f"{name}.1" in circuit.index
+        return f"formula {name} = {group.formula}" + (f"; its steps are {name}.1, {name}.2, ... and {name}"
+                                                     if steps else "")
+    copies = f", {group.copies} copies {name}.n0 ... {name}.n{group.copies - 1}" if group.copies > 1 else ""
+    return f"{name}.* are the nodes of {name}, an instance of module {group.module}{copies}"
 
 
 def _wire(node: str, term: Term) -> str:
@@ -144,6 +160,9 @@ def to_json(result: RunResult) -> list[dict]:
         entry: dict = {"node": step.node, "role": step.role, "grad": step.grad,
                        "terms": [{"from": t.gate, "input": t.position, "upstream": t.upstream,
                                   "local": t.local, "product": t.product} for t in step.terms]}
+        group = result.circuit.group_of(step.node)
+        if group is not None:
+            entry["group"] = group
         if step.unused:
             entry["unused"] = True
         entries.append(entry)

@@ -40,6 +40,8 @@ def to_json_dict(result: RunResult) -> dict:
     }
     if result.gradcheck is not None:  # only when asked for (--gradcheck)
         document["gradcheck"] = result.gradcheck.as_dict()
+    if result.circuit.groups:  # only for specs with formulas or module instances
+        document["groups"] = groups_json(result.circuit.groups)
     return document
 
 
@@ -52,6 +54,19 @@ def _optimization_json(run: OptimizationResult | None) -> dict | None:
                 "final": {"output": run.final_output, "inputs": run.final_inputs}}
     if run.error is not None:
         document["error"] = str(run.error)
+    return document
+
+
+def groups_json(groups: Mapping) -> dict:
+    """The gates written as formulas or module instances: what each was
+    written as. Their nodes are in "nodes", named after them (f.1; h.n3.w0)."""
+    document = {}
+    for name, group in groups.items():
+        if group.kind == "formula":
+            document[name] = {"kind": "formula", "formula": group.formula}
+        else:
+            document[name] = {"kind": "instance", "module": group.module, "copies": group.copies,
+                              "activation": group.activation, "in": list(group.bindings)}
     return document
 
 
@@ -99,7 +114,7 @@ def iter_json(result: RunResult, extra: Mapping[str, Any] | None = None, *,
     Small members (settings, check, extras) still go through json.dumps.
     """
     extra = extra or {}
-    if set(extra) & {"circuit", "spec", "output", "nodes", "optimization", "check", "gradcheck"}:
+    if set(extra) & {"circuit", "spec", "output", "nodes", "optimization", "check", "gradcheck", "groups"}:
         yield _dumps({**to_json_dict(result), **extra})  # an extra replaces a member
         return
     circuit, spec = result.circuit, result.spec
@@ -115,6 +130,8 @@ def iter_json(result: RunResult, extra: Mapping[str, Any] | None = None, *,
     yield f', "check": {dumps(result.check.as_dict() if result.check is not None else None)}'
     if result.gradcheck is not None:
         yield f', "gradcheck": {dumps(result.gradcheck.as_dict())}'
+    if circuit.groups:
+        yield f', "groups": {dumps(groups_json(circuit.groups))}'
     for key, value in extra.items():
         yield f", {dumps(key)}: {dumps(value)}"
     yield "}"
@@ -155,13 +172,14 @@ def _node_pieces(result: RunResult) -> Iterator[str]:
     n = circuit.n_inputs
     trainable = set(circuit.trainable)
     flags = ["true" if name in trainable else "false" for name in circuit.input_names]
-    entries = [_INPUT % entry for entry in zip(names[:n], values[:n], grads[:n], flags)]
+    entries = [_INPUT % entry for entry in zip(names[:n], _finite(values[:n]), _finite(grads[:n]), flags)]
     numerical = result.numerical_grads
     if numerical is not None:
         extra = _finite([numerical[name] for name in circuit.input_names])
         entries = [f'{entry}, "numerical_grad": {number!r}' for entry, number in zip(entries, extra)]
     yield "}, ".join(entries) + "}"
-    _finite(values), _finite(grads)
+    first_gate = n + circuit.n_constants  # constants' slots are not written (their gradient means nothing)
+    _finite(values[first_gate:]), _finite(grads[first_gate:])
     tape, refs = circuit.tape, circuit.refs
     for start in range(0, len(tape), _CHUNK):  # a piece per _CHUNK gates
         steps = tape[start:start + _CHUNK]

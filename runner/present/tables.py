@@ -29,7 +29,10 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequen
     return "\n".join([line(header), *(line(row) for row in rows)])
 
 
-def render_table(result: RunResult) -> str:
+def render_table(result: RunResult, *, all_nodes: bool = False) -> str:
+    """The node table and, after an optimization, its summary. A formula's
+    steps and a module instance's nodes fold into one row for the gate the
+    user wrote, unless `all_nodes`."""
     circuit, spec = result.circuit, result.spec
     heading = f"circuit {spec.name} ({spec.source})"
     if spec.description:
@@ -38,28 +41,82 @@ def render_table(result: RunResult) -> str:
     numeric = result.numerical_grads is not None
     if numeric:
         header.append("numerical grad")
-    values, grads = by_slot(result.values, circuit), by_slot(result.grads, circuit)
-    output, trainable = circuit.output, set(circuit.trainable)
-    rows = []
-    for slot, name in enumerate(circuit.input_names):
-        row = ["*" if slot == output else "", name, "input" if name in trainable else "input (fixed)", "",
-               number(values[slot]), number(grads[slot])]
-        if numeric:
-            row.append(number(result.numerical_grads[name]))
-        rows.append(row)
-    for step, refs in zip(circuit.tape, circuit.refs):
-        out = step.out
-        row = ["*" if out == output else "", circuit.names[out], step.op.name,
-               ", ".join(map(reference, refs)), number(values[out]), number(grads[out])]
-        if numeric:
-            row.append("")
-        rows.append(row)
+    rows, folded = _node_rows(result, fold=not all_nodes and bool(circuit.groups))
     parts = [heading, table(header, rows, right=(4, 5, 6)),
              f"  * output {circuit.output_name} = {number(result.output)}; "
              f"grad is d{circuit.output_name}/d(node)"]
+    if folded:
+        parts.append(f"  {folded:,} nodes of formulas and module instances are folded into their gate's row "
+                     "(--all-nodes shows them)")
     if result.optimization is not None:
         parts.append(render_optimization(result.optimization, circuit.input_names, result.values))
     return "\n".join(parts) + "\n"
+
+
+def _node_rows(result: RunResult, *, fold: bool) -> tuple[list[list[str]], int]:
+    """The table's rows, and how many nodes folding left out."""
+    circuit = result.circuit
+    values, grads = by_slot(result.values, circuit), by_slot(result.grads, circuit)
+    numerical = result.numerical_grads
+    output, trainable = circuit.output, set(circuit.trainable)
+    rows: list[list[str]] = []
+    folded = 0
+    for slot, name in enumerate(circuit.input_names):
+        if fold and circuit.group_of(name):
+            folded += 1  # a module's parameter: part of its instance's row
+            continue
+        rows.append(["*" if slot == output else "", name, "input" if name in trainable else "input (fixed)", "",
+                     number(values[slot]), number(grads[slot])] +
+                    ([number(numerical[name])] if numerical is not None else []))
+    last_of = _last_nodes(circuit) if fold else {}
+    for step, refs in zip(circuit.tape, circuit.refs):
+        out, name = step.out, circuit.names[step.out]
+        group = circuit.group_of(name) if fold else None
+        if group is not None:
+            if last_of[group] != out:
+                folded += 1
+                continue
+            rows.append(_group_row(circuit, group, values, grads, output) + ([""] if numerical is not None else []))
+            folded += name != group  # the row stands for the group, not for this node
+            continue
+        rows.append(["*" if out == output else "", name, step.op.name, ", ".join(map(reference, refs)),
+                     number(values[out]), number(grads[out])] + ([""] if numerical is not None else []))
+    return rows, folded
+
+
+def _last_nodes(circuit) -> dict[str, int]:
+    """Each group's last gate on the tape: where its row goes."""
+    last: dict[str, int] = {}
+    for step in circuit.tape:
+        group = circuit.group_of(circuit.names[step.out])
+        if group is not None:
+            last[group] = step.out
+    return last
+
+
+def _group_row(circuit, name: str, values, grads, output: int) -> list[str]:
+    """One row for a formula or an instance: its own node's value and
+    gradient, or how many outputs it has."""
+    group = circuit.groups[name]
+    slot = circuit.index.get(name)
+    inside = slot is not None and slot == output or circuit.group_of(circuit.output_name) == name
+    if group.kind == "formula":
+        op, ins = "formula", group.formula
+    else:
+        op = group.module + (f" x{group.copies}" if group.copies > 1 else "") + \
+            (f", {group.activation}" if group.activation else "")
+        ins = ", ".join(_binding_text(binding) for binding in group.bindings)
+    if slot is not None:
+        value, grad = number(values[slot]), number(grads[slot])
+    else:
+        value, grad = f"({group.copies} outputs)" if group.copies > 1 else "(outputs)", ""
+    return ["*" if inside else "", name, op, ins, value, grad]
+
+
+def _binding_text(binding) -> str:
+    if isinstance(binding, list):
+        return "[" + ", ".join(map(reference, binding)) + "]"
+    return reference(binding)
 
 
 def _with_cuts(rows: Sequence[TraceRow]) -> list[TraceRow | None]:

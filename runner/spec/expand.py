@@ -35,6 +35,7 @@ from ..loading.document import Document
 from ..ops import OPS
 from . import rules
 from .formulas import FormulaError, Generated, lower
+from .netlist import Group
 from .messages import format_path, suggest
 
 Ref = Union[str, float]
@@ -48,6 +49,7 @@ class Expansion(NamedTuple):
     data: dict  # the spec's data, with every gate flat ({op, in}) and the modules' parameters as inputs
     output: Optional[str]  # the output node (an instance name resolved), or None when unknown
     generated: dict[str, tuple]  # name of a generated gate -> where it came from (see View)
+    groups: dict[str, Group]  # each formula gate and instance, for presenters
     problems: list[Problem]
 
 
@@ -90,6 +92,7 @@ class _Expander:
         self.rng = random.Random(seed if isinstance(seed, int) and not isinstance(seed, bool) else 0)
         self.problems: list[Problem] = []
         self.generated: dict[str, tuple] = {}
+        self.groups: dict[str, Group] = {}
         self.sizes: dict[tuple, tuple[int, Any]] = {}
         self.templates: dict[tuple, _Template] = {}
         self.count = 0
@@ -123,7 +126,7 @@ class _Expander:
             output = next(reversed(gates))
         output = self._output(output, aliases if "aliases" in locals() else {})
         flat = dict(data, inputs=made_inputs, gates=made_gates)
-        return Expansion(flat, output, self.generated, self.problems)
+        return Expansion(flat, output, self.generated, self.groups, self.problems)
 
     def _report(self, path: tuple, message: str, *, key: bool = False, offset: Optional[int] = None) -> None:
         if offset is not None:
@@ -214,6 +217,7 @@ class _Expander:
             made[name] = {"op": None, "in": []}  # so that gates reading it are not called unknown
             return
         self._grow(len(lowered) - 1, path)
+        self.groups[name] = Group("formula", formula=text)
         for step in lowered:
             made[step.name] = {"op": step.op, "in": step.refs}
             self.generated[step.name] = ("formula", text_path, step)
@@ -248,6 +252,8 @@ class _Expander:
             gates[name] = {"op": None, "in": []}
             return
         copies = _repeat(gate)
+        self.groups[name] = Group("instance", module=module, copies=copies, activation=gate.get("activation"),
+                                  bindings=tuple(bindings))
         for index in range(copies):
             prefix = name if copies == 1 else f"{name}.n{index}"
             self._instantiate(template, prefix, args, inputs, gates, path)

@@ -8,17 +8,30 @@ worked the order out already); the compiler only reads it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, NamedTuple, Optional, Sequence
 
 if TYPE_CHECKING:  # annotations only
     from .models import Gate, Input
 
 
+class Group(NamedTuple):
+    """A gate the user wrote that became several nodes: a formula, or a
+    module instance. Its nodes are named after it (`f`, `f.1`; `h.w0`, `h.n3`),
+    so presenters can fold them back into one row, cluster or note."""
+
+    kind: str  # "formula" or "instance"
+    formula: str = ""  # the formula as written
+    module: str = ""  # the module an instance uses
+    copies: int = 1  # an instance's repeat
+    activation: Optional[str] = None
+    bindings: tuple = ()  # an instance's inputs as written
+
+
 class Netlist:
-    __slots__ = ("inputs", "gates", "order", "output", "reads")
+    __slots__ = ("inputs", "gates", "order", "output", "reads", "groups")
 
     def __init__(self, inputs: Mapping[str, Input], gates: Mapping[str, Gate], order: Sequence[str],
-                 output: str, reads: Sequence[int] | None = None):
+                 output: str, reads: Sequence[int] | None = None, groups: Mapping[str, Group] | None = None):
         self.inputs = inputs  # name -> Input (value, trainable, min, max)
         self.gates = gates  # name -> Gate (op, in_), in any order
         self.order = order  # the gates' names, each after the gates it reads
@@ -28,6 +41,7 @@ class Netlist:
         # worked them out on its way (the fast path does, for circuits without
         # number constants); None otherwise.
         self.reads = reads
+        self.groups = dict(groups or {})  # user-level gate -> what it was written as
 
     def ordered_gates(self) -> list[Gate]:
         gates = self.gates

@@ -123,7 +123,8 @@ def _expanded_netlist(spec: Spec, expansion, order: list[str]) -> Netlist:
     inputs = dict(spec.inputs)
     inputs.update(construct_many(Input, {name: row for name, row in data["inputs"].items()
                                          if name not in spec.inputs}))
-    return Netlist(inputs, construct_many(Gate, data["gates"]), order, expansion.output)
+    return Netlist(inputs, construct_many(Gate, data["gates"]), order, expansion.output,
+                   groups=expansion.groups)
 
 
 def _unique(problems: Iterable[Problem]) -> list[Problem]:
