@@ -277,11 +277,12 @@ def _load(path: str, source: str, options: Options):
     from .spec.validate import load_spec
 
     spec = load_spec(path, options.limits)
-    problems = [Problem(0, 0, f"--set {name}: the spec has no input '{name}'" + _suggest(name, spec.inputs))
-                for name in options.overrides if name not in spec.inputs]
+    inputs = spec.netlist.inputs  # a module's parameters are inputs too
+    problems = [Problem(0, 0, f"--set {name}: the spec has no input '{name}'" + _suggest(name, inputs))
+                for name in options.overrides if name not in inputs]
     problems += [Problem(0, 0, f"--set {name}={value:g}: outside the input's bounds ({bounds})")
-                 for name, value in options.overrides.items() if name in spec.inputs
-                 for bounds in [_outside(value, spec.inputs[name].min, spec.inputs[name].max)] if bounds]
+                 for name, value in options.overrides.items() if name in inputs
+                 for bounds in [_outside(value, inputs[name].min, inputs[name].max)] if bounds]
     if problems:
         raise SpecError(source, problems)
     return spec

@@ -80,21 +80,23 @@ def _line_starts(text: str) -> list[int]:
 def _offset_in_source(raw: str, value: str, offset: int) -> int:
     """Where character `offset` of a scalar's value sits in `raw`, the text
     that wrote it. Written as is (plain, or quoted without escapes), the value
-    appears inside; otherwise the two are walked side by side, skipping what
-    the file has and the value does not (quotes, escapes, line folds)."""
+    appears inside; otherwise the two are walked side by side: an escape
+    (`\\u00e9`, `\\n`) makes one character of the value, and what the value
+    does not have (quotes, indentation, line breaks folded) is skipped."""
     found = raw.find(value)
     if found >= 0:
         return found + offset
     position = 0
     for index, character in enumerate(value):
-        while position < len(raw) and raw[position] != character:
+        while position < len(raw) and raw[position] != character and raw[position] != "\\":
             position += 1
         if index == offset or position >= len(raw):
             return min(position, max(len(raw) - 1, 0))
-        position += 1
+        position += _ESCAPE_WIDTH.get(raw[position + 1:position + 2], 2) if raw[position] == "\\" else 1
     return 0
 
 
+_ESCAPE_WIDTH = {"x": 4, "u": 6, "U": 10}  # \xXX, \uXXXX, \UXXXXXXXX; every other escape is 2 long
 
 
 def load_file(path: str | os.PathLike, limits: Limits = Limits()) -> Document:

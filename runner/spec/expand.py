@@ -121,10 +121,7 @@ class _Expander:
                     made_gates[name] = self._resolve_plain(gate, aliases)
         except _Stop:
             pass
-        output = data.get("output")
-        if output is None and gates:
-            output = next(reversed(gates))
-        output = self._output(output, aliases if "aliases" in locals() else {})
+        output = self._output(data.get("output"), gates, aliases if "aliases" in locals() else {})
         flat = dict(data, inputs=made_inputs, gates=made_gates)
         return Expansion(flat, output, self.generated, self.groups, self.problems)
 
@@ -165,9 +162,14 @@ class _Expander:
                 if module not in self.modules or not isinstance(self.modules.get(module), dict):
                     aliases[name] = name  # reported when it is made
                     continue
-                size, out = self._size(module, shapes, gate.get("activation"), ("gates", name, "use"))
+                size, _ = self._size(module, shapes, gate.get("activation"), ("gates", name, "use"))
                 copies = _repeat(gate)
                 self._grow(size * copies, ("gates", name))
+                template = self._template(module, shapes, gate.get("activation"), ("gates", name, "use"))
+                if template is None:
+                    aliases[name] = name  # its problem is reported
+                    continue
+                out = template.out
                 if copies == 1:
                     aliases[name] = _named(out, name)
                 else:
@@ -296,10 +298,21 @@ class _Expander:
         return dict(gate, **{"in": [aliases.get(ref, ref) if isinstance(ref, str) and
                                     not isinstance(aliases.get(ref), list) else ref for ref in refs]})
 
-    def _output(self, output: Any, aliases: dict) -> Optional[str]:
-        if not isinstance(output, str):
-            return None
+    def _output(self, output: Any, gates: dict, aliases: dict) -> Optional[str]:
+        """The output node: `output`, or the last gate listed; an instance's
+        name stands for its output node, and must not be a list."""
+        given = isinstance(output, str)
+        if not given:
+            if output is not None or not gates:
+                return None
+            output = next(reversed(gates))
         value = aliases.get(output, output)
+        if isinstance(value, list):
+            where = ("output",) if given else ("gates", output)
+            self._report(where, f"the output must be one node, but {output} stands for the list of its "
+                                f"{len(value)} outputs ({value[0]}, ...); name one with 'output:', or add a gate "
+                                "that combines them", key=not given)
+            return None
         return value if isinstance(value, str) else None
 
     # ---- modules -------------------------------------------------------------
@@ -375,7 +388,7 @@ class _Expander:
             init, size = spec.get("init", 0.0), spec.get("size")
             count = size if isinstance(size, int) and not isinstance(size, bool) else None
             if isinstance(size, str):
-                count = len(scope[size]) if isinstance(scope.get(size), list) else None
+                count = _length(scope.get(size))
                 if count is None:
                     self._report(where + ("params", name, "size"),
                                  f"size {size!r} must name an input port that is bound to a list"
@@ -453,24 +466,31 @@ class _Expander:
             where = path + ("in", index)
             if isinstance(binding, list):  # a list written out: each entry one node or number
                 value: Any = [self._local(item, scope, module, where) for item in binding]
-                if any(item is None or isinstance(item, list) for item in value):
+                if any(item is None or isinstance(item, (list, _Many)) for item in value):
                     return None
             else:  # a name stands for what it is in the module: one node, or a list
                 value = self._local(binding, scope, module, where)
                 if value is None:
                     return None
-            shapes.append(len(value) if isinstance(value, list) else None)
-            args.extend(value if isinstance(value, list) else [value])
+            shapes.append(_length(value))
+            if not isinstance(value, _Many):
+                args.extend(value if isinstance(value, list) else [value])
         copies = _repeat(gate)
         size, out = self._size(module, tuple(shapes), gate.get("activation"), path + ("use",))
         prefixes = [name] if copies == 1 else [f"{name}.n{index}" for index in range(copies)]
-        outputs = [_named(out, prefix) for prefix in prefixes]
-        alias = outputs[0] if copies == 1 else [item for output in outputs for item in _as_list(output)]
-        if sizes_only:
-            return alias, [], [], [], size * copies
+        if sizes_only:  # count, and say how many outputs: naming them could take as long as making them
+            length = _length(out)
+            if copies == 1 and length is None:
+                return _named(out, name), [], [], [], size
+            total = copies * (1 if length is None else length)
+            if total > self.limits.max_nodes:
+                self._grow(total, path)
+            return _Many(total), [], [], [], size * copies
         template = self._template(module, tuple(shapes), gate.get("activation"), path + ("use",))
         if template is None:
             return None
+        outputs = [_named(template.out, prefix) for prefix in prefixes]
+        alias = outputs[0] if copies == 1 else [item for output in outputs for item in _as_list(output)]
         gates, params, trainable = [], [], []
         for prefix in prefixes:
             def local_of(ref: LocalRef, prefix: str = prefix) -> LocalRef:
@@ -502,7 +522,8 @@ class _Expander:
             if word not in scope:
                 raise FormulaError(f"unknown name '{word}' in module {module}" + suggest(word, scope) +
                                    "; a module sees its input ports, its parameters and its own gates", offset)
-            return scope[word]
+            value = scope[word]
+            return [0.0] * value.length if isinstance(value, _Many) else value  # counted, never made
 
         try:
             return lower(name, text, resolve=resolve, max_depth=self.limits.max_depth)
@@ -534,7 +555,7 @@ class _Expander:
             value = scope[bare]
             if activation is None:
                 return value, 0
-            if isinstance(value, list):
+            if _length(value) is not None:
                 self._report(path, "activation applies to one output; this module's out is a list")
                 return None
             gates.append((local, activation, [value]))
@@ -566,6 +587,19 @@ def _rename(name: str, local: str) -> str:
 
 def _is_step(ref: str) -> bool:
     return ref == "@" or ref.startswith("@.")
+
+
+class _Many(NamedTuple):
+    """While sizes are counted: a list of this many nodes, not named yet."""
+
+    length: int
+
+
+def _length(value: Any) -> Optional[int]:
+    """How many nodes a list (or a _Many) holds; None for one node."""
+    if isinstance(value, _Many):
+        return value.length
+    return len(value) if isinstance(value, list) else None
 
 
 def _named(out: Any, prefix: str) -> Any:

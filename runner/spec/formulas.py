@@ -97,6 +97,7 @@ def parse(text: str, max_depth: int = 64) -> ast.expr:
     # A newline in a formula is a space: a folded or literal YAML block may
     # break a long formula over lines. Same length, so offsets stay put.
     flat = text.replace("\r", " ").replace("\n", " ")
+    _check_parentheses(flat, max_depth)
     try:
         tree = ast.parse(flat, mode="eval").body
     except SyntaxError as err:
@@ -106,6 +107,20 @@ def parse(text: str, max_depth: int = 64) -> ast.expr:
                            "thousand operators in one chain); split it into several gates") from None
     _check_depth(tree, _char_offsets(flat), max_depth)
     return tree
+
+
+def _check_parentheses(text: str, max_depth: int) -> None:
+    """Parentheses nested deeper than the limit, found before Python's parser
+    sees them (it gives up at 200 with a message of its own)."""
+    depth = 0
+    for offset, character in enumerate(text):
+        if character in "([":
+            depth += 1
+            if depth > max_depth:
+                raise FormulaError(f"the formula is nested deeper than {max_depth} levels; split it into "
+                                   "several gates (or raise --max-depth)", offset)
+        elif character in ")]":
+            depth -= 1
 
 
 def _as_node(name: str, offset: int) -> Value:

@@ -66,7 +66,8 @@ class Hints:
             self.left = 0
             return ""
         self.left -= max(len(candidates), 1)
-        candidates = list(candidates)
+        # the nodes formulas and modules made (f.1, h.w0) only when a dotted name was asked for
+        candidates = [candidate for candidate in candidates if "." in name or "." not in candidate]
         hint = suggest(name, candidates)
         if hint or not candidates:
             return hint

@@ -135,7 +135,7 @@ def test_corpus_file(name, tmp_path, monkeypatch):
 IN_A_REAL_PROCESS = [
     "tag-python-os-system.yaml", "tag-python-os-system-top.yaml", "tag-python-object-new.yaml",
     "alias-billion-laughs.yaml", "enc-utf16.yaml", "enc-lone-surrogate.json",
-    "type-input-5000-digits.yaml", "num-log-negative.yaml", "valid-yaml12-names.yaml",
+    "type-input-5000-digits.yaml", "num-log-negative.yaml", "valid-yaml12-names.yaml", "formula-import.yaml",
 ]
 
 
