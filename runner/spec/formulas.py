@@ -19,7 +19,7 @@ import ast
 from typing import Callable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from ..ops import OPS, Op
-from .rules import NAME_RULE, is_name, is_reserved
+from .rules import NAME_RULE, NODE, is_reserved
 
 Ref = Union[str, float]  # a node's name, or a number constant
 Value = Union[Ref, list]  # what a name or an expression stands for: one reference, or a list of them
@@ -36,7 +36,6 @@ _NOT_OPERATORS = {
     ast.BitAnd: "`&` is not an op", ast.BitOr: "`|` is not an op",
 }
 _NOT_ALLOWED = {
-    ast.Attribute: "attribute access ('.') is not allowed",
     ast.Subscript: "subscripts ('[...]' after a value) are not allowed",
     ast.Compare: "comparisons are not allowed: a circuit has no branches (max, min, relu and abs choose "
                  "between values)",
@@ -155,15 +154,19 @@ def _char_offsets(text: str) -> Callable[[int], int]:
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
-    if isinstance(node, ast.BinOp):
+    kind = type(node)
+    if kind is ast.BinOp:
         return [node.left, node.right]
-    if isinstance(node, ast.UnaryOp):
+    if kind is ast.UnaryOp:
         return [node.operand]
-    if isinstance(node, ast.Call):
-        return list(node.args)
-    if isinstance(node, ast.List):
-        return list(node.elts)
+    if kind is ast.Call:
+        return node.args
+    if kind is ast.List:
+        return node.elts
     return []
+
+
+_REMINDER = "; a formula holds node names, numbers, + - * / **, parentheses and ops such as exp(x) or max(a, b)"
 
 
 def _check_depth(tree: ast.expr, offset: Callable[[int], int], max_depth: int) -> None:
@@ -240,37 +243,50 @@ class _Lowering:
 
     def _allowed(self, node: ast.AST) -> None:
         """Refuse everything outside the list before anything of it is made."""
+        kind = type(node)
+        if kind is ast.Name:
+            return
+        if kind is ast.BinOp:
+            if type(node.op) not in _OPERATORS:
+                raise FormulaError(_NOT_OPERATORS.get(type(node.op), "this operator is not an op"),
+                                   self._operator_offset(node))
+            return
         at = self.offset(getattr(node, "col_offset", 0))
-        for kind, message in _NOT_ALLOWED.items():
-            if isinstance(node, kind):
-                raise FormulaError(message + "; a formula holds node names, numbers, + - * / **, "
+        if kind is ast.Constant:
+            value = node.value
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                what = "strings" if isinstance(value, (str, bytes)) else repr(value)
+                raise FormulaError(f"{what} {'are' if what == 'strings' else 'is'} not allowed: a formula's "
+                                   "values are node names and numbers", at)
+        elif kind is ast.UnaryOp:
+            if not isinstance(node.op, (ast.USub, ast.UAdd)):
+                raise FormulaError("only '-' and '+' may stand before a value ('not' and '~' are not ops)", at)
+        elif kind is ast.Call:
+            self._allowed_call(node, at)
+        elif kind is ast.Attribute:
+            if _dotted_name(node) is None:
+                raise FormulaError("attribute access ('.') is not allowed; a formula holds node names (a node "
+                                   "that a module made may be named with dots, as h.n0), numbers, + - * / **, "
                                    "parentheses and ops such as exp(x) or max(a, b)", at)
-        if isinstance(node, ast.BinOp) and type(node.op) not in _OPERATORS:
-            raise FormulaError(_NOT_OPERATORS.get(type(node.op), "this operator is not an op"),
-                               self._operator_offset(node))
-        if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd)):
-            raise FormulaError("only '-' and '+' may stand before a value ('not' and '~' are not ops)", at)
-        if isinstance(node, ast.Call):
-            if node.keywords:
-                keyword = node.keywords[0]
-                raise FormulaError("keyword arguments are not allowed: ops take their inputs in order",
-                                   self.offset(keyword.col_offset))
-            if not isinstance(node.func, ast.Name):
-                self._allowed(node.func)  # say what it is, if it is something refused (lambda, '.')
-                raise FormulaError("only ops can be called, by name (exp(x), max(a, b), dot(u, v))", at)
-            if node.func.id != DOT and node.func.id not in self.calls:
-                from .messages import suggest
+        elif kind in _NOT_ALLOWED:
+            raise FormulaError(_NOT_ALLOWED[kind] + _REMINDER, at)
+        elif kind is not ast.List:
+            raise FormulaError(f"'{kind.__name__}' is not allowed in a formula", at)
 
-                known = [*self.calls, DOT]
-                hint = suggest(node.func.id, known) or "; ops: " + ", ".join(known)
-                raise FormulaError(f"unknown op '{node.func.id}'" + hint, at)
-        if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or
-                                                not isinstance(node.value, (int, float))):
-            what = "strings" if isinstance(node.value, (str, bytes)) else repr(node.value)
-            raise FormulaError(f"{what} {'are' if what == 'strings' else 'is'} not allowed: a formula's "
-                               "values are node names and numbers", at)
-        if not isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.List)):
-            raise FormulaError(f"'{type(node).__name__}' is not allowed in a formula", at)
+    def _allowed_call(self, node: ast.Call, at: int) -> None:
+        if node.keywords:
+            keyword = node.keywords[0]
+            raise FormulaError("keyword arguments are not allowed: ops take their inputs in order",
+                               self.offset(keyword.col_offset))
+        if type(node.func) is not ast.Name:
+            self._allowed(node.func)  # say what it is, if it is something refused (lambda, '.')
+            raise FormulaError("only ops can be called, by name (exp(x), max(a, b), dot(u, v))", at)
+        if node.func.id != DOT and node.func.id not in self.calls:
+            from .messages import suggest
+
+            known = [*self.calls, DOT]
+            hint = suggest(node.func.id, known) or "; ops: " + ", ".join(known)
+            raise FormulaError(f"unknown op '{node.func.id}'" + hint, at)
 
     def _operator_offset(self, node: ast.BinOp) -> int:
         """Where the operator of `a OP b` is: the first character after the
@@ -292,6 +308,8 @@ class _Lowering:
             return _Made(number, False, at)
         if isinstance(node, ast.Name):
             return self._name(node.id, at)
+        if isinstance(node, ast.Attribute):  # h.n0: the dotted name of a node a module made
+            return self._name(_dotted_name(node), at)
         if isinstance(node, ast.List):
             return _Made([made for made in inputs], False, at)
         if isinstance(node, ast.UnaryOp):
@@ -319,9 +337,9 @@ class _Lowering:
         return self._gate(op.name, inputs, at)
 
     def _name(self, name: str, at: int) -> _Made:
-        if is_reserved(name):
+        if is_reserved(name.split(".", 1)[0]):
             raise FormulaError(f"'{name}' is reserved; it cannot name a node", at)
-        if not is_name(name):
+        if not NODE.match(name):
             raise FormulaError(f"'{name}' is not a valid name; {NAME_RULE}", at)
         value = self.resolve(name, at)
         if isinstance(value, list):
@@ -350,6 +368,19 @@ class _Lowering:
         refs = [_Index(made.value) if made.gate else made.value for made in inputs]
         self.gates.append(_Gate(op, refs, [made.offset for made in inputs], at))
         return _Made(len(self.gates) - 1, True, at)
+
+
+def _dotted_name(node: ast.Attribute) -> Optional[str]:
+    """`h.n0.w1` as one name, when the chain is names all the way down and
+    none is Python's own (`__class__`); else None."""
+    parts = []
+    current: ast.AST = node
+    while isinstance(current, ast.Attribute):
+        parts.append(current.attr)
+        current = current.value
+    if not isinstance(current, ast.Name) or any(part.startswith("__") for part in [current.id, *parts]):
+        return None
+    return ".".join([current.id, *reversed(parts)])
 
 
 class _Index(int):

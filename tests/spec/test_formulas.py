@@ -74,7 +74,7 @@ def test_dot_is_products_and_one_sum():
     ("dot([a, b], [x])", "same, non-zero length"), ("dot(a, b)", "two lists"),
     ("[a, b] * 2", "lists are for dot"), ("x ^ 2", "write `**`"), ("x % 2", "`%` is not an op"),
     ("2x", "write the product with '*'"), ("f(x=1)", "keyword arguments"), ("foo(x)", "unknown op 'foo'"),
-    ("sigmod(x)", "did you mean 'sigmoid'?"), ("x.real", "attribute access"), ("x[0]", "subscripts"),
+    ("sigmod(x)", "did you mean 'sigmoid'?"), ("x.__class__", "attribute access"), ("x[0]", "subscripts"),
     ("x if y else z", "'if ... else'"), ("x < y", "comparisons"), ("not x", "only '-' and '+'"),
     ("True * x", "True is not allowed"), ("'a' + x", "strings are not allowed"), ("1e999 * x", "too large"),
     ("null * x", "'null' is reserved"), ("été * x", "not a valid name"), ("", "empty"), ("(x", "not valid"),
