@@ -1,15 +1,60 @@
-"""The JSON Schema of spec format v1, generated from the pydantic models."""
+"""The JSON Schema of the spec format, generated from the pydantic models.
+
+pydantic writes most of it. What it cannot say from the type annotations is
+added here, from the same sources the validation uses, so that an editor
+(yaml-language-server) flags what circuit-run would refuse:
+
+- a mapping of names (inputs, gates, modules, ...) allows only valid,
+  unreserved names (`propertyNames`, no other keys);
+- an op gate has as many inputs as its op takes (from the op table).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from ..ops import OPS
+from . import rules
 from .models import Spec
+
+# A name that is not true/false/null in any case, as an ECMA-262 pattern.
+_UNRESERVED = "(?!(?:" + "|".join("".join(f"[{c.lower()}{c.upper()}]" for c in word)
+                                 for word in sorted(rules.RESERVED_NAMES)) + ")$)"
+NAME_KEYS = {"pattern": "^" + _UNRESERVED + rules.NAME_PATTERN[1:]}
 
 
 def spec_schema() -> dict:
     schema = Spec.model_json_schema(by_alias=True, mode="validation")
+    _name_keys(schema)
+    schema["$defs"]["Gate"]["allOf"] = _arities()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _name_keys(node: Any) -> None:
+    """Every mapping keyed by names: only valid, unreserved names."""
+    if isinstance(node, dict):
+        patterns = node.get("patternProperties")
+        if patterns and list(patterns) == [rules.NAME_PATTERN]:
+            node["propertyNames"] = NAME_KEYS
+            node["additionalProperties"] = False
+        for value in node.values():
+            _name_keys(value)
+    elif isinstance(node, list):
+        for value in node:
+            _name_keys(value)
+
+
+def _arities() -> list[dict]:
+    """For each op, how many inputs its gate's `in` list may hold."""
+    rules_by_op = []
+    for op in OPS.values():
+        count: dict[str, int] = {"minItems": op.min_arity}
+        if op.max_arity is not None:
+            count["maxItems"] = op.max_arity
+        rules_by_op.append({"if": {"properties": {"op": {"const": op.name}}, "required": ["op"]},
+                            "then": {"properties": {"in": count}}})
+    return rules_by_op
 
 
 def schema_text() -> str:
