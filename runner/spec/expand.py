@@ -228,8 +228,9 @@ class _Expander:
                       gates: dict) -> None:
         module = gate.get("use")
         if module not in self.modules:
-            hint = suggest(module, self.modules) or (
-                "; modules: " + ", ".join(map(str, self.modules)) if self.modules else "; the spec has no modules")
+            named = [key for key in self.modules if isinstance(key, str)]
+            hint = suggest(module, named) or (
+                "; modules: " + ", ".join(named) if named else "; the spec has no modules")
             self._report(path + ("use",), f"unknown module {module!r}" + hint)
             gates[name] = {"op": None, "in": []}
             return

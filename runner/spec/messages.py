@@ -25,7 +25,7 @@ def suggest(word: Any, candidates: Iterable[str]) -> str:
         return ""
     import difflib  # only on the error path
 
-    candidates = list(candidates)
+    candidates = [c for c in candidates if isinstance(c, str)]  # YAML keys may be true, 1, null
     matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     if not matches:  # 'inputs' for 'in', 'iter' for 'iterations'
         matches = [c for c in candidates if len(c) > 1 and (word.startswith(c) or c.startswith(word))]
