@@ -30,6 +30,7 @@ Examples:
   circuit-run --gradcheck circuits/neuron.yaml
   circuit-run --update-expect circuits/neuron.yaml
   circuit-run --iterations 100000 --optimizer adam --trace run.jsonl circuits/rosenbrock.yaml
+  circuit-run --engine micrograd.engine:Value --conformance
   cat spec.yaml | circuit-run -
 
 \b
