@@ -220,10 +220,21 @@ def test_an_engine_that_kills_its_process_is_reported(cli, write):
     assert result.stdout.count("\n") == 3  # both runs of the spec reported, and the count
 
 
-def test_prints_in_the_engine_do_not_disturb_the_replies(cli, write):
+@pytest.mark.parametrize("engine", ["engines.broken:Chatty", "engines.broken:ReadsStdin"])
+def test_the_engines_own_input_and_output_do_not_disturb_the_replies(cli, write, engine):
     path = write("a.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, x]}\n")
-    result = cli("--engine", "engines.broken:Chatty", path)
+    result = cli("--engine", engine, path, path)
     assert result.exit_code == 0 and rows(result)[path][0] == "pass"
+
+
+def test_gates_of_numbers_only_are_made_from_an_object(cli, write):
+    """exp(2) is written Value(2).exp(); 1 + 2 as Value(1) + 2; f = (1+2)*x + e^2 + max(1, 2)."""
+    path = write("c.yaml", "inputs: {x: 3}\ngates:\n  k: {op: add, in: [1, 2]}\n  f: {op: mul, in: [k, x]}\n"
+                           "  g: {op: exp, in: [2]}\n  h: {op: max, in: [1, 2]}\n  o: {op: add, in: [f, g, h]}\n")
+    alone = write("d.yaml", "inputs: {x: 3}\ngates:\n  f: {op: add, in: [1, 2]}\n")  # the output itself
+    result = cli("--engine", CORRECT, "--format", "json", path, alone)
+    assert [json.loads(line)["status"] for line in result.stdout.splitlines()] == ["pass", "pass"]
+    assert result.exit_code == 0
 
 
 @pytest.mark.parametrize("target,message", [
