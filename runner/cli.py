@@ -180,7 +180,7 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
                    "backward twice, deep chains) instead of specs; one row per case.")
 @click.option("--engine-timeout", type=PositiveFinite(), default=10.0, show_default=True, metavar="SECONDS",
               help="Time limit of each --engine case (a backward() that hangs is stopped and reported); "
-                   "importing the class may take the larger of this and 10 s.")
+                   "importing the class may take the larger of this and 60 s.")
 @optimization_options
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,

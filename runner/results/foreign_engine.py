@@ -24,7 +24,8 @@ from typing import Any, NamedTuple, Optional
 
 from ..errors import CircuitRunError
 
-DEFAULT_TIMEOUT = 10.0  # seconds per case (and for importing the class)
+DEFAULT_TIMEOUT = 10.0  # seconds per case
+IMPORT_TIMEOUT = 60.0  # seconds, at least, to start Python and import the class (PyTorch: seconds, more on a busy machine)
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
@@ -59,7 +60,7 @@ class ForeignEngine:
 
     `run(job)` sends a case and waits at most `timeout` seconds for its
     reply. Raises `EngineError` if the class cannot be imported (within
-    `import_timeout`, by default the larger of `timeout` and 10 s) or used.
+    `import_timeout`, by default the larger of `timeout` and 60 s) or used.
     """
 
     def __init__(self, target: str, timeout: float = DEFAULT_TIMEOUT, import_timeout: Optional[float] = None):
@@ -67,7 +68,7 @@ class ForeignEngine:
         self.timeout = timeout
         # Starting Python and importing the class (PyTorch takes seconds) is
         # not held to a short case limit.
-        self.import_timeout = max(timeout, DEFAULT_TIMEOUT) if import_timeout is None else import_timeout
+        self.import_timeout = max(timeout, IMPORT_TIMEOUT) if import_timeout is None else import_timeout
         self._process: Optional[subprocess.Popen] = None
         self._replies: queue.Queue = queue.Queue()
         self._ended = False  # the last _receive found the worker's output closed

@@ -121,7 +121,8 @@ def test_micrograd_on_the_example_circuits(cli, monkeypatch):
                                                   "3 expect entries")
     assert table["circuits/neuron.yaml"] == ("skipped", "Value has no method sigmoid(): gate 'f'")
     assert statuses(result, "skipped") == {"circuits/max-gate.yaml", "circuits/neuron.yaml",
-                                           "circuits/neuron-formula.yaml"}
+                                           "circuits/neuron-formula.yaml", "circuits/softplus.yaml",
+                                           "circuits/smooth-hinge.yaml", "circuits/swish.yaml"}
 
 
 def test_a_wrong_expect_entry_fails_against_the_engine_too(cli, write):
@@ -171,6 +172,14 @@ def test_a_custom_op_is_skipped_with_the_reason():
         result = check_circuit(engine, "s.yaml", run)
     assert (result.status, result.detail) == ("skipped", "custom op 'softplus' (gate 'f'): only circuit-run "
                                                          "knows its derivative")
+
+
+def test_the_example_with_a_custom_op_is_skipped(cli, monkeypatch):
+    monkeypatch.chdir(CIRCUITS.parent)
+    result = cli("--engine", CORRECT, "circuits/softplus.yaml", "circuits/add-gate.yaml")
+    assert result.exit_code == 0
+    assert rows(result)["circuits/softplus.yaml"] == ("skipped", "custom op 'softplus' (gate 'f'): only "
+                                                                 "circuit-run knows its derivative")
 
 
 def test_a_spec_with_data_is_refused():
