@@ -85,7 +85,9 @@ class ForeignEngine:
             return
         self._replies = queue.Queue()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "runner.results.engine_worker"], stdin=subprocess.PIPE,
+            # -P: not the current directory first, where a package of the user's own named
+            # `runner` would stand in for circuit-run's (the worker puts it first once started)
+            [sys.executable, "-P", "-m", "runner.results.engine_worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True, encoding="utf-8", env=_worker_environment())
         threading.Thread(target=_read_lines, args=(self._process.stdout, self._replies), daemon=True).start()
         self._send({"target": self.target, "path": _import_path()})

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from helpers import CIRCUITS
+from helpers import CIRCUITS, ROOT
 
 import runner
 from runner.ops import OPS
@@ -19,6 +19,7 @@ from runner.results.foreign_engine import EngineError, ForeignEngine
 MICROGRAD = "micrograd.engine:Value"
 CORRECT = "engines.correct:Value"
 BUGGY = "engines.buggy:Value"
+ENGINES = ROOT / "tests" / "engines"
 
 
 def rows(result) -> dict[str, tuple[str, str]]:
@@ -148,6 +149,17 @@ def test_a_deep_spec_reports_micrograds_recursion_error_and_the_next_spec_still_
     assert table[small][0] == "pass"
 
 
+def test_a_spec_circuit_run_cannot_run_is_reported_as_usual_and_the_others_still_run(cli, write):
+    broken = write("broken.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, zz]}\n")
+    negative = write("log.yaml", "inputs: {x: -1}\ngates:\n  f: {op: log, in: [x]}\n")
+    fine = write("fine.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, x]}\n")
+    result = cli("--engine", CORRECT, broken, negative, fine)
+    assert result.exit_code == 3  # the highest: log(-1) is a numerical error
+    assert f"{broken}:3:24: error: gates.f.in[1]: unknown node 'zz'" in result.stderr
+    assert f"{negative}:3:3: error: numerical error: gate 'f' (log)" in result.stderr
+    assert list(rows(result)) == [fine]
+
+
 def test_set_changes_both_runs_and_leaves_the_expect_block_out(cli, write):
     path = write("s.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, x]}\nexpect: {output: 9}\n")
     result = cli("--engine", CORRECT, "--set", "x=4", "--format", "json", path)
@@ -180,6 +192,17 @@ def test_the_example_with_a_custom_op_is_skipped(cli, monkeypatch):
     assert result.exit_code == 0
     assert rows(result)["circuits/softplus.yaml"] == ("skipped", "custom op 'softplus' (gate 'f'): only "
                                                                  "circuit-run knows its derivative")
+
+
+def test_an_engine_beside_a_package_named_runner_is_found(cli, tmp_path, monkeypatch):
+    """The worker is circuit-run's, not a `runner` package in the current directory."""
+    (tmp_path / "runner").mkdir()
+    (tmp_path / "runner" / "__init__.py").write_text("raise ImportError('the user\'s own runner')\n")
+    (tmp_path / "mygrad.py").write_text((ENGINES / "correct.py").read_text())
+    (tmp_path / "s.yaml").write_text("inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, x]}\n")
+    monkeypatch.chdir(tmp_path)
+    result = cli("--engine", "mygrad:Value", "s.yaml")
+    assert result.exit_code == 0 and rows(result)["s.yaml"][0] == "pass"
 
 
 def test_a_spec_with_data_is_refused():
