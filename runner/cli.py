@@ -573,7 +573,7 @@ def _run_engine(target: str, timeout: float, conformance: bool, specs: Sequence[
         click.echo(err.lines()[0], err=True)
         return err.exit_code
     if options.fmt == "table" and shown:
-        click.echo(engine_report.summary(shown, target), nl=False)
+        click.echo(engine_report.summary(shown, target), nl=False, err=True)  # stdout: one row per case
     return max(codes + [EXIT_CHECK_FAILED if any(result.failed for result in shown) else EXIT_OK])
 
 
