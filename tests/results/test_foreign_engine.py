@@ -102,6 +102,33 @@ def test_the_classic_mistakes_are_caught_by_the_right_cases(cli):
     assert {"chain-10", "chain-1000", "chain-10000"} <= statuses(result, "pass")
 
 
+def test_accumulating_gradients_like_pytorch_passes_backward_twice(cli):
+    result = cli("--engine", "engines.correct:Accumulating", "--conformance")
+    assert result.exit_code == 0
+    assert rows(result)["backward-twice"] == ("pass", "the second backward() adds the gradients again (they "
+                                                      "double, as PyTorch accumulates)")
+
+
+def test_a_tie_that_hands_out_more_than_the_whole_gradient_fails(cli):
+    result = cli("--engine", "engines.broken:GenerousMax", "--conformance")
+    assert statuses(result, "FAIL") == {"tie-max", "tie-max-3", "tie-min", "tie-min-3"}
+    assert rows(result)["tie-max"] == ("FAIL", "a=1, b=1: they add up to 2, not 1")
+    assert {"op-max", "op-max-3", "op-min"} <= statuses(result, "pass")  # no tie there
+
+
+def test_the_worker_spells_only_ops_of_the_table_and_imports_nothing_of_circuit_run():
+    import ast
+
+    from runner.results import engine_worker
+
+    assert set(engine_worker.OPERATORS) | set(engine_worker.UNARY) | {engine_worker.SQRT[0]} <= set(OPS)
+    tree = ast.parse((ROOT / "runner" / "results" / "engine_worker.py").read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0}
+    assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
+    assert imported <= {"__future__", "difflib", "importlib", "json", "os", "sys", "typing"}
+
+
 def test_every_op_of_the_table_has_a_case():
     names = {case.name for case in cases()}
     assert {f"op-{op}" for op in OPS} <= names
