@@ -73,3 +73,12 @@ class GenerousMax(Value):
         if self.data == other.data:
             return self._make(self.data, (self, other), (1.0, 1.0))
         return super().min(other)
+
+
+class NoneForUnused(Value):
+    """.grad is None until backward() reaches the node: an input the output
+    does not depend on keeps None, as a PyTorch tensor does."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.grad = None

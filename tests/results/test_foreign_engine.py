@@ -249,6 +249,13 @@ def test_an_engine_that_computes_no_gradients_fails_on_the_first_input(cli, writ
     assert rows(result)[path] == ("FAIL", "grads.x: engine 0, circuit-run 2 (allowed 3e-09); 1 more")
 
 
+def test_a_gradient_of_none_counts_as_zero(cli, write):
+    path = write("s.yaml", "inputs: {x: 3, unused: 1}\ngates:\n  f: {op: mul, in: [x, x]}\n"
+                           "expect: {output: 9, grads: {x: 6, unused: 0}}\n")
+    result = cli("--engine", "engines.broken:NoneForUnused", path)
+    assert rows(result)[path] == ("pass", "output and 2 gradients agree with circuit-run; 3 expect entries")
+
+
 def test_numbers_that_are_not_finite_are_null_in_json():
     from runner.present.engine_report import row_json
     from runner.results.engine_check import CaseResult
