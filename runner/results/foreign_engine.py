@@ -122,10 +122,10 @@ class ForeignEngine:
         process, self._process = self._process, None
         if process is None:
             return
+        _close(process.stdin)  # the worker's signal to finish
         try:
-            process.stdin.close()
             process.wait(timeout=2)
-        except (OSError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:  # still busy with a case
             process.kill()
             process.wait()
 
@@ -155,6 +155,7 @@ class ForeignEngine:
         if timed_out:
             process.kill()
         code = process.wait()
+        _close(process.stdin)
         if timed_out:
             message = f"did not finish within {self.timeout:g} s; stopped"
             return Reply("error", {"type": "Timeout", "message": message, "where": phase})
@@ -163,9 +164,18 @@ class ForeignEngine:
 
 
 def _read_lines(stream, replies: queue.Queue) -> None:
+    """The worker's replies, line by line, then None when its output ends."""
     for line in stream:
         replies.put(line)
+    _close(stream)
     replies.put(None)
+
+
+def _close(stream) -> None:
+    try:
+        stream.close()
+    except OSError:  # a pipe whose other end is gone
+        pass
 
 
 def _import_path() -> list[str]:
