@@ -208,7 +208,7 @@ def check_spec(engine: ForeignEngine, spec: Spec, source: str, overrides: Option
     """One spec file run by the engine, compared with circuit-run's run and
     with its expect block (not with --set: the block was written for the
     spec's own inputs). The optimize block is not run."""
-    if getattr(spec, "data", None) is not None:
+    if getattr(spec, "data", None) is not None or getattr(getattr(spec, "netlist", None), "data", None) is not None:
         raise SpecError(source, [Problem(0, 0, "--engine runs circuits over inputs only; this spec has a "
                                                "'data:' section, which --engine does not support yet")])
     from .run import run_spec
