@@ -15,14 +15,14 @@ from typing import NamedTuple
 
 # Exit codes, the command line's contract. With several specs the highest wins.
 EXIT_OK = 0
-EXIT_CHECK_FAILED = 1  # --check or --gradcheck found a difference
+EXIT_CHECK_FAILED = 1  # --check, --gradcheck or --engine found a difference
 EXIT_SPEC_ERROR = 2  # an invalid spec or usage, or a file that cannot be read or written
 EXIT_NUMERICAL_ERROR = 3  # a value or gradient left the finite numbers
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 EXIT_CODES = {
     EXIT_OK: "success",
-    EXIT_CHECK_FAILED: "a check failed (--check, --gradcheck)",
+    EXIT_CHECK_FAILED: "a check failed (--check, --gradcheck, --engine)",
     EXIT_SPEC_ERROR: "invalid spec or usage, or a file that cannot be read or written",
     EXIT_NUMERICAL_ERROR: "numerical error (a value or gradient went non-finite)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
