@@ -43,6 +43,11 @@ class EngineError(CircuitRunError):
 
 def check_target(text: str) -> str:
     """MODULE:CLASS, as written; raises ValueError with the fix otherwise."""
+    module, _, attribute = text.partition(":")
+    if module.endswith(".py") or "/" in module or "\\" in module:  # a file's path: say its module's name
+        name = re.sub(r"\.py$", "", module).strip("./\\").replace("/", ".").replace("\\", ".")
+        raise ValueError(f"expected MODULE:CLASS, got {text!r}: give the file's module name, as in an import: "
+                         f"{name}:{attribute or 'CLASS'}")
     if not _TARGET.match(text) or ".." in text or text.endswith("."):
         raise ValueError(f"expected MODULE:CLASS (for example micrograd.engine:Value), got {text!r}")
     return text

@@ -339,6 +339,8 @@ def test_an_engine_error_from_the_api_is_a_circuit_run_error():
 @pytest.mark.parametrize("args,fragment", [
     (["--engine", "micrograd", "--conformance"], "expected MODULE:CLASS (for example micrograd.engine:Value), "
                                                  "got 'micrograd'"),
+    (["--engine", "./mygrad.py:Value", "x.yaml"], "expected MODULE:CLASS, got './mygrad.py:Value': give the "
+                                                  "file's module name, as in an import: mygrad:Value"),
     (["--conformance"], "--conformance checks another engine: give it with --engine MODULE:CLASS"),
     (["--engine", MICROGRAD, "--conformance", "x.yaml"], "give no SPEC files with it"),
     (["--engine", MICROGRAD, "--check", "x.yaml"], "--engine cannot be combined with --check"),
