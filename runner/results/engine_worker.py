@@ -26,6 +26,8 @@ import importlib
 import json
 import os
 import sys
+import threading
+import time
 from typing import Any, Callable
 
 # How each op of the table is written with the class: an operator (the
@@ -63,6 +65,7 @@ def main() -> None:
         channel.write(json.dumps(message) + "\n")
         channel.flush()
 
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     try:
         hello = json.loads(requests.readline())
         sys.path[:] = hello["path"]
@@ -76,6 +79,16 @@ def main() -> None:
             send(run_case(cls, json.loads(line), send))
     except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C reaches this process too; circuit-run reports it
         os._exit(1)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this process once circuit-run is gone (killed while a case hangs,
+    it could not stop the worker itself): a thread, so it also runs while the
+    user's code loops."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 def load_class(target: str) -> type:

@@ -5,6 +5,9 @@ hang, crash, print or cannot be used at all."""
 from __future__ import annotations
 
 import json
+import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -275,6 +278,71 @@ def test_a_backward_that_hangs_is_stopped_and_the_next_case_runs(cli, write):
     assert result.exit_code == 1
     expected = ("error", "Timeout: did not finish within 0.5 s; stopped (in backward())")
     assert rows(result)[first] == rows(result)[second] == expected
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker through /proc")
+def test_the_worker_ends_when_circuit_run_is_killed_while_a_case_hangs(write):
+    import signal
+    import subprocess
+    import time
+
+    path = write("a.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, 2]}\n")
+    command = subprocess.Popen([sys.executable, "-m", "runner", "--engine", "engines.broken:Hangs",
+                                "--engine-timeout", "300", path], cwd=ROOT / "tests",
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        worker = _child_of(command.pid, within=30)
+        assert worker is not None, "the worker did not start"
+        assert _spins(worker, within=60), "the worker never reached the hanging backward()"
+        os.kill(command.pid, signal.SIGKILL)  # no chance to clean up
+        command.wait()
+        assert _ends(worker, within=10), "the worker outlived circuit-run"
+    finally:
+        command.kill()
+        if worker is not None and not _ends(worker, within=0):
+            os.kill(worker, signal.SIGKILL)
+
+
+def _child_of(pid: int, within: float):
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.1)
+    return None
+
+
+def _spins(pid: int, within: float) -> bool:
+    """Whether the process has used a second of CPU time (importing takes a fraction; the
+    hanging backward() takes all it gets)."""
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") >= 1.0:  # utime + stime
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _ends(pid: int, within: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":  # ended, not yet reaped
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def test_an_engine_that_kills_its_process_is_reported(cli, write):
