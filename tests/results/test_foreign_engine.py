@@ -129,7 +129,7 @@ def test_the_worker_spells_only_ops_of_the_table_and_imports_nothing_of_circuit_
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0}
     assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
-    assert imported <= {"__future__", "difflib", "importlib", "json", "os", "sys", "typing"}
+    assert imported <= {"__future__", "difflib", "importlib", "json", "os", "sys", "threading", "time", "typing"}
 
 
 def test_every_op_of_the_table_has_a_case():
