@@ -59,20 +59,28 @@ class Assignment(click.ParamType):
         return name, number
 
 
-class PositiveFinite(click.ParamType):
-    """A finite number greater than 0 (a step size or tolerance)."""
+class FiniteNumber(click.ParamType):
+    """A finite number above a minimum (a step, a size, a tolerance).
+
+    click's FloatRange lets NaN through (every comparison with NaN is
+    false) and takes inf as in range; neither means anything here."""
 
     name = "X"
 
+    def __init__(self, minimum: float = 0.0, *, inclusive: bool = False):
+        self.minimum, self.inclusive = minimum, inclusive
+
     def convert(self, value: Any, param, ctx) -> float:
-        if isinstance(value, float):
+        if isinstance(value, float) and math.isfinite(value):
             return value
         try:
             number = float(value)
-        except ValueError:
+        except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number", param, ctx)
-        if not (math.isfinite(number) and number > 0):
-            self.fail(f"must be a finite number greater than 0, got {value!r}", param, ctx)
+        above = number >= self.minimum if self.inclusive else number > self.minimum
+        if not (math.isfinite(number) and above):
+            relation = "at least" if self.inclusive else "greater than"
+            self.fail(f"must be a finite number {relation} {self.minimum:g}, got {value!r}", param, ctx)
         return number
 
 
@@ -90,12 +98,12 @@ def optimization_options(command):
         click.option("--iterations", type=click.IntRange(0, MAX_ITERATIONS), metavar="N",
                      help="Override optimize.iterations. Any override gives a spec without an "
                           "optimize block one, with the defaults."),
-        click.option("--step-size", type=PositiveFinite(), help="Override optimize.step_size."),
+        click.option("--step-size", type=FiniteNumber(), help="Override optimize.step_size."),
         click.option("--method", type=click.Choice(rules.METHODS), help="Override optimize.method."),
         click.option("--goal", type=click.Choice(rules.GOALS), help="Override optimize.goal."),
         click.option("--optimizer", type=click.Choice(rules.OPTIMIZERS), help="Override optimize.optimizer."),
         click.option("--seed", type=int, metavar="N", help="Override optimize.seed."),
-        click.option("--tolerance", type=PositiveFinite(), help="Override optimize.tolerance."),
+        click.option("--tolerance", type=FiniteNumber(), help="Override optimize.tolerance."),
         click.option("--no-optimize", is_flag=True, help="Skip the spec's optimize block."),
     ]
     for option in reversed(options):
@@ -118,18 +126,18 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--gradcheck", is_flag=True,
               help="Compare every input's analytic gradient with a central difference; exit 1 on a "
                    "mismatch. Kinks (relu/abs at 0, max/min ties) are flagged, not failed.")
-@click.option("--gradcheck-eps", type=click.FloatRange(min=0, min_open=True), default=1e-6,
+@click.option("--gradcheck-eps", type=FiniteNumber(), default=1e-6,
               show_default=True, metavar="EPS", help="Step of --gradcheck's central differences.")
-@click.option("--gradcheck-atol", type=click.FloatRange(min=0), default=1e-5, show_default=True,
+@click.option("--gradcheck-atol", type=FiniteNumber(0.0, inclusive=True), default=1e-5, show_default=True,
               metavar="ATOL", help="--gradcheck passes when |analytic - numerical| <= ATOL + RTOL*|numerical|.")
-@click.option("--gradcheck-rtol", type=click.FloatRange(min=0), default=1e-3, show_default=True,
+@click.option("--gradcheck-rtol", type=FiniteNumber(0.0, inclusive=True), default=1e-3, show_default=True,
               metavar="RTOL", help="See --gradcheck-atol.")
 @click.option("--update-expect", is_flag=True,
               help="Write the actual results into each spec's expect block (only entries that fail; "
                    "creates the block if missing). The rest of the file is kept byte for byte.")
 @click.option("--numerical", "numerical", is_flag=True,
               help="Also show central-difference gradients of the inputs beside the analytic ones.")
-@click.option("--numerical-h", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
+@click.option("--numerical-h", type=FiniteNumber(), default=1e-6, show_default=True,
               metavar="H", help="Step of --numerical's central differences.")
 @click.option("--schema", is_flag=True, help="Print the JSON Schema of the spec format and exit.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=Limits().max_bytes, show_default=True,
