@@ -87,9 +87,9 @@ class FiniteNumber(click.ParamType):
 def optimization_options(command):
     """--trace, --every, --quiet and the overrides of the spec's optimize block."""
     options = [
-        click.option("--trace", "trace_path", metavar="FILE",
+        click.option("--trace", "trace_paths", metavar="FILE", multiple=True,
                      help="Write every optimization row to FILE as it runs: .csv, .jsonl or .json by "
-                          "its extension. With several specs, put {name} in FILE."),
+                          "its extension. With several specs, put {name} in FILE. Repeatable."),
         click.option("--every", type=click.IntRange(min=1), metavar="N",
                      help="In the table, show every Nth optimization row (and the last) instead of "
                           "the first, evenly spaced and last rows."),
@@ -146,15 +146,15 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
               show_default=True, metavar="N", help="Refuse specs nested deeper than this.")
 @click.option("--max-alias-nodes", type=click.IntRange(min=0), default=Limits().max_alias_nodes,
               show_default=True, metavar="N", help="Refuse YAML whose aliases expand to more nodes.")
-@click.option("--graph", "graph_file", metavar="FILE",
+@click.option("--graph", "graph_files", metavar="FILE", multiple=True,
               help="Draw the circuit (values and gradients on its wires) to FILE: .dot, or .svg/.png/.pdf "
-                   "with Graphviz's dot program. With several specs, put {name} in FILE.")
-@click.option("--plot", "plot_file", metavar="FILE",
+                   "with Graphviz's dot program. With several specs, put {name} in FILE. Repeatable.")
+@click.option("--plot", "plot_files", metavar="FILE", multiple=True,
               help="Plot the optimization (output and trainable inputs against iteration) to FILE "
-                   "(.png, .svg or .pdf; needs circuit-run[plot]).")
-@click.option("--plot-surface", "surface_file", metavar="FILE",
+                   "(.png, .svg or .pdf; needs circuit-run[plot]). Repeatable.")
+@click.option("--plot-surface", "surface_files", metavar="FILE", multiple=True,
               help="Contours of the output over the plane of the two trainable inputs, with the "
-                   "optimization path, to FILE (.png, .svg or .pdf; needs circuit-run[plot]).")
+                   "optimization path, to FILE (.png, .svg or .pdf; needs circuit-run[plot]). Repeatable.")
 @click.option("--explain", is_flag=True,
               help="Show how backprop made every gradient, term by term (chain rule), after the table; "
                    "with --format json, as an `explain` member. Uses · and ∂, or * and d where the "
@@ -169,8 +169,9 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
-         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_file: str | None, plot_file: str | None,
-         surface_file: str | None, explain: bool, all_nodes: bool, trace_path: str | None, every: int | None,
+         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_files: Sequence[str], plot_files: Sequence[str],
+         surface_files: Sequence[str], explain: bool, all_nodes: bool, trace_paths: Sequence[str],
+         every: int | None,
          quiet: bool, no_optimize: bool, **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
@@ -200,9 +201,11 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         if STDIN in specs:
             raise click.UsageError("--update-expect needs spec files; standard input cannot be updated")
         sys.exit(max(_update_one(path, fmt, limits) for path in specs))
-    pictures = {"graph": graph_file, "plot": plot_file, "plot-surface": surface_file}
-    for option, target in pictures.items():
-        if target and len(specs) > 1 and "{name}" not in target:
+    outputs = [(option, target) for option, targets in (("trace", trace_paths), ("graph", graph_files),
+                                                        ("plot", plot_files), ("plot-surface", surface_files))
+               for target in targets]
+    for option, target in outputs:
+        if len(specs) > 1 and "{name}" not in target:
             raise click.UsageError(f"--{option} {target}: with several specs, put {{name}} in the file name "
                                    "(each spec's name replaces it)")
     if explain and fmt == "csv":
@@ -210,15 +213,14 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     changes = {key: value for key, value in settings.items() if key in OVERRIDES and value is not None}
     if no_optimize and changes:
         raise click.UsageError(f"--no-optimize cannot be combined with --{next(iter(changes)).replace('_', '-')}")
-    if trace_path and len(specs) > 1 and "{name}" not in trace_path:
-        raise click.UsageError("with several specs, put {name} in the --trace file name "
-                               "(for example --trace 'traces/{name}.jsonl')")
-    if trace_path:
-        from .present.trace_files import TRACE_FORMATS
+    if trace_paths:
+        from .present.trace_files import trace_format
 
-        if not trace_path.lower().endswith(TRACE_FORMATS):
-            raise click.BadParameter(f"end the file name with {', '.join(TRACE_FORMATS)}, not "
-                                     f"{trace_path!r}", param_hint="'--trace'")
+        for trace_path in trace_paths:
+            try:
+                trace_format(trace_path)
+            except ValueError as err:
+                raise click.BadParameter(str(err), param_hint="'--trace'") from None
     if check and assignments:
         click.echo("circuit-run: warning: --set changes the inputs that the expect blocks were written "
                    "for, so --check compares against other numbers", err=True)
@@ -226,9 +228,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         fmt=fmt, overrides=dict(assignments), check=check,
         gradcheck=dict(eps=gradcheck_eps, atol=gradcheck_atol, rtol=gradcheck_rtol) if gradcheck else None,
         numerical_h=numerical_h if numerical else None, limits=limits, changes=changes,
-        optimize=not no_optimize, trace_path=trace_path, every=every, quiet=quiet,
-        pictures={option: target for option, target in pictures.items() if target}, explain=explain,
-        all_nodes=all_nodes)
+        optimize=not no_optimize, outputs=_output_paths(outputs, specs), every=every, quiet=quiet,
+        explain=explain, all_nodes=all_nodes)
     codes = []
     for index, path in enumerate(specs):
         if index and fmt == "table" and not check:
@@ -238,6 +239,12 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         passed = codes.count(EXIT_OK)
         click.echo(f"{len(codes)} specs: {passed} passed, {len(codes) - passed} failed", err=True)
     sys.exit(max(codes))
+
+
+def _output_paths(outputs: list[tuple[str, str]], specs: Sequence[str]):
+    from .present.output_paths import OutputPaths
+
+    return OutputPaths(outputs, [path for path in specs if path != STDIN])
 
 
 class Options(NamedTuple):
@@ -251,10 +258,9 @@ class Options(NamedTuple):
     limits: Limits
     changes: dict[str, Any]  # overrides of the optimize block
     optimize: bool  # False with --no-optimize
-    trace_path: str | None
+    outputs: Any  # OutputPaths: the files of --trace, --graph, --plot, --plot-surface
     every: int | None
     quiet: bool
-    pictures: dict[str, str]  # option (graph, plot, plot-surface) -> file
     explain: bool
     all_nodes: bool  # the table unfolds formulas and instances
 
@@ -264,7 +270,8 @@ def _run_one(path: str, options: Options) -> int:
     source = STDIN_NAME if path == STDIN else path
     try:
         spec = _load(path, source, options)
-        result, trace_rows = _run(spec, source, options)
+        outputs = options.outputs.resolve(spec.name, source)
+        result, trace_rows = _run(spec, source, options, [target for option, target in outputs if option == "trace"])
     except CircuitRunError as err:
         from .present.errors import error_lines
 
@@ -274,10 +281,11 @@ def _run_one(path: str, options: Options) -> int:
     except (RecursionError, MemoryError):
         click.echo(f"{source}: error: the spec is too large or too deeply nested to process", err=True)
         return _not_run(source, options, SpecError.exit_code, "invalid spec")
-    return _report(result, trace_rows, source, path, options)
+    pictures = [(option, target) for option, target in outputs if option != "trace"]
+    return _report(result, trace_rows, source, path, options, pictures)
 
 
-_WHY_NOT_RUN = {"NumericalError": "numerical error", "OutputError": "trace file not written"}
+_WHY_NOT_RUN = {"NumericalError": "numerical error", "OutputError": "output file not written"}
 
 
 def _load(path: str, source: str, options: Options):
@@ -309,7 +317,7 @@ def _outside(value: float, low: float | None, high: float | None) -> str:
     return ", ".join(f"{label} {bound:g}" for label, bound in (("min", low), ("max", high)) if bound is not None)
 
 
-def _run(spec, source: str, options: Options):
+def _run(spec, source: str, options: Options, traces: Sequence[str]):
     """run_spec with the command line's optimize overrides, trace file,
     progress bar, and the rows the chosen output needs kept in memory.
     Returns the result and, for --format json, the trace rows as text
@@ -327,7 +335,7 @@ def _run(spec, source: str, options: Options):
                        gradcheck=options.gradcheck)
     settings = spec.optimize if options.optimize else None
     if settings is None:  # nothing to trace: no need for the optimizer's machinery
-        if options.trace_path:
+        if traces:
             click.echo(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
                        "(add one, or an override such as --iterations N)", err=True)
         return run_spec(spec, run_optimization=False, **run_options), None
@@ -340,7 +348,7 @@ def _run(spec, source: str, options: Options):
     from .present.trace_files import JsonRows, open_trace
 
     # a plot wants many rows (evenly spaced, up to ~1,000), a table a few
-    plotting = any(option.startswith("plot") for option in options.pictures)
+    plotting = options.outputs.plotting
     keep = KeepEvery(options.every) if options.every else \
         KeepSummary(middle=1000) if plotting else KeepSummary()
     trace_rows = None
@@ -348,14 +356,14 @@ def _run(spec, source: str, options: Options):
         keep = trace_rows = JsonRows(keep)
     with ExitStack() as stack:
         observers = []
-        if options.trace_path:
+        writers = []
+        for trace in traces:
             try:
-                writer = stack.enter_context(open_trace(
-                    options.trace_path.replace("{name}", spec.name or "circuit"),
-                    {"circuit": spec.name, "spec": source, **settings_json(settings)}))
+                writers.append(stack.enter_context(open_trace(
+                    trace, {"circuit": spec.name, "spec": source, **settings_json(settings)})))
             except OSError as err:
                 raise OutputError(source, f"cannot write the trace file: {err}") from None
-            observers.append(writer.write)
+            observers.append(writers[-1].write)
         if progress_wanted(quiet=options.quiet, fmt=options.fmt):
             observers.append(stack.enter_context(Progress(settings.iterations, spec.name or source)))
 
@@ -366,7 +374,7 @@ def _run(spec, source: str, options: Options):
         try:
             result = run_spec(spec, run_optimization=True, keep=keep, observe=observe if observers else None,
                               **run_options)
-            if options.trace_path:
+            for writer in writers:
                 writer.finish(result.optimization)
         except BaseException as err:
             if trace_rows is not None:
@@ -377,7 +385,8 @@ def _run(spec, source: str, options: Options):
     return result, trace_rows
 
 
-def _report(result, trace_rows, source: str, path: str, options: Options) -> int:
+def _report(result, trace_rows, source: str, path: str, options: Options,
+            pictures: Sequence[tuple[str, str]] = ()) -> int:
     """Print one run's results as the options ask; return its exit code."""
     from .present import tables
 
@@ -406,8 +415,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
             click.echo(piece, nl=False)
     elif not check and gradcheck is None:
         shown = result
-        plotting = any(option.startswith("plot") for option in options.pictures)
-        if plotting and not options.every and result.optimization is not None:
+        if options.outputs.plotting and not options.every and result.optimization is not None:
             # the run kept many rows for the plot; the table shows a summary of them
             from dataclasses import replace
 
@@ -420,7 +428,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
         if not (check or gradcheck is not None):  # a blank line after the node table
             click.echo()
         click.echo(render_text(result, ascii=not _can_print("·∂")), nl=False)
-    code = _draw_pictures(result, options.pictures) if options.pictures else EXIT_OK
+    code = _draw_pictures(result, pictures) if pictures else EXIT_OK
     if check:
         assert result.check is not None
         if fmt != "json":
@@ -442,13 +450,11 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
     return code
 
 
-def _draw_pictures(result, pictures: dict[str, str]) -> int:
-    """Write the --graph / --plot / --plot-surface files of one run; return
-    the exit code (each is attempted even when another failed)."""
-    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.spec.name or "circuit")
+def _draw_pictures(result, pictures: Sequence[tuple[str, str]]) -> int:
+    """Write the --graph / --plot / --plot-surface files of one run (option,
+    path pairs); return the exit code (each is attempted even when another failed)."""
     code = EXIT_OK
-    for option, target in pictures.items():
-        target = target.replace("{name}", name)
+    for option, target in pictures:
         try:
             if option == "graph":
                 from .present import diagram

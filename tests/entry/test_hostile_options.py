@@ -37,3 +37,96 @@ def test_out_of_range_option_values_are_usage_errors(cli, write, option, value, 
 def test_zero_tolerances_are_still_allowed(cli, write):
     (doc,) = cli.json("--gradcheck", "--gradcheck-atol", "0", "--gradcheck-rtol", "0.5", write("s.yaml", SQUARE))
     assert doc["gradcheck"]["atol"] == 0.0 and doc["gradcheck"]["rtol"] == 0.5
+
+
+# ---- output paths: --trace names, {name}, the specs themselves ------------------------
+
+OPTIMIZING = "name: {name}\ninputs: {{x: 3}}\ngates: {{f: {{op: square, in: [x]}}}}\n" \
+             "optimize: {{goal: minimize, iterations: 2}}\n"
+
+
+@pytest.mark.parametrize("target", [".jsonl", ".csv", "traces/.json", ".JSONL"])
+def test_a_trace_name_that_is_only_an_extension_is_refused(cli, write, tmp_path, monkeypatch, target):
+    """Issue 17, item 3: `.jsonl` passed the command line's check, then open_trace raised ValueError."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "traces").mkdir()
+    result = cli("--trace", target, write("s.yaml", OPTIMIZING.format(name="s")))
+    assert result.exit_code == EXIT_SPEC_ERROR and result.stdout == ""
+    assert "Invalid value for '--trace'" in result.stderr and "has no name before its extension" in result.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["s.yaml", "traces"]
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "/etc/passwd", "..", ".hidden", "a/b", "a\\b", "a\0b",
+                                  "a\nb", "\u202e\u2028x", "\x1b[31m", "x" * 300])
+def test_a_spec_name_stays_one_file_name_inside_the_trace_directory(cli, write, tmp_path, name):
+    """Issue 17, item 5: every {name} path gets the same sanitized name;
+    nothing is written outside the directory the template names."""
+    spec = write("s.yaml", OPTIMIZING.format(name=json.dumps(name)))
+    box = tmp_path / "out" / "traces"
+    box.mkdir(parents=True)
+    result = cli("--trace", str(box / "{name}.jsonl"), "--graph", str(box / "{name}.dot"), spec)
+    assert result.exit_code == 0, result.stderr
+    written = sorted(p for p in tmp_path.rglob("*") if p.is_file() and p.name != "s.yaml")
+    assert [p.parent for p in written] == [box, box]
+    stems = {p.stem for p in written}
+    assert len(stems) == 1
+    (stem,) = stems
+    assert 0 < len(stem) <= 100 and not stem.startswith(".")
+    assert all(c.isalnum() or c in "-_." for c in stem)
+
+
+def test_the_sanitized_name_is_the_same_for_every_output(tmp_path):
+    from runner.present.output_paths import OutputPaths, safe_name
+
+    paths = OutputPaths([("trace", "t/{name}.csv"), ("graph", "g/{name}.dot"), ("plot", "{name}.png")], [])
+    assert paths.resolve("../a b", "s.yaml") == [("trace", "t/_._a_b.csv"), ("graph", "g/_._a_b.dot"),
+                                                 ("plot", "_._a_b.png")]
+    assert safe_name("..") == "_." and safe_name("") == safe_name(None) == "circuit"
+    assert safe_name("été-1.x") == "été-1.x"
+
+
+@pytest.mark.parametrize("option,suffix", [("--trace", ".json"), ("--graph", ".dot"), ("--plot", ".png")])
+def test_an_output_that_is_one_of_the_specs_is_refused(cli, tmp_path, option, suffix):
+    """Issue 17, item 6: `--trace '{name}.json' a.json b.json` replaced both specs with traces."""
+    specs = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}{suffix}"
+        path.write_text(json.dumps({"name": name, "inputs": {"x": 3}, "gates": {"f": {"op": "square", "in": ["x"]}},
+                                    "optimize": {"iterations": 2}}))
+        specs.append(path)
+    before = [path.read_bytes() for path in specs]
+    result = cli(option, str(tmp_path / f"{{name}}{suffix}"), *map(str, specs))
+    assert result.exit_code == EXIT_SPEC_ERROR
+    assert [path.read_bytes() for path in specs] == before
+    for path in specs:
+        assert f"{path}: error: {option} {path}: that is the spec {path}, which would be overwritten" \
+            in result.stderr
+
+
+def test_an_output_that_links_to_a_spec_is_refused(cli, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(OPTIMIZING.format(name="s"))
+    (tmp_path / "link.jsonl").symlink_to(spec)
+    result = cli("--trace", str(tmp_path / "link.jsonl"), str(spec))
+    assert result.exit_code == EXIT_SPEC_ERROR and "which would be overwritten" in result.stderr
+    assert spec.read_text() == OPTIMIZING.format(name="s")
+
+
+# ---- several files for one option (issue 12, bug 7) --------------------------------
+
+def test_several_graphs_and_traces_are_all_written(cli, write, tmp_path):
+    spec = write("s.yaml", OPTIMIZING.format(name="s"))
+    result = cli("--graph", str(tmp_path / "a.dot"), "--graph", str(tmp_path / "b.dot"),
+                 "--trace", str(tmp_path / "t.jsonl"), "--trace", str(tmp_path / "t.csv"), spec)
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "a.dot").read_text() == (tmp_path / "b.dot").read_text()
+    assert "digraph circuit {" in (tmp_path / "a.dot").read_text()
+    assert len((tmp_path / "t.jsonl").read_text().splitlines()) == 3
+    assert (tmp_path / "t.csv").read_text().splitlines()[0] == "iteration,output,inputs.x,grads.x"
+
+
+def test_two_outputs_into_one_file_are_refused(cli, write, tmp_path):
+    result = cli("--graph", str(tmp_path / "a.dot"), "--graph", str(tmp_path / "a.dot"),
+                 write("s.yaml", OPTIMIZING.format(name="s")))
+    assert result.exit_code == EXIT_SPEC_ERROR and "--graph writes the same file" in result.stderr
+    assert not (tmp_path / "a.dot").exists()
