@@ -498,6 +498,9 @@ def _update_one(path: str, fmt: str, limits: Limits) -> int:
     except CircuitRunError as err:
         for line in error_lines(err, path, path, limits):
             click.echo(line, err=True)
+        if err.exit_code == EXIT_NUMERICAL_ERROR:
+            click.echo(f"{path}: note: the file was left unchanged (an update records only a run that "
+                       "finishes)", err=True)
         return err.exit_code
     if fmt == "json":
         click.echo(json.dumps(outcome.as_dict(), allow_nan=False))
