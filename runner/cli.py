@@ -6,16 +6,19 @@ through present/errors.py and exits with the highest code of the specs run.
 
 from __future__ import annotations
 
+import errno
 import gc
 import math
+import os
 import sys
+from contextlib import contextmanager
 from typing import Any, NamedTuple, Sequence
 
 import click
 
 from ._version import __version__
-from .errors import (EXIT_CHECK_FAILED, EXIT_NUMERICAL_ERROR, EXIT_OK, CircuitRunError, OutputError, Problem,
-                     SpecError)
+from .errors import (EXIT_BROKEN_PIPE, EXIT_CHECK_FAILED, EXIT_CODES, EXIT_INTERRUPTED, EXIT_NUMERICAL_ERROR,
+                     EXIT_OK, EXIT_SPEC_ERROR, CircuitRunError, OutputError, Problem, SpecError)
 from .limits import MAX_ITERATIONS, Limits
 from .loading.source import STDIN, STDIN_NAME
 from .spec import rules
@@ -33,9 +36,8 @@ Examples:
   cat spec.yaml | circuit-run -
 
 \b
-Exit codes: 0 success, 1 a check failed (--check, --gradcheck),
-2 invalid spec or usage, 3 numerical error (a value went non-finite).
-"""
+Exit codes (with several specs, the highest):
+""" + "\n".join(f"  {code:<3} {brief}" for code, (brief, _) in EXIT_CODES.items()) + "\n"
 
 
 class Assignment(click.ParamType):
@@ -181,7 +183,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     if schema:
         from .spec.schema import schema_text
 
-        click.echo(schema_text(), nl=False)
+        with _ends_cleanly():
+            click.echo(schema_text(), nl=False)
         return
     if not specs:
         raise click.UsageError("give at least one SPEC file (or - for standard input)")
@@ -200,7 +203,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
             raise click.UsageError(f"--update-expect cannot be combined with {', '.join(clashing)}")
         if STDIN in specs:
             raise click.UsageError("--update-expect needs spec files; standard input cannot be updated")
-        sys.exit(max(_update_one(path, fmt, limits) for path in specs))
+        with _ends_cleanly():
+            sys.exit(max(_update_one(path, fmt, limits) for path in specs))
     outputs = [(option, target) for option, targets in (("trace", trace_paths), ("graph", graph_files),
                                                         ("plot", plot_files), ("plot-surface", surface_files))
                for target in targets]
@@ -231,10 +235,13 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         optimize=not no_optimize, outputs=_output_paths(outputs, specs), every=every, quiet=quiet,
         explain=explain, all_nodes=all_nodes)
     codes = []
-    for index, path in enumerate(specs):
-        if index and fmt == "table" and not check:
-            click.echo()
-        codes.append(_run_one(path, options))
+    with _ends_cleanly():
+        for index, path in enumerate(specs):
+            if index and fmt == "table" and not check:
+                click.echo()
+            codes.append(_run_one(path, options, interruptible=True))
+            if codes[-1] == EXIT_INTERRUPTED:  # Ctrl-C: this spec's rows so far are shown; stop here
+                sys.exit(EXIT_INTERRUPTED)
     if check and fmt == "table" and len(codes) > 1:  # stderr: stdout stays one verdict per line
         passed = codes.count(EXIT_OK)
         click.echo(f"{len(codes)} specs: {passed} passed, {len(codes) - passed} failed", err=True)
@@ -245,6 +252,46 @@ def _output_paths(outputs: list[tuple[str, str]], specs: Sequence[str]):
     from .present.output_paths import OutputPaths
 
     return OutputPaths(outputs, [path for path in specs if path != STDIN])
+
+
+@contextmanager
+def _ends_cleanly():
+    """Ctrl-C, a closed pipe and a full disk end the command with their exit
+    codes and at most one line on stderr, never a traceback (or click's
+    "Aborted!" and exit 1, which would read as a failed check).
+
+    An OSError that reaches here comes from writing stdout: every stage
+    turns the errors of its own files into `CircuitRunError`s."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _say("circuit-run: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except OSError as err:
+        _silence_stdout()
+        if err.errno == errno.EPIPE:  # `| head` has what it wanted: say nothing
+            sys.exit(EXIT_BROKEN_PIPE)
+        _say(f"circuit-run: error: cannot write the output: {err.strerror or err}")
+        sys.exit(EXIT_SPEC_ERROR)
+
+
+def _say(line: str) -> None:
+    """A last line on stderr, if stderr can still take it."""
+    try:
+        click.echo(line, err=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered for a closed pipe
+    or a full disk is dropped at exit instead of failing again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's captured output)
+        pass
 
 
 class Options(NamedTuple):
@@ -265,13 +312,16 @@ class Options(NamedTuple):
     all_nodes: bool  # the table unfolds formulas and instances
 
 
-def _run_one(path: str, options: Options) -> int:
-    """Run one spec and print its report; return its exit code."""
+def _run_one(path: str, options: Options, *, interruptible: bool = False) -> int:
+    """Run one spec and print its report; return its exit code.
+    `interruptible`: Ctrl-C during the optimization shows the rows so far
+    and returns EXIT_INTERRUPTED."""
     source = STDIN_NAME if path == STDIN else path
     try:
         spec = _load(path, source, options)
         outputs = options.outputs.resolve(spec.name, source)
-        result, trace_rows = _run(spec, source, options, [target for option, target in outputs if option == "trace"])
+        result, trace_rows = _run(spec, source, options, [target for option, target in outputs if option == "trace"],
+                                  interruptible)
     except CircuitRunError as err:
         from .present.errors import error_lines
 
@@ -317,7 +367,7 @@ def _outside(value: float, low: float | None, high: float | None) -> str:
     return ", ".join(f"{label} {bound:g}" for label, bound in (("min", low), ("max", high)) if bound is not None)
 
 
-def _run(spec, source: str, options: Options, traces: Sequence[str]):
+def _run(spec, source: str, options: Options, traces: Sequence[str], interruptible: bool = False):
     """run_spec with the command line's optimize overrides, trace file,
     progress bar, and the rows the chosen output needs kept in memory.
     Returns the result and, for --format json, the trace rows as text
@@ -373,7 +423,7 @@ def _run(spec, source: str, options: Options, traces: Sequence[str]):
 
         try:
             result = run_spec(spec, run_optimization=True, keep=keep, observe=observe if observers else None,
-                              **run_options)
+                              interruptible=interruptible, **run_options)
             for writer in writers:
                 writer.finish(result.optimization)
         except BaseException as err:
@@ -447,6 +497,9 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
         click.echo(numerical_error_line(run.error, source, path, options.limits), err=True)
         click.echo(f"{source}: note: last finite inputs (step {run.steps}): {shown}", err=True)
         return EXIT_NUMERICAL_ERROR
+    if run is not None and run.stop == "interrupted":
+        click.echo(f"{source}: interrupted at step {run.steps} (the rows so far are shown)", err=True)
+        return EXIT_INTERRUPTED
     return code
 
 
@@ -539,7 +592,6 @@ def command() -> None:
     if not isinstance(code, int):  # click's usage errors and --help end here too, with an int
         raise SystemExit(code)
     import atexit
-    import os
 
     atexit._run_exitfuncs()
     try:

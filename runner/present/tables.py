@@ -152,6 +152,8 @@ def stop_text(run: OptimizationResult) -> str:
         return f"output changed by less than {run.settings.tolerance:g}"
     if run.stop == "diverged":
         return f"diverged at step {run.steps + 1}; the rows shown are the finite ones"
+    if run.stop == "interrupted":
+        return f"interrupted at step {run.steps}"
     return run.stop
 
 

@@ -75,8 +75,9 @@ def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
         return result
     default = expect.tolerance
     if optimization is not None and optimization.stop in UNFINISHED:
-        result.notes.append(f"the optimization did not run to the end ({optimization.stop} at step "
-                            f"{optimization.steps + 1}), so the spec does not pass")
+        at = optimization.steps + (optimization.stop == "diverged")  # the step that failed, or the last one
+        result.notes.append(f"the optimization did not run to the end ({optimization.stop} at step {at}), "
+                            "so the spec does not pass")
 
     def compare(path: str, entry: Expected, actual: Optional[float]) -> None:
         result.comparisons.append(_comparison(path, entry, actual, default))

@@ -5,6 +5,12 @@ and nothing is written where it must not be."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +136,131 @@ def test_two_outputs_into_one_file_are_refused(cli, write, tmp_path):
                  write("s.yaml", OPTIMIZING.format(name="s")))
     assert result.exit_code == EXIT_SPEC_ERROR and "--graph writes the same file" in result.stderr
     assert not (tmp_path / "a.dot").exists()
+
+
+# ---- Ctrl-C (issue 12, bug 1) ---------------------------------------------------------
+
+LONG_RUN = "inputs: {x: 1, y: 2}\ngates: {f: {op: mul, in: [x, y]}}\n" \
+           "optimize: {step_size: 1.0e-6, iterations: 100000000}\n"
+
+
+def _ctrl_c_at(monkeypatch, iteration: int) -> None:
+    """Press Ctrl-C (a real SIGINT to this process) when the run keeps row `iteration`."""
+    from runner.optimization import trace
+
+    keep = trace.KeepSummary.add
+
+    def add(self, row):
+        keep(self, row)
+        if row.iteration == iteration:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(trace.KeepSummary, "add", add)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
+def test_ctrl_c_shows_the_rows_so_far_and_exits_130(cli, write, tmp_path, monkeypatch):
+    _ctrl_c_at(monkeypatch, 57)
+    spec = write("long.yaml", LONG_RUN)
+    other = write("other.yaml", SQUARE)
+    result = cli("--trace", str(tmp_path / "{name}.json"), spec, other)
+    assert result.exit_code == 130
+    assert "57 steps (interrupted at step 57)" in result.stdout
+    assert result.stdout.rstrip().splitlines()[-3:][0].split()[:2] == ["input", "start"]
+    assert any(line.split()[:1] == ["57"] for line in result.stdout.splitlines())  # the last row is shown
+    assert result.stderr == f"{spec}: interrupted at step 57 (the rows so far are shown)\n"
+    assert "circuit other" not in result.stdout  # the command stops there
+    trace = json.loads((tmp_path / "long.json").read_text())
+    assert trace["stop"] == "interrupted" and trace["steps"] == 57
+    assert [row["iteration"] for row in trace["trace"]] == list(range(58))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_ctrl_c_under_check_is_not_a_pass(cli, write, monkeypatch):
+    _ctrl_c_at(monkeypatch, 3)
+    spec = write("long.yaml", LONG_RUN + "expect: {output: 2}\n")
+    result = cli("--check", spec)
+    assert result.exit_code == 130
+    assert result.stdout.startswith(f"FAIL {spec} (1 checked)\n  the optimization did not run to the end "
+                                    "(interrupted at step 3)")
+
+
+def test_ctrl_c_outside_the_optimization_ends_quietly_with_130(cli, write, monkeypatch):
+    import runner.spec.validate as validate
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(validate, "load_spec", interrupted)
+    result = cli(write("s.yaml", SQUARE))
+    assert result.exit_code == 130
+    assert result.stderr == "circuit-run: interrupted\n" and "Aborted" not in result.output
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_ctrl_c_on_a_real_process(write, tmp_path):
+    spec = write("long.yaml", LONG_RUN)
+    trace = tmp_path / "t.jsonl"
+    process = subprocess.Popen([sys.executable, "-m", "runner", "--trace", str(trace), spec],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while (not trace.exists() or trace.stat().st_size < 10_000) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    (line,) = stderr.splitlines()
+    steps = int(line.split("interrupted at step ")[1].split()[0])
+    assert f"{steps} steps (interrupted at step {steps})" in stdout
+    rows = trace.read_text().splitlines()
+    assert json.loads(rows[-1])["iteration"] == steps and len(rows) == steps + 1
+
+
+# ---- stdout that cannot be written (issue 17, item 11; issue 12, bug 9) ---------------------
+
+def _chain(tmp_path, n: int = 20_000) -> str:
+    gates = {f"g{i}": {"op": "add", "in": ["x", f"g{i - 1}" if i else "x"]} for i in range(n)}
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps({"inputs": {"x": 0.5}, "gates": gates}))
+    return str(path)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table", "json"])
+def test_a_closed_pipe_ends_quietly_as_for_any_unix_filter(tmp_path, fmt):
+    """`circuit-run --format csv big.json | head -1` exited 1 ("a check failed")."""
+    process = subprocess.Popen([sys.executable, "-m", "runner", "--format", fmt, _chain(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.read(10)
+    process.stdout.close()  # the reader goes away, as `head` does
+    stderr = process.stderr.read()
+    process.wait(timeout=60)
+    # 128 + SIGPIPE, as a shell reports a filter killed by it; 0 when the reader
+    # left during the last write (the kernel then reports a short write, not an error)
+    assert process.returncode in (141, 0)
+    assert stderr == b""
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("options", [["--format", "csv"], [], ["--format", "json"], ["--schema"],
+                                     ["--update-expect", "--format", "json"]])
+def test_a_full_disk_is_an_error_with_exit_code_2(tmp_path, options):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SQUARE)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "runner", *options, str(spec)], stdout=full,
+                              stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 2
+    assert done.stderr == "circuit-run: error: cannot write the output: No space left on device\n"
+
+
+def test_every_exit_code_is_in_the_one_table_and_in_the_help(cli):
+    from runner import errors
+
+    constants = {value for name, value in vars(errors).items() if name.startswith("EXIT_") and isinstance(value, int)}
+    assert constants == set(errors.EXIT_CODES)
+    help_text = cli("--help").stdout
+    for code, (brief, _) in errors.EXIT_CODES.items():
+        assert f"{code:<3} {brief}" in help_text
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for code, (_, meaning) in errors.EXIT_CODES.items():
+        assert f"| {code} | {meaning.replace('|', chr(92) + '|')} |" in readme
