@@ -226,8 +226,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
             except ValueError as err:
                 raise click.BadParameter(str(err), param_hint="'--trace'") from None
     if check and assignments:
-        click.echo("circuit-run: warning: --set changes the inputs that the expect blocks were written "
-                   "for, so --check compares against other numbers", err=True)
+        _tell("circuit-run: warning: --set changes the inputs that the expect blocks were written "
+                   "for, so --check compares against other numbers")
     options = Options(
         fmt=fmt, overrides=dict(assignments), check=check,
         gradcheck=dict(eps=gradcheck_eps, atol=gradcheck_atol, rtol=gradcheck_rtol) if gradcheck else None,
@@ -244,7 +244,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
                 sys.exit(EXIT_INTERRUPTED)
     if check and fmt == "table" and len(codes) > 1:  # stderr: stdout stays one verdict per line
         passed = codes.count(EXIT_OK)
-        click.echo(f"{len(codes)} specs: {passed} passed, {len(codes) - passed} failed", err=True)
+        _tell(f"{len(codes)} specs: {passed} passed, {len(codes) - passed} failed")
     sys.exit(max(codes))
 
 
@@ -278,9 +278,17 @@ def _ends_cleanly():
 def _say(line: str) -> None:
     """A last line on stderr, if stderr can still take it."""
     try:
-        click.echo(line, err=True)
+        _tell(line)
     except (OSError, ValueError):
         pass
+
+
+def _tell(line: str) -> None:
+    """One line on stderr (an error, a warning, a note), with any name in it
+    `printable`: a key from a spec cannot forge a line or drive the terminal."""
+    from .present.errors import printable
+
+    click.echo(printable(line), err=True)
 
 
 def _silence_stdout() -> None:
@@ -326,10 +334,10 @@ def _run_one(path: str, options: Options, *, interruptible: bool = False) -> int
         from .present.errors import error_lines
 
         for line in error_lines(err, source, path, options.limits):
-            click.echo(line, err=True)
+            _tell(line)
         return _not_run(source, options, err.exit_code, _WHY_NOT_RUN.get(type(err).__name__, "invalid spec"))
     except (RecursionError, MemoryError):
-        click.echo(f"{source}: error: the spec is too large or too deeply nested to process", err=True)
+        _tell(f"{source}: error: the spec is too large or too deeply nested to process")
         return _not_run(source, options, SpecError.exit_code, "invalid spec")
     pictures = [(option, target) for option, target in outputs if option != "trace"]
     return _report(result, trace_rows, source, path, options, pictures)
@@ -386,8 +394,8 @@ def _run(spec, source: str, options: Options, traces: Sequence[str], interruptib
     settings = spec.optimize if options.optimize else None
     if settings is None:  # nothing to trace: no need for the optimizer's machinery
         if traces:
-            click.echo(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
-                       "(add one, or an override such as --iterations N)", err=True)
+            _tell(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
+                       "(add one, or an override such as --iterations N)")
         return run_spec(spec, run_optimization=False, **run_options), None
 
     from contextlib import ExitStack
@@ -415,7 +423,9 @@ def _run(spec, source: str, options: Options, traces: Sequence[str], interruptib
                 raise OutputError(source, f"cannot write the trace file: {err}") from None
             observers.append(writers[-1].write)
         if progress_wanted(quiet=options.quiet, fmt=options.fmt):
-            observers.append(stack.enter_context(Progress(settings.iterations, spec.name or source)))
+            from .present.errors import printable
+
+            observers.append(stack.enter_context(Progress(settings.iterations, printable(spec.name or source))))
 
         def observe(row) -> None:
             for each in observers:
@@ -441,7 +451,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
     from .present import tables
 
     for warning in result.warnings:
-        click.echo(f"{source}: warning: {warning}", err=True)
+        _tell(f"{source}: warning: {warning}")
     fmt, check, gradcheck = options.fmt, options.check, options.gradcheck
     if fmt == "json":
         from .present.json_output import iter_json
@@ -494,11 +504,11 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
         from .present.errors import numerical_error_line
 
         shown = ", ".join(f"{name}={value!r}" for name, value in run.trace[-1].inputs.items())
-        click.echo(numerical_error_line(run.error, source, path, options.limits), err=True)
-        click.echo(f"{source}: note: last finite inputs (step {run.steps}): {shown}", err=True)
+        _tell(numerical_error_line(run.error, source, path, options.limits))
+        _tell(f"{source}: note: last finite inputs (step {run.steps}): {shown}")
         return EXIT_NUMERICAL_ERROR
     if run is not None and run.stop == "interrupted":
-        click.echo(f"{source}: interrupted at step {run.steps} (the rows so far are shown)", err=True)
+        _tell(f"{source}: interrupted at step {run.steps} (the rows so far are shown)")
         return EXIT_INTERRUPTED
     return code
 
@@ -518,7 +528,7 @@ def _draw_pictures(result, pictures: Sequence[tuple[str, str]]) -> int:
 
                 (plots.plot_trace if option == "plot" else plots.plot_surface)(result, target)
         except OutputError as err:
-            click.echo(str(err), err=True)
+            _tell(str(err))
             code = max(code, err.exit_code)
     return code
 
@@ -535,7 +545,9 @@ def _can_print(text: str) -> bool:
 def _not_run(source: str, options: Options, code: int, why: str) -> int:
     """Under --check every spec gets a verdict line, even one that could not run."""
     if options.check and options.fmt == "table":
-        click.echo(f"FAIL {source} ({why}; see the errors above)")
+        from .present.errors import printable
+
+        click.echo(printable(f"FAIL {source} ({why}; see the errors above)"))
     return code
 
 
@@ -550,10 +562,10 @@ def _update_one(path: str, fmt: str, limits: Limits) -> int:
         outcome = update_file(path, limits)
     except CircuitRunError as err:
         for line in error_lines(err, path, path, limits):
-            click.echo(line, err=True)
+            _tell(line)
         if err.exit_code == EXIT_NUMERICAL_ERROR:
-            click.echo(f"{path}: note: the file was left unchanged (an update records only a run that "
-                       "finishes)", err=True)
+            _tell(f"{path}: note: the file was left unchanged (an update records only a run that "
+                       "finishes)")
         return err.exit_code
     if fmt == "json":
         click.echo(json.dumps(outcome.as_dict(), allow_nan=False))

@@ -5,6 +5,7 @@ and nothing is written where it must not be."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -264,3 +265,50 @@ def test_every_exit_code_is_in_the_one_table_and_in_the_help(cli):
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for code, (_, meaning) in errors.EXIT_CODES.items():
         assert f"| {code} | {meaning.replace('|', chr(92) + '|')} |" in readme
+
+
+# ---- names that try to forge lines or drive the terminal (issue 17, item 9) ----------------
+
+FORGED = "z\nforged.yaml:9:9: error: injected\u001b[31m"
+_DIAGNOSTIC = re.compile(r"^.*?(:\d+:\d+)?: (error|warning|note): ")
+_RAW = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202e]")
+
+
+def test_printable_escapes_as_repr_does_and_keeps_ordinary_text():
+    from runner.present.errors import printable
+
+    assert printable(FORGED) == "z\\nforged.yaml:9:9: error: injected\\x1b[31m"
+    assert printable("a\u2028b\u2029c\u202ed\te\x00\x7f\x85") == "a\\u2028b\\u2029c\\u202ed\\te\\x00\\x7f\\x85"
+    assert printable("été ∂f/∂x · 'quoted' C:\\dir") == "été ∂f/∂x · 'quoted' C:\\dir"
+
+
+@pytest.mark.parametrize("text", [
+    f"inputs:\n  {json.dumps(FORGED)}: 1\n  x: 2\ngates: {{f: {{op: neg, in: [x]}}}}\n",
+    f"inputs: {{x: 1}}\ngates: {{f: {{op: neg, in: [{json.dumps(FORGED)}]}}}}\n",
+    f"inputs: {{x: 1}}\ngates: {{f: {{op: {json.dumps(FORGED)}, in: [x]}}}}\n",
+    f"inputs: {{x: 1}}\ngates: {{f: {{op: neg, in: [x]}}}}\noutput: {json.dumps(FORGED)}\n",
+    f"inputs: {{x: 1}}\ngates: {{f: {{op: neg, in: [x]}}}}\nexpect: {{grads: {{{json.dumps(FORGED)}: 1}}}}\n",
+    f"inputs: {{x: 1}}\ngates: {{f: {{op: neg, in: [x]}}}}\n{json.dumps(FORGED)}: 1\n",
+    f"inputs: {{x: 1}}\ngates: {{f: {{op: neg, in: [x]}}}}\nmodules: {{m: {{inputs: [a], gates: {{b: a}}}}}}\n"
+    f"{json.dumps(FORGED)}: 1\n",
+    f"inputs: {{x: 1}}\ngates: {{f: {json.dumps('x + ' + FORGED)}}}\n",
+])
+def test_echoed_names_cannot_forge_a_line_or_reach_the_terminal(cli, write, text):
+    path = write("s.yaml", text)
+    result = cli(path)
+    assert result.exit_code == EXIT_SPEC_ERROR
+    assert not _RAW.search(result.stderr.replace("\n", ""))
+    lines = result.stderr.splitlines()
+    assert all(line.startswith(f"{path}:") and _DIAGNOSTIC.match(line) for line in lines), lines
+    assert not any(line.startswith("forged.yaml") for line in lines)
+
+
+def test_set_names_and_file_names_are_escaped_too(cli, tmp_path):
+    path = tmp_path / "a\nforged.yaml:1:1: error: x\u2028.yaml"
+    path.write_text(SQUARE)
+    result = cli("--set", "q\u001b[2J=1", str(path))
+    assert result.exit_code == EXIT_SPEC_ERROR
+    assert result.stderr.count("\n") == 1 and not _RAW.search(result.stderr[:-1])
+    assert "--set q\\x1b[2J: the spec has no input" in result.stderr
+    check = cli("--check", str(path))
+    assert check.stdout.count("\n") == 2 and "a\\nforged.yaml" in check.stdout
