@@ -141,6 +141,9 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--graph", "graph_file", metavar="FILE",
               help="Draw the circuit (values and gradients on its wires) to FILE: .dot, or .svg/.png/.pdf "
                    "with Graphviz's dot program. With several specs, put {name} in FILE.")
+@click.option("--html", "html_file", metavar="FILE",
+              help="Write a self-contained HTML page to FILE: the diagram, the node table, the trace and a "
+                   "playground that reruns the circuit in the browser. With several specs, put {name} in FILE.")
 @click.option("--plot", "plot_file", metavar="FILE",
               help="Plot the optimization (output and trainable inputs against iteration) to FILE "
                    "(.png, .svg or .pdf; needs circuit-run[plot]).")
@@ -161,7 +164,8 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
-         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_file: str | None, plot_file: str | None,
+         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_file: str | None, html_file: str | None,
+         plot_file: str | None,
          surface_file: str | None, explain: bool, all_nodes: bool, trace_path: str | None, every: int | None,
          quiet: bool, no_optimize: bool, **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
@@ -192,7 +196,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         if STDIN in specs:
             raise click.UsageError("--update-expect needs spec files; standard input cannot be updated")
         sys.exit(max(_update_one(path, fmt, limits) for path in specs))
-    pictures = {"graph": graph_file, "plot": plot_file, "plot-surface": surface_file}
+    pictures = {"graph": graph_file, "html": html_file, "plot": plot_file, "plot-surface": surface_file}
     for option, target in pictures.items():
         if target and len(specs) > 1 and "{name}" not in target:
             raise click.UsageError(f"--{option} {target}: with several specs, put {{name}} in the file name "
@@ -331,8 +335,8 @@ def _run(spec, source: str, options: Options):
     from .present.progress import Progress, progress_wanted
     from .present.trace_files import JsonRows, open_trace
 
-    # a plot wants many rows (evenly spaced, up to ~1,000), a table a few
-    plotting = any(option.startswith("plot") for option in options.pictures)
+    # a plot (or a page's) wants many rows (evenly spaced, up to ~1,000), a table a few
+    plotting = any(option.startswith("plot") or option == "html" for option in options.pictures)
     keep = KeepEvery(options.every) if options.every else \
         KeepSummary(middle=1000) if plotting else KeepSummary()
     trace_rows = None
@@ -398,7 +402,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
             click.echo(piece, nl=False)
     elif not check and gradcheck is None:
         shown = result
-        plotting = any(option.startswith("plot") for option in options.pictures)
+        plotting = any(option.startswith("plot") or option == "html" for option in options.pictures)
         if plotting and not options.every and result.optimization is not None:
             # the run kept many rows for the plot; the table shows a summary of them
             from dataclasses import replace
@@ -435,7 +439,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
 
 
 def _draw_pictures(result, pictures: dict[str, str]) -> int:
-    """Write the --graph / --plot / --plot-surface files of one run; return
+    """Write the --graph / --html / --plot / --plot-surface files of one run; return
     the exit code (each is attempted even when another failed)."""
     name = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.spec.name or "circuit")
     code = EXIT_OK
@@ -446,6 +450,10 @@ def _draw_pictures(result, pictures: dict[str, str]) -> int:
                 from .present import diagram
 
                 diagram.write(diagram.to_dot(result), target)
+            elif option == "html":
+                from .present import page
+
+                page.write_html(result, target)
             else:
                 from .present import plots
 
