@@ -161,6 +161,48 @@ function svg(tag, attributes, text) {
   return node;
 }
 
+/** A number shown in an element, rewritten only when it changes (most of an update's cost is the DOM). */
+class Label {
+  constructor(element, prefix = "") {
+    this.text = document.createTextNode("");
+    this.prefix = prefix;
+    this.number = undefined;
+    element.append(this.text);
+  }
+
+  show(x) {
+    if (x === this.number) return;
+    this.number = x;
+    this.text.data = this.prefix + fmt(x);
+  }
+}
+
+/** Labels grouped by the element that shows them; an update rewrites only the groups on screen,
+ * and a group that scrolls into view catches up then. A circuit's thousand nodes, rows and
+ * sliders cost an update only the few dozen a person can see. Each label is [Label, numbers, index]. */
+class Watcher {
+  constructor() {
+    this.groups = [];
+    this.observer = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const group = this.groups[Number(entry.target.dataset.watch)];
+        group.visible = entry.isIntersecting;
+        if (group.visible) Watcher.show(group);
+      }
+    });
+  }
+
+  add(element, labels) {
+    element.dataset.watch = this.groups.length;
+    this.groups.push({labels, visible: false});
+    this.observer.observe(element);
+  }
+
+  static show(group) { for (const [label, numbers, index] of group.labels) label.show(numbers[index]); }
+
+  refresh() { for (const group of this.groups) if (group.visible) Watcher.show(group); }
+}
+
 function show(id, visible = true) { document.getElementById(id).hidden = !visible; }
 
 function niceStep(span) {
@@ -180,6 +222,7 @@ class Page {
     Object.keys(data.groups).forEach((name, i) => { this.groupColour[name] = GROUP_COLOURS[i % GROUP_COLOURS.length]; });
     this.steps = 0;
     this.optimizer = makeOptimizer(this.settings);
+    this.watcher = new Watcher();
   }
 
   build() {
@@ -191,6 +234,7 @@ class Page {
     show("playground");
     show("diagram-section");
     show("table-section");
+    this.outputLabel = new Label(document.getElementById("output-value"));
     this.buildInputs();
     this.buildDiagram();
     this.buildTable();
@@ -210,15 +254,16 @@ class Page {
       const number = el("input", {type: "number", id: `number-${i}`, step: "any", "aria-label": `${input.name} (value)`});
       if (input.min !== null) number.min = input.min;
       if (input.max !== null) number.max = input.max;
-      const grad = el("span", {class: "grad"});
+      const gradBox = el("span", {class: "grad"}), grad = new Label(gradBox, "grad ");
       const badge = el("span", {class: "badge"}, input.trainable ? " trainable" : " fixed");
-      const row = el("div", {class: "input"}, el("label", {for: `number-${i}`}, input.name, badge), number, range, grad);
+      const row = el("div", {class: "input"}, el("label", {for: `number-${i}`}, input.name, badge), number, range, gradBox);
       range.addEventListener("input", () => this.setInput(i, Number(range.value), "range"));
       number.addEventListener("input", () => {
         if (number.value !== "" && Number.isFinite(Number(number.value))) this.setInput(i, Number(number.value), "number");
       });
       box.append(row);
-      this.controls.push({range, number, grad, row, name: input.name});
+      this.watcher.add(row, [[grad, this.engine.g, i]]);
+      this.controls.push({range, number, row, name: input.name, shown: undefined});
     });
     if (this.controls.length > 12) {
       show("filter-label");
@@ -303,29 +348,20 @@ class Page {
 
   /** Run forward and backward, then show every number. Returns the output. */
   update(typing = -1) {
-    const engine = this.engine, v = engine.v, g = engine.g;
+    const engine = this.engine, v = engine.v;
     const output = engine.run();
-    document.getElementById("output-value").textContent = fmt(output);
+    this.outputLabel.show(output);
     this.controls.forEach((control, i) => {
-      if (i !== typing) control.number.value = String(v[i]);
-      const range = control.range;
-      if (v[i] < Number(range.min)) range.min = v[i];
-      if (v[i] > Number(range.max)) range.max = v[i];
-      range.value = String(v[i]);
-      control.grad.textContent = `grad ${fmt(g[i])}`;
+      if (control.shown !== v[i]) {  // only the inputs that moved: a network has thousands
+        control.shown = v[i];
+        if (i !== typing) control.number.value = String(v[i]);
+        const range = control.range;
+        if (v[i] < Number(range.min)) range.min = v[i];
+        if (v[i] > Number(range.max)) range.max = v[i];
+        range.value = String(v[i]);
+      }
     });
-    for (const [slot, value, grad] of this.nodeTexts) {
-      value.textContent = `value ${fmt(v[slot])}`;
-      grad.textContent = `grad ${fmt(g[slot])}`;
-    }
-    for (const [p, value, grad] of this.wireTexts) {
-      value.textContent = fmt(v[engine.ins[p]]);
-      grad.textContent = fmt(engine.w[p]);
-    }
-    for (const [slot, value, grad] of this.rowCells) {
-      value.textContent = fmt(v[slot]);
-      grad.textContent = fmt(g[slot]);
-    }
+    this.watcher.refresh();
     const problem = engine.problem();
     const status = document.getElementById("status");
     status.textContent = problem ? `Not finite: ${problem}.` : (this.steps ? `after ${this.steps} step${this.steps > 1 ? "s" : ""}` : "");
@@ -334,41 +370,47 @@ class Page {
   }
 
   // ---- diagram
+  // Wires are one SVG drawn once; nodes and wire labels are small HTML boxes over it, each
+  // contained, so an update re-lays out only the boxes whose numbers changed and are on screen.
   buildDiagram() {
     const layout = layOut(this.engine);
-    this.nodeTexts = [];
-    this.wireTexts = [];
     const engine = this.engine, box = document.getElementById("diagram");
-    const picture = svg("svg", {viewBox: `0 0 ${layout.width} ${layout.height}`, role: "img",
+    const plane = el("div", {class: "plane", role: "img",
       "aria-label": `diagram of ${this.data.name}: ${engine.nInputs} inputs, ${engine.kind.length} gates`});
-    const wires = svg("g", {fill: "none", stroke: "#757575", "stroke-width": 1.3});
-    const labels = svg("g", {"font-size": 11, "text-anchor": "middle", "paint-order": "stroke", stroke: "#fff",
-      "stroke-width": 3, "stroke-linejoin": "round"});
+    plane.style.width = `${layout.width}px`;
+    plane.style.height = `${layout.height}px`;
+    const wires = svg("svg", {width: layout.width, height: layout.height, fill: "none", "stroke-width": 1.3,
+      "aria-hidden": "true"});
     const labelled = layout.nodes.length <= WIRE_LABELS_UP_TO;
+    const labels = [];
     for (const wire of layout.wires) {
       const [x1, y1, x2, y2] = wire.points, middle = (x1 + x2) / 2;
       wires.append(svg("path", {d: `M${x1},${y1} C${middle},${y1} ${middle},${y2} ${x2},${y2}`,
         stroke: engine.live[wire.step] ? "#757575" : "#bdbdbd"}));
       if (labelled && !wire.constant) {
-        const x = x1 + 0.55 * (x2 - x1), y = (y1 + y2) / 2;
-        const value = svg("text", {x, y: y - 4, fill: "#1a5e20"});
-        const grad = svg("text", {x, y: y + 11, fill: "#b71c1c"});
-        labels.append(value, grad);
-        this.wireTexts.push([wire.p, value, grad]);
+        const label = el("div", {class: "wire-label"});
+        label.style.left = `${x1 + 0.55 * (x2 - x1)}px`;
+        label.style.top = `${(y1 + y2) / 2 - 14}px`;
+        const value = el("span", {class: "value"}), grad = el("span", {class: "grad"});
+        label.append(value, grad);
+        labels.push(label);
+        const source = engine.ins[wire.p];
+        this.watcher.add(label, [[new Label(value), engine.v, source], [new Label(grad), engine.w, wire.p]]);
       }
     }
-    const nodes = svg("g", {"font-size": 12});
-    for (const node of layout.nodes) nodes.append(this.drawNode(node));
-    picture.append(wires, nodes, labels);
-    box.append(picture);
+    plane.append(wires);
+    for (const node of layout.nodes) plane.append(this.drawNode(node));
+    plane.append(...labels);
+    this.canvas = el("div", {class: "canvas"}, plane);
+    this.plane = plane;
+    box.append(this.canvas);
     this.diagramSize = [layout.width, layout.height];
-    this.zoom = Math.min(1, Math.max(0.3, (box.clientWidth - 4) / layout.width));
+    const fit = () => Math.max(0.2, (box.clientWidth - 4) / layout.width);
+    this.zoom = Math.min(1, Math.max(0.4, fit()));
     this.applyZoom();
-    document.getElementById("zoom-in").addEventListener("click", () => { this.zoom *= 1.25; this.applyZoom(); });
-    document.getElementById("zoom-out").addEventListener("click", () => { this.zoom /= 1.25; this.applyZoom(); });
-    document.getElementById("zoom-fit").addEventListener("click", () => {
-      this.zoom = (box.clientWidth - 4) / layout.width; this.applyZoom();
-    });
+    document.getElementById("zoom-in").addEventListener("click", () => { this.zoom = Math.min(3, this.zoom * 1.25); this.applyZoom(); });
+    document.getElementById("zoom-out").addEventListener("click", () => { this.zoom = Math.max(0.1, this.zoom / 1.25); this.applyZoom(); });
+    document.getElementById("zoom-fit").addEventListener("click", () => { this.zoom = fit(); this.applyZoom(); });
     const list = document.getElementById("groups");
     for (const [name, text] of Object.entries(this.data.groups)) {
       const colour = this.groupColour[name];
@@ -378,41 +420,43 @@ class Page {
   }
 
   applyZoom() {
-    const picture = document.querySelector("#diagram svg");
-    picture.setAttribute("width", Math.round(this.diagramSize[0] * this.zoom));
-    picture.setAttribute("height", Math.round(this.diagramSize[1] * this.zoom));
+    const [width, height] = this.diagramSize;
+    this.canvas.style.width = `${Math.ceil(width * this.zoom)}px`;
+    this.canvas.style.height = `${Math.ceil(height * this.zoom)}px`;
+    this.plane.style.transform = `scale(${this.zoom})`;
   }
 
   drawNode(node) {
-    const engine = this.engine, group = svg("g", {transform: `translate(${node.x},${node.y})`});
+    const engine = this.engine, box = el("div", {});
+    box.style.left = `${node.x}px`;
+    box.style.top = `${node.y}px`;
     if (node.constant) {
-      group.append(svg("rect", {width: CONST_W, height: CONST_H, rx: 10, fill: "#f5f5f5", stroke: "#9e9e9e"}),
-        svg("text", {x: CONST_W / 2, y: 15, "text-anchor": "middle", fill: "#424242"}, fmt(engine.v[node.slot])));
-      return group;
+      box.className = "node constant";
+      box.title = "a number constant (no gradient)";
+      box.append(fmt(engine.v[node.slot]));
+      return box;
     }
     const slot = node.slot, isInput = slot < engine.nInputs, name = engine.names[slot];
     const owner = groupOf(name, this.data.groups);
-    const fill = isInput ? (engine.inputs[slot].trainable ? "#dcedc8" : "#eeeeee") : "#e3f2fd";
-    const rect = svg("rect", {width: NODE_W, height: NODE_H, rx: isInput ? 4 : 10, fill,
-      stroke: owner ? this.groupColour[owner] : "#616161", "stroke-width": slot === engine.out ? 3 : 1.3});
-    if (owner) rect.setAttribute("stroke-dasharray", "5 3");
-    const title = svg("title", {}, name);
-    const shown = name.length > 21 ? name.slice(0, 20) + "…" : name;
-    const kind = isInput ? (engine.inputs[slot].trainable ? "input" : "input, fixed") : engine.kind[slot - engine.first].op;
-    const value = svg("text", {x: 8, y: 47, fill: "#1a5e20"});
-    const grad = svg("text", {x: 8, y: 62, fill: "#b71c1c"});
-    group.append(rect, title, svg("text", {x: 8, y: 16, "font-weight": 700, fill: "#1b1b1b"}, shown),
-      svg("text", {x: 8, y: 31, fill: "#424242"}, slot === engine.out ? `${kind} · output` : kind), value, grad);
-    if (!engine.needed[slot]) group.setAttribute("opacity", 0.6);
-    this.nodeTexts.push([slot, value, grad]);
-    return group;
+    const trainable = isInput && engine.inputs[slot].trainable;
+    box.className = `node ${isInput ? (trainable ? "input" : "input fixed") : "gate"}` +
+      (slot === engine.out ? " output" : "") + (engine.needed[slot] ? "" : " unused");
+    box.title = owner ? `${name} (${owner}: ${this.data.groups[owner]})` : name;
+    if (owner) box.style.borderColor = this.groupColour[owner];
+    const kind = isInput ? (trainable ? "input" : "input, fixed") : engine.kind[slot - engine.first].op;
+    const value = el("span", {class: "value"}), grad = el("span", {class: "grad"});
+    box.append(el("b", {}, name), el("span", {class: "kind"}, slot === engine.out ? `${kind} · output` : kind), value, grad);
+    this.watcher.add(box, [[new Label(value, "value "), engine.v, slot], [new Label(grad, "grad "), engine.g, slot]]);
+    return box;
   }
 
   // ---- table
+  // Rows come in blocks of ROWS_PER_BLOCK (one <tbody> each), watched as one group.
   buildTable() {
-    const engine = this.engine, body = document.querySelector("#nodes tbody");
-    this.rowCells = [];
+    const engine = this.engine, table = document.getElementById("nodes");
+    table.querySelector("tbody").remove();
     const unused = new Set(this.data.unused);
+    let body = null, labels = [];
     for (let slot = 0; slot < engine.v.length; slot++) {
       if (engine.isConstant(slot)) continue;
       const name = engine.names[slot];
@@ -427,14 +471,23 @@ class Page {
       if (slot === engine.out) what += " · output";
       if (unused.has(name)) what += " · unused";
       const owner = groupOf(name, this.data.groups);
+      if (body === null || labels.length === 2 * ROWS_PER_BLOCK) {
+        body = el("tbody");
+        labels = [];
+        table.append(body);
+        this.watcher.add(body, labels);
+      }
       const value = el("td", {class: "num value"}), grad = el("td", {class: "num grad"});
       body.append(el("tr", slot === engine.out ? {class: "output"} : {}, el("td", {class: "name"}, name),
         el("td", {}, what), value, grad, el("td", {}, owner ? `${owner}: ${this.data.groups[owner]}` : "")));
-      this.rowCells.push([slot, value, grad]);
+      labels.push([new Label(value), engine.v, slot], [new Label(grad), engine.g, slot]);
     }
   }
 }
 
+const ROWS_PER_BLOCK = 25;
+
+// NODE_* and CONST_* are the sizes of .node and .constant in page.css
 const NODE_W = 156, NODE_H = 70, CONST_W = 64, CONST_H = 22, LAYER_GAP = 250, ROW_GAP = 86, MARGIN = 16;
 const WIRE_LABELS_UP_TO = 160;
 const GROUP_COLOURS = ["#6a1b9a", "#00695c", "#e65100", "#283593", "#ad1457", "#4e342e", "#2e7d32", "#37474f"];
