@@ -3,8 +3,8 @@ runs the page, and its numbers are compared with the Python engine's.
 
 Skipped, with the reason, when Playwright or a Chromium binary is missing
 (`apt-get install chromium`; CIRCUIT_RUN_CHROMIUM=/path/to/chrome points at
-another). Screenshots of every example go to the test run's artifacts folder
-(printed by `pytest -s`; under pytest's basetemp, in `page-screenshots/`).
+another). Screenshots of every example go to `page-screenshots/` in
+$CIRCUIT_RUN_ARTIFACTS, or in pytest's temporary folder of the run.
 """
 
 from __future__ import annotations
@@ -61,8 +61,11 @@ def browser():
 
 @pytest.fixture(scope="module")
 def screenshots(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.getbasetemp() / "page-screenshots"
-    folder.mkdir(exist_ok=True)
+    """Where the screenshots go: $CIRCUIT_RUN_ARTIFACTS/page-screenshots (CI keeps it), else the
+    run's temporary folder (pytest keeps the last three runs)."""
+    root = os.environ.get("CIRCUIT_RUN_ARTIFACTS")
+    folder = (Path(root) if root else tmp_path_factory.getbasetemp()) / "page-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
@@ -129,6 +132,7 @@ def test_example_pages_compute_what_python_computes(path, open_page, screenshots
     result = run_source(path)
     opened = open_page(to_html(result))
     assert opened.errors == []
+    assert opened.page.locator("#status").inner_text() == ""  # no false alarm (a constant's gradient is no one's)
     assert_close(opened.js("circuitRun.values()"), dict(result.values), "value")
     assert_close(opened.js("circuitRun.grads()"), dict(result.grads), "gradient")
     assert opened.js("circuitRun.output()") == pytest.approx(result.output, rel=RELATIVE)

@@ -21,6 +21,9 @@ function fmt(x) {
   return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
 }
 
+/** Four significant digits, for the labels on the diagram's wires (the table has them all). */
+function short(x) { return Number.isFinite(x) ? fmt(Number(x.toPrecision(4))) : fmt(x); }
+
 // ---------------------------------------------------------------- engine
 
 /** The tape as typed arrays, and forward and backward as loops over it (as core/engine.py). */
@@ -98,7 +101,7 @@ class Engine {
       }
     }
     for (let slot = 0; slot < this.v.length; slot++) {
-      if (this.needed[slot] && !Number.isFinite(this.g[slot])) return `the gradient of ${this.names[slot]} is ${fmt(this.g[slot])}`;
+      if (this.needed[slot] && !this.isConstant(slot) && !Number.isFinite(this.g[slot])) return `the gradient of ${this.names[slot]} is ${fmt(this.g[slot])}`;
     }
     return "";
   }
@@ -163,9 +166,10 @@ function svg(tag, attributes, text) {
 
 /** A number shown in an element, rewritten only when it changes (most of an update's cost is the DOM). */
 class Label {
-  constructor(element, prefix = "") {
+  constructor(element, prefix = "", format = fmt) {
     this.text = document.createTextNode("");
     this.prefix = prefix;
+    this.format = format;
     this.number = undefined;
     element.append(this.text);
   }
@@ -173,7 +177,7 @@ class Label {
   show(x) {
     if (x === this.number) return;
     this.number = x;
-    this.text.data = this.prefix + fmt(x);
+    this.text.data = this.prefix + this.format(x);
   }
 }
 
@@ -201,6 +205,9 @@ class Watcher {
   static show(group) { for (const [label, numbers, index] of group.labels) label.show(numbers[index]); }
 
   refresh() { for (const group of this.groups) if (group.visible) Watcher.show(group); }
+
+  /** Every label, visible or not (once, when the page opens: nothing is ever blank). */
+  showAll() { for (const group of this.groups) Watcher.show(group); }
 }
 
 function show(id, visible = true) { document.getElementById(id).hidden = !visible; }
@@ -239,6 +246,7 @@ class Page {
     this.buildDiagram();
     this.buildTable();
     this.update();
+    this.watcher.showAll();
   }
 
   // ---- inputs
@@ -389,13 +397,13 @@ class Page {
         stroke: engine.live[wire.step] ? "#757575" : "#bdbdbd"}));
       if (labelled && !wire.constant) {
         const label = el("div", {class: "wire-label"});
-        label.style.left = `${x1 + 0.55 * (x2 - x1)}px`;
+        label.style.left = `${(x1 + x2) / 2}px`;
         label.style.top = `${(y1 + y2) / 2 - 14}px`;
         const value = el("span", {class: "value"}), grad = el("span", {class: "grad"});
         label.append(value, grad);
         labels.push(label);
         const source = engine.ins[wire.p];
-        this.watcher.add(label, [[new Label(value), engine.v, source], [new Label(grad), engine.w, wire.p]]);
+        this.watcher.add(label, [[new Label(value, "", short), engine.v, source], [new Label(grad, "", short), engine.w, wire.p]]);
       }
     }
     plane.append(wires);
@@ -439,7 +447,7 @@ class Page {
     const slot = node.slot, isInput = slot < engine.nInputs, name = engine.names[slot];
     const owner = groupOf(name, this.data.groups);
     const trainable = isInput && engine.inputs[slot].trainable;
-    box.className = `node ${isInput ? (trainable ? "input" : "input fixed") : "gate"}` +
+    box.className = `node ${isInput ? (trainable ? "is-input" : "is-input fixed") : "gate"}` +
       (slot === engine.out ? " output" : "") + (engine.needed[slot] ? "" : " unused");
     box.title = owner ? `${name} (${owner}: ${this.data.groups[owner]})` : name;
     if (owner) box.style.borderColor = this.groupColour[owner];
@@ -488,7 +496,7 @@ class Page {
 const ROWS_PER_BLOCK = 25;
 
 // NODE_* and CONST_* are the sizes of .node and .constant in page.css
-const NODE_W = 156, NODE_H = 70, CONST_W = 64, CONST_H = 22, LAYER_GAP = 250, ROW_GAP = 86, MARGIN = 16;
+const NODE_W = 156, NODE_H = 70, CONST_W = 64, CONST_H = 22, LAYER_GAP = 215, ROW_GAP = 86, MARGIN = 16;
 const WIRE_LABELS_UP_TO = 160;
 const GROUP_COLOURS = ["#6a1b9a", "#00695c", "#e65100", "#283593", "#ad1457", "#4e342e", "#2e7d32", "#37474f"];
 
