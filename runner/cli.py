@@ -165,6 +165,10 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--graph", "graph_files", metavar="FILE", multiple=True,
               help="Draw the circuit (values and gradients on its wires) to FILE: .dot, or .svg/.png/.pdf "
                    "with Graphviz's dot program. With several specs, put {name} in FILE. Repeatable.")
+@click.option("--html", "html_files", metavar="FILE", multiple=True,
+              help="Write a self-contained HTML page to FILE: the diagram, the node table, the trace and a "
+                   "playground that reruns the circuit in the browser. With several specs, put {name} in FILE. "
+                   "Repeatable.")
 @click.option("--plot", "plot_files", metavar="FILE", multiple=True,
               help="Plot the optimization (output and trainable inputs against iteration) to FILE "
                    "(.png, .svg or .pdf; needs circuit-run[plot]). Repeatable.")
@@ -195,7 +199,8 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
-         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_files: Sequence[str], plot_files: Sequence[str],
+         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_files: Sequence[str],
+         html_files: Sequence[str], plot_files: Sequence[str],
          surface_files: Sequence[str], explain: bool, all_nodes: bool, trace_paths: Sequence[str],
          every: int | None, quiet: bool, no_optimize: bool, engine: str | None, conformance: bool,
          engine_timeout: float, **settings: Any) -> None:
@@ -232,7 +237,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         with _ends_cleanly():
             sys.exit(max(_update_one(path, fmt, limits) for path in specs))
     outputs = [(option, target) for option, targets in (("trace", trace_paths), ("graph", graph_files),
-                                                        ("plot", plot_files), ("plot-surface", surface_files))
+                                                        ("html", html_files), ("plot", plot_files),
+                                                        ("plot-surface", surface_files))
                for target in targets]
     for option, target in outputs:
         if len(specs) > 1 and "{name}" not in target:
@@ -543,8 +549,8 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
 
 
 def _draw_pictures(result, pictures: Sequence[tuple[str, str]]) -> int:
-    """Write the --graph / --plot / --plot-surface files of one run (option,
-    path pairs); return the exit code (each is attempted even when another failed)."""
+    """Write the --graph / --html / --plot / --plot-surface files of one run
+    (option, path pairs); return the exit code (each is attempted even when another failed)."""
     code = EXIT_OK
     for option, target in pictures:
         try:
@@ -552,6 +558,10 @@ def _draw_pictures(result, pictures: Sequence[tuple[str, str]]) -> int:
                 from .present import diagram
 
                 diagram.write(diagram.to_dot(result), target)
+            elif option == "html":
+                from .present import page
+
+                page.write_html(result, target)
             else:
                 from .present import plots
 
