@@ -146,6 +146,7 @@ class CircuitItem(pytest.Item):
             raise CircuitCheckFailed("\n".join(error_lines(err, source, source))) from None
 
     def _check(self, source: str) -> None:
+        from .present.errors import printable
         from .present.tables import render_check
         from .results.run import run_spec
         from .spec.validate import load_spec
@@ -157,7 +158,7 @@ class CircuitItem(pytest.Item):
             hint = "\n(run pytest with --circuit-update, or circuit-run --update-expect, " \
                    "to accept the actual values)"
             wrong = [c.path for c in check.failures] + check.notes
-            summary = f"{source}: expectation failed: {', '.join(wrong)}"
+            summary = printable(f"{source}: expectation failed: {', '.join(wrong)}")
             raise CircuitCheckFailed(summary + "\n" + render_check(source, check).rstrip("\n") + hint)
 
     def _update(self, source: str) -> None:
