@@ -630,7 +630,7 @@ def _refuse_with_engine(options: Options, conformance: bool, specs: Sequence[str
     clashing = [flag for flag, used in (
         ("--check", options.check), ("--gradcheck", gradcheck), ("--update-expect", update_expect),
         ("--numerical", options.numerical_h is not None), ("--explain", options.explain),
-        ("--trace/--graph/--plot", bool(options.outputs.templates)), ("--format csv", options.fmt == "csv"))
+        ("--trace/--graph/--html/--plot", bool(options.outputs.templates)), ("--format csv", options.fmt == "csv"))
         if used]
     if clashing:
         raise click.UsageError(f"--engine cannot be combined with {', '.join(clashing)}")

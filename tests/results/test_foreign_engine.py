@@ -437,6 +437,8 @@ def test_an_engine_error_from_the_api_is_a_circuit_run_error():
     (["--engine", MICROGRAD, "--conformance", "x.yaml"], "give no SPEC files with it"),
     (["--engine", MICROGRAD, "--check", "x.yaml"], "--engine cannot be combined with --check"),
     (["--engine", MICROGRAD, "--format", "csv", "x.yaml"], "--engine cannot be combined with --format csv"),
+    (["--engine", MICROGRAD, "--html", "p.html", "x.yaml"], "--engine cannot be combined with "
+                                                            "--trace/--graph/--html/--plot"),
 ])
 def test_usage_errors(cli, args, fragment):
     result = cli(*args)
