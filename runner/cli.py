@@ -19,6 +19,7 @@ from .errors import (EXIT_CHECK_FAILED, EXIT_NUMERICAL_ERROR, EXIT_OK, CircuitRu
 from .limits import MAX_ITERATIONS, Limits
 from .loading.source import STDIN, STDIN_NAME
 from .spec import rules
+from .words import counted
 
 EXAMPLES = """
 \b
@@ -492,9 +493,9 @@ def _update_one(path: str, fmt: str, limits: Limits) -> int:
         click.echo(f"unchanged {path} ({outcome.checked} checked, all within tolerance)")
         return EXIT_OK
     if outcome.created:
-        click.echo(f"created expect block in {path} ({len(outcome.changes)} entries)")
+        click.echo(f"created expect block in {path} ({counted(len(outcome.changes), 'entry', 'entries')})")
     else:
-        click.echo(f"updated {path} ({len(outcome.changes)} of {outcome.checked} entries)")
+        click.echo(f"updated {path} ({len(outcome.changes)} of {counted(outcome.checked, 'entry', 'entries')})")
     for change in outcome.changes:
         old = "" if change.old is None else f"{describe_number(change.old)} -> "
         click.echo(f"  {change.path}: {old}{describe_number(change.new)}")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from ..results.run import RunResult, by_slot
 from .numbers import number, reference
+from ..words import counted
 
 if TYPE_CHECKING:  # imported only for annotations, to keep start-up light
     from ..optimization.optimizer import OptimizationResult
@@ -46,7 +47,8 @@ def render_table(result: RunResult, *, all_nodes: bool = False) -> str:
              f"  * output {circuit.output_name} = {number(result.output)}; "
              f"grad is d{circuit.output_name}/d(node)"]
     if folded:
-        parts.append(f"  {folded:,} nodes of formulas and module instances are folded into their gate's row "
+        parts.append(f"  {counted(folded, 'node')} of formulas and module instances {'is' if folded == 1 else 'are'} "
+                     "folded into their gate's row "
                      "(--all-nodes shows them)")
     if result.optimization is not None:
         parts.append(render_optimization(result.optimization, circuit.input_names, result.values))
@@ -246,7 +248,7 @@ _STATUS = {"ok": "ok", "mismatch": "MISMATCH", "kink": "not differentiable here"
 def render_gradcheck(source: str, check: GradcheckResult) -> str:
     verdict = "PASS" if check.passed else "FAIL"
     flagged = sum(1 for entry in check.inputs if entry.status in ("kink", "undefined"))
-    counts = f"{len(check.inputs)} inputs" + (f", {flagged} not checkable here" if flagged else "")
+    counts = counted(len(check.inputs), "input") + (f", {flagged} not checkable here" if flagged else "")
     lines = [f"gradcheck {verdict} {source} ({counts}; eps {check.eps:g}, "
              f"atol {check.atol:g}, rtol {check.rtol:g})"]
     rows = []

@@ -14,6 +14,7 @@ from ..core.compiler import compile_spec
 from ..core.engine import Circuit
 from ..core.objective import Objective
 from ..spec.models import Spec
+from ..words import counted
 
 if TYPE_CHECKING:  # annotations only; the modules are imported when a run needs them
     from .gradcheck import GradcheckResult
@@ -92,7 +93,7 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     unused = circuit.unused_nodes()
     if unused:
         shown = ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
-        result.warnings.append(f"{len(unused)} node{'s' if len(unused) > 1 else ''} do not feed the output "
+        result.warnings.append(f"{counted(len(unused), 'node')} {'does' if len(unused) == 1 else 'do'} not feed the output "
                                f"'{circuit.output_name}' (gradient 0): {shown}")
     if numerical_h is not None:
         every_input = Objective(circuit, circuit.input_names)

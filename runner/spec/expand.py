@@ -37,6 +37,7 @@ from . import rules
 from .formulas import FormulaError, Generated, lower
 from .netlist import Group
 from .messages import format_path, suggest
+from ..words import counted
 
 Ref = Union[str, float]
 # In a template: a str is a local name (made by the module: "w0", "g.1"; ""
@@ -138,7 +139,7 @@ class _Expander:
         """Count nodes about to be made; refuse them all beyond the limit."""
         self.count += count
         if self.count > self.limits.max_nodes:
-            self._report(path, f"the spec expands to more than {self.limits.max_nodes:,} nodes (inputs and "
+            self._report(path, f"the spec expands to more than {counted(self.limits.max_nodes, 'node')} (inputs and "
                                "gates); make it smaller or raise --max-nodes if it is real", key=True)
             raise _Stop()
 

@@ -20,6 +20,7 @@ from typing import Callable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from ..ops import OPS, Op
 from .rules import NAME_RULE, NODE, is_reserved
+from ..words import counted
 
 Ref = Union[str, float]  # a node's name, or a number constant
 Value = Union[Ref, list]  # what a name or an expression stands for: one reference, or a list of them
@@ -116,7 +117,7 @@ def _check_parentheses(text: str, max_depth: int) -> None:
         if character in "([":
             depth += 1
             if depth > max_depth:
-                raise FormulaError(f"the formula is nested deeper than {max_depth} levels; split it into "
+                raise FormulaError(f"the formula is nested deeper than {counted(max_depth, 'level')}; split it into "
                                    "several gates (or raise --max-depth)", offset)
         elif character in ")]":
             depth -= 1
@@ -177,7 +178,7 @@ def _check_depth(tree: ast.expr, offset: Callable[[int], int], max_depth: int) -
     while stack:
         node, depth = stack.pop()
         if depth > max_depth:
-            raise FormulaError(f"the formula is nested deeper than {max_depth} levels; split it into "
+            raise FormulaError(f"the formula is nested deeper than {counted(max_depth, 'level')}; split it into "
                                "several gates (or raise --max-depth)", offset(node.col_offset))
         if isinstance(node, ast.BinOp):
             stack.append((node.left, depth))

@@ -24,6 +24,7 @@ from .fast_path import quick_spec
 from .models import Spec
 from .netlist import Netlist
 from .rules import describe
+from ..words import counted
 
 
 def load_spec(path: str, limits: Limits = Limits()) -> Spec:
@@ -73,8 +74,8 @@ def _check_top_level(document: Document, limits: Limits) -> None:
             count += len(section)
             if count > limits.max_nodes:
                 line, column = document.position((key,), key=True)
-                raise SpecError(source, [Problem(line, column, f"the spec has more than {limits.max_nodes:,} "
-                                                 "nodes (inputs and gates); raise --max-nodes if it is real")])
+                raise SpecError(source, [Problem(line, column, f"the spec has more than {counted(limits.max_nodes, 'node')} "
+                                                 "(inputs and gates); raise --max-nodes if it is real")])
 
 
 def _validate_fully(document: Document, limits: Limits = Limits()) -> tuple[Spec, Netlist]:
