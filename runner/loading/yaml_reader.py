@@ -328,6 +328,11 @@ def read_yaml(text: str, source: str, limits: Limits) -> Document:
     return Document(source, data, lambda: _yaml_positions(root), problems, text)
 
 
+# What PyYAML and libyaml say when a line is indented wrongly (both spellings)
+_INDENTATION_SIGNS = ("did not find expected key", "mapping values are not allowed",
+                      "did not find expected '-' indicator", "expected <block end>")
+
+
 def _syntax_problem(err: yaml.MarkedYAMLError, text: str) -> Problem:
     mark = err.problem_mark or err.context_mark
     problem = err.problem or "syntax error"
@@ -341,6 +346,11 @@ def _syntax_problem(err: yaml.MarkedYAMLError, text: str) -> Problem:
         hint = "; define the anchor (&name) before using the alias (*name)"
     elif "expected a single document" in f"{problem} {err.context}":  # libyaml: in the context
         hint = "; a spec file holds one document, remove the extra '---'"
+    elif any(sign in problem for sign in _INDENTATION_SIGNS):
+        hint = ("; check the indentation of this line and the one above: the keys of one mapping start "
+                "in the same column, and what belongs to a key is indented further than the key")
+        if "mapping values" in problem:  # also `description: f: x`, a value with ': ' in it
+            hint += "; a value that contains ': ' needs quotes"
     context = f" ({err.context})" if err.context and not hint else ""
     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     return Problem(line, column, f"invalid YAML: {problem}{context}{hint}")

@@ -89,7 +89,7 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     path: list[Any] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in UNION_TAGS and part not in node:
+        if part in UNION_TAGS and not (isinstance(node, dict) and part in node):
             continue  # which form of a gate (or binding) pydantic tried: not a key
         key = part
         if isinstance(node, dict):  # pydantic writes a key True as 1, and some keys as strings
@@ -279,3 +279,45 @@ def _missing_hint(loc: tuple) -> str:
         return "; list the gate's inputs, for example 'in: [x, y]'"
     return ""
 
+
+
+# --------------------------------------------------------------------------
+# A gate's keys indented at the level of the gate names
+
+GATE_KEYS = ("op", "in", "expr", "use", "repeat", "activation")  # the keys of the gate forms
+
+
+def misindented_gate_keys(document: Document) -> list[Problem]:
+    """`in:` (or `op:` ...) written one level too shallow under a gate is read
+    as a gate named `in`; say that, instead of what such a gate is missing.
+
+    Only a key that is not a valid gate itself counts: a mapping named `in`
+    is a (strangely named) gate and gets the usual checks."""
+    data = document.data
+    problems = []
+    sections = [("gates",)] + [("modules", name, "gates") for name, module in _mapping(data.get("modules")).items()
+                               if isinstance(module, dict)]
+    for section in sections:
+        gates = _mapping(_at(data, section))
+        names = list(gates)
+        for index, name in enumerate(names):
+            if name not in GATE_KEYS or isinstance(gates[name], dict):
+                continue
+            above = next((n for n in reversed(names[:index]) if n not in GATE_KEYS), None)
+            where = f"under '{above}'" if above is not None else "under its gate's name"
+            line, column = document.position(section + (name,), key=True)
+            problems.append(Problem(line, column,
+                                    f"'{name}' is indented like a gate's name, so it is read as a gate named "
+                                    f"'{name}'; a gate is a mapping {{op, in}}: indent '{name}' one level "
+                                    f"deeper, {where}", format_path(section + (name,), data)))
+    return problems
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _at(data: Any, path: tuple) -> Any:
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data

@@ -108,6 +108,7 @@ def _validate_fully(document: Document, limits: Limits = Limits()) -> tuple[Spec
                         if (problem.line, problem.column) not in found)
     problems.extend(wiring)
     if problems:
+        problems = _explain_misindented(problems, document)
         raise SpecError(document.source, _unique(problems))
     assert spec is not None and order is not None
     if expansion is None:
@@ -126,6 +127,21 @@ def _expanded_netlist(spec: Spec, expansion, order: list[str]) -> Netlist:
                                          if name not in spec.inputs}))
     return Netlist(inputs, construct_many(Gate, data["gates"]), order, expansion.output,
                    groups=expansion.groups)
+
+
+def _explain_misindented(problems: list[Problem], document: Document) -> list[Problem]:
+    """A gate key written at the level of gate names gets one message that
+    says so, in place of the checks that took it for a gate."""
+    from .messages import misindented_gate_keys
+
+    explained = misindented_gate_keys(document)
+    if not explained:
+        return problems
+    paths = {problem.path for problem in explained}
+    kept = [problem for problem in problems
+            if not any(problem.path == path or problem.path.startswith(path + ".") or
+                       problem.path.startswith(path + "[") for path in paths)]
+    return kept + explained
 
 
 def _unique(problems: Iterable[Problem]) -> list[Problem]:
