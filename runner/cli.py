@@ -279,14 +279,20 @@ def _load(path: str, source: str, options: Options):
 
     spec = load_spec(path, options.limits)
     inputs = spec.netlist.inputs  # a module's parameters are inputs too
-    problems = [Problem(0, 0, f"--set {name}: the spec has no input '{name}'" + _suggest(name, inputs))
-                for name in options.overrides if name not in inputs]
+    problems = [Problem(0, 0, _not_an_input(name, spec.netlist)) for name in options.overrides if name not in inputs]
     problems += [Problem(0, 0, f"--set {name}={value:g}: outside the input's bounds ({bounds})")
                  for name, value in options.overrides.items() if name in inputs
                  for bounds in [_outside(value, inputs[name].min, inputs[name].max)] if bounds]
     if problems:
         raise SpecError(source, problems)
     return spec
+
+
+def _not_an_input(name: str, netlist) -> str:
+    if name in netlist.gates or name in netlist.groups:
+        shown = ", ".join(list(netlist.inputs)[:8]) + (", ..." if len(netlist.inputs) > 8 else "")
+        return f"--set {name}: '{name}' is a gate, computed from its inputs; --set takes inputs ({shown})"
+    return f"--set {name}: the spec has no input '{name}'" + _suggest(name, netlist.inputs)
 
 
 def _suggest(name: str, candidates) -> str:

@@ -8,15 +8,16 @@ the helpers every spec message uses (`suggest`, `format_path`, `Hints`).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Collection, Iterable, Optional, Union, get_args, get_origin
 
 from pydantic import BaseModel, Tag, ValidationError
 
 from ..errors import Problem
 from ..loading.document import Document
-from ..ops import OP_NAMES
+from ..ops import OP_NAMES, OPS
 from .models import GATE_FORMS, Spec
-from .rules import NAME_RULE, describe
+from .rules import NAME_RULE, SYNONYMS, describe
 
 
 def suggest(word: Any, candidates: Iterable[str]) -> str:
@@ -26,7 +27,11 @@ def suggest(word: Any, candidates: Iterable[str]) -> str:
     import difflib  # only on the error path
 
     candidates = [c for c in candidates if isinstance(c, str)]  # YAML keys may be true, 1, null
-    matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    matches = [c for c in candidates if c.lower() == word.lower()]  # SGD for sgd, Mul for mul
+    if not matches and SYNONYMS.get(word.lower()) in candidates:  # backprop for analytic
+        matches = [SYNONYMS[word.lower()]]
+    if not matches:
+        matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     if not matches:  # 'inputs' for 'in', 'iter' for 'iterations'
         matches = [c for c in candidates if len(c) > 1 and (word.startswith(c) or c.startswith(word))]
     return f" (did you mean '{matches[0]}'?)" if matches else ""
@@ -215,7 +220,8 @@ def from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
                 message = f"expected one of {', '.join(choices)}, got {got}" + \
                     suggest(error.get("input"), choices)
         elif kind == "string_pattern_mismatch":
-            message = f"'{error['input']}' is not a valid name; " + NAME_RULE
+            message = f"'{error['input']}' is not a valid name; " + NAME_RULE + \
+                _formula_hint(path, error["input"], document.data)
         elif kind == "string_type" and (about_key or _is_reference(path) or loc == ("output",)):
             message = f"expected a name, got {got}; " + NAME_RULE
         elif kind in ("float_type", "finite_number") and _is_reference(path):
@@ -228,6 +234,10 @@ def from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
             message = f"must not be empty; list at least one {'input' if loc == ('inputs',) else 'gate'}"
         elif kind in _EXPECTED:
             message = f"expected {_expected_here(loc, kind)}, got {got}"
+            if loc == ("expect", "tolerance") and isinstance(error.get("input"), (int, float)) and \
+                    not isinstance(error.get("input"), bool):
+                shown = error["input"]
+                message += f"; write {{abs: {shown}}} for an absolute tolerance (or {{rel: {shown}}})"
         else:
             message = error["msg"]
         line, column = position
@@ -237,6 +247,26 @@ def from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
 
 
 _KEY_ERRORS = frozenset({"string_type", "string_pattern_mismatch"})
+
+
+_EXPRESSION = re.compile(r"[-+*/() ]|^\d")
+
+
+def _formula_hint(path: tuple, text: Any, data: Any) -> str:
+    """An expression among a gate's inputs (`in: [x, -y]`, `in: [2*x]`):
+    the gate written as a formula does what was meant."""
+    if not _is_reference(path) or not isinstance(text, str) or not _EXPRESSION.search(text):
+        return ""
+    gate = data["gates"][path[1]]
+    op = OPS.get(gate.get("op")) if isinstance(gate.get("op"), str) else None
+    if op is None or not isinstance(gate.get("in"), list):
+        return ""
+    refs = [str(ref) for ref in gate["in"]]
+    if op.symbol and len(refs) > 1:
+        formula = f" {op.symbol} ".join(ref if not _EXPRESSION.search(ref) else f"({ref})" for ref in refs)
+    else:
+        formula = f"{op.name}({', '.join(refs)})"
+    return f"; for an expression, write the gate as a formula: {path[1]}: \"{formula}\""
 
 
 def _is_reference(path: tuple) -> bool:

@@ -173,6 +173,14 @@ def max_problem(value: Optional[float], low: Optional[float], high: Optional[flo
 GOALS = ("maximize", "minimize")
 METHODS = ("analytic", "numerical", "random")
 OPTIMIZERS = ("sgd", "momentum", "adam")
+# Other names people use for a method or an optimizer -> the spec's word, for "did you mean"
+SYNONYMS = {
+    "backprop": "analytic", "backpropagation": "analytic", "autodiff": "analytic", "autograd": "analytic",
+    "exact": "analytic", "gradient": "analytic", "finite_difference": "numerical",
+    "finite-difference": "numerical", "finite_differences": "numerical", "finite-differences": "numerical",
+    "random_search": "random", "random-search": "random", "search": "random",
+    "gd": "sgd", "gradient_descent": "sgd", "gradient-descent": "sgd", "gradient_ascent": "sgd",
+}
 
 
 def tolerance_problem(method: Optional[str]) -> Optional[str]:
