@@ -152,6 +152,8 @@ def stop_text(run: OptimizationResult) -> str:
         return "all iterations done"
     if run.stop == "tolerance":
         return f"output changed by less than {run.settings.tolerance:g}"
+    if run.stop == "stalled":
+        return "stalled: the last step changed no input"
     if run.stop == "diverged":
         return f"diverged at step {run.steps + 1}; the rows shown are the finite ones"
     return run.stop
