@@ -128,6 +128,9 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--update-expect", is_flag=True,
               help="Write the actual results into each spec's expect block (only entries that fail; "
                    "creates the block if missing). The rest of the file is kept byte for byte.")
+@click.option("--round", "round_numbers", is_flag=True,
+              help="With --update-expect: write each number as the shortest decimal within half of its "
+                   "entry's tolerance (7.3, not 7.300000000000001, under abs 5e-4).")
 @click.option("--numerical", "numerical", is_flag=True,
               help="Also show central-difference gradients of the inputs beside the analytic ones.")
 @click.option("--numerical-h", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
@@ -164,7 +167,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
          max_depth: int, max_alias_nodes: int, max_nodes: int, graph_file: str | None, plot_file: str | None,
          surface_file: str | None, explain: bool, all_nodes: bool, trace_path: str | None, every: int | None,
-         quiet: bool, no_optimize: bool, **settings: Any) -> None:
+         quiet: bool, no_optimize: bool, round_numbers: bool, **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
     SPEC is a YAML or JSON circuit file, or - for standard input. Values and
@@ -192,7 +195,9 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
             raise click.UsageError(f"--update-expect cannot be combined with {', '.join(clashing)}")
         if STDIN in specs:
             raise click.UsageError("--update-expect needs spec files; standard input cannot be updated")
-        sys.exit(max(_update_one(path, fmt, limits) for path in specs))
+        sys.exit(max(_update_one(path, fmt, limits, round_numbers) for path in specs))
+    if round_numbers:
+        raise click.UsageError("--round goes with --update-expect")
     pictures = {"graph": graph_file, "plot": plot_file, "plot-surface": surface_file}
     for option, target in pictures.items():
         if target and len(specs) > 1 and "{name}" not in target:
@@ -479,7 +484,7 @@ def _not_run(source: str, options: Options, code: int, why: str) -> int:
     return code
 
 
-def _update_one(path: str, fmt: str, limits: Limits) -> int:
+def _update_one(path: str, fmt: str, limits: Limits, round_numbers: bool = False) -> int:
     """--update-expect for one file; print what changed and return its exit code."""
     import json
 
@@ -487,7 +492,7 @@ def _update_one(path: str, fmt: str, limits: Limits) -> int:
     from .results.update_expect import describe_number, update_file
 
     try:
-        outcome = update_file(path, limits)
+        outcome = update_file(path, limits, round_numbers=round_numbers)
     except CircuitRunError as err:
         for line in error_lines(err, path, path, limits):
             click.echo(line, err=True)

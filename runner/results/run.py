@@ -68,6 +68,16 @@ class RunResult:
     gradcheck: Optional[GradcheckResult] = None
     warnings: list[str] = field(default_factory=list)
 
+    def final_grads(self) -> dict[str, float]:
+        """d(output)/d(input) of every input where the optimization ended
+        ({} without one): one more forward and backward pass, since random
+        and numerical runs leave no analytic gradients behind."""
+        if self.optimization is None:
+            return {}
+        every_input = Objective(self.circuit, self.circuit.input_names)
+        _, grads = every_input.value_and_grad()
+        return dict(zip(every_input.names, grads))
+
 
 def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_optimization: bool = True,
              check: bool = False, numerical_h: float | None = None,
@@ -107,7 +117,8 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
 
         result.optimization = optimize(circuit, spec.optimize, keep=keep, observe=observe)
     if check:
-        result.check = check_expectations(spec, output, result.values, grads, result.optimization)
+        result.check = check_expectations(spec, output, result.values, grads, result.optimization,
+                                          result.final_grads)
     return result
 
 

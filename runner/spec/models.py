@@ -66,6 +66,8 @@ NonNegativeNumber = Annotated[float, PlainValidator(_checked(rules.non_negative)
 Fraction = Annotated[float, PlainValidator(_checked(rules.fraction), json_schema_input_type=Annotated[
     float, Field(ge=0, lt=1)])]
 WholeNumber = Annotated[int, PlainValidator(_checked(rules.whole), json_schema_input_type=int)]
+StepCount = Annotated[int, PlainValidator(_checked(rules.step_count), json_schema_input_type=Annotated[
+    int, Field(ge=0)])]
 Iterations = Annotated[int, PlainValidator(_checked(rules.iterations), json_schema_input_type=Annotated[
     int, Field(ge=0, le=MAX_ITERATIONS)])]
 # Names and references are validated natively by pydantic-core (no Python
@@ -315,6 +317,13 @@ class ExpectOptimized(StrictModel):
     output: Optional[ExpectedNumber] = Field(None, description="The output at the final inputs.")
     inputs: dict[NodeName, ExpectedNumber] = Field(default_factory=dict,
                                                    description="Final values of inputs, by name.")
+    grads: dict[NodeName, ExpectedNumber] = Field(
+        default_factory=dict, description="Gradients d(output)/d(input) at the final inputs, by input name.")
+    steps: Optional[StepCount] = Field(None, description="How many steps the run took, exactly (a tolerance "
+                                                          "or stalled run stops early).", examples=[224])
+    stop: Optional[Literal[rules.STOPS]] = Field(  # type: ignore[valid-type]
+        None, description="Why the run ended: iterations (all done), tolerance, stalled (a step changed no "
+                          "input) or diverged.")
 
 
 class Expect(StrictModel):
