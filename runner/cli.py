@@ -148,6 +148,9 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--plot", "plot_file", metavar="FILE",
               help="Plot the optimization (output and trainable inputs against iteration) to FILE "
                    "(.png, .svg or .pdf; needs circuit-run[plot]).")
+@click.option("--plot-scale", type=click.Choice(["auto", "linear", "log"]), default="auto", show_default=True,
+              help="--plot's output axis: log, linear, or auto (log when the output keeps one sign and "
+                   "spans three decades or more).")
 @click.option("--plot-surface", "surface_file", metavar="FILE",
               help="Contours of the output over the plane of the two trainable inputs, with the "
                    "optimization path, to FILE (.png, .svg or .pdf; needs circuit-run[plot]).")
@@ -167,7 +170,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
          max_depth: int, max_alias_nodes: int, max_nodes: int, graph_file: str | None, plot_file: str | None,
          surface_file: str | None, explain: bool, all_nodes: bool, trace_path: str | None, every: int | None,
-         quiet: bool, no_optimize: bool, round_numbers: bool, **settings: Any) -> None:
+         quiet: bool, no_optimize: bool, round_numbers: bool, plot_scale: str, **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
     SPEC is a YAML or JSON circuit file, or - for standard input. Values and
@@ -226,7 +229,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         numerical_h=numerical_h if numerical else None, limits=limits, changes=changes,
         optimize=not no_optimize, trace_path=trace_path, every=every, quiet=quiet,
         pictures={option: target for option, target in pictures.items() if target}, explain=explain,
-        all_nodes=all_nodes)
+        all_nodes=all_nodes, plot_scale=plot_scale)
     codes = []
     for index, path in enumerate(specs):
         if index and fmt == "table" and not check:
@@ -255,6 +258,7 @@ class Options(NamedTuple):
     pictures: dict[str, str]  # option (graph, plot, plot-surface) -> file
     explain: bool
     all_nodes: bool  # the table unfolds formulas and instances
+    plot_scale: str = "auto"  # --plot's output axis
 
 
 def _run_one(path: str, options: Options) -> int:
@@ -424,7 +428,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
         if not (check or gradcheck is not None):  # a blank line after the node table
             click.echo()
         click.echo(render_text(result, ascii=not _can_print("·∂")), nl=False)
-    code = _draw_pictures(result, options.pictures) if options.pictures else EXIT_OK
+    code = _draw_pictures(result, options.pictures, options.plot_scale) if options.pictures else EXIT_OK
     if check:
         assert result.check is not None
         if fmt != "json":
@@ -446,7 +450,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
     return code
 
 
-def _draw_pictures(result, pictures: dict[str, str]) -> int:
+def _draw_pictures(result, pictures: dict[str, str], plot_scale: str = "auto") -> int:
     """Write the --graph / --plot / --plot-surface files of one run; return
     the exit code (each is attempted even when another failed)."""
     name = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.spec.name or "circuit")
@@ -461,7 +465,10 @@ def _draw_pictures(result, pictures: dict[str, str]) -> int:
             else:
                 from .present import plots
 
-                (plots.plot_trace if option == "plot" else plots.plot_surface)(result, target)
+                if option == "plot":
+                    plots.plot_trace(result, target, output_scale=plot_scale)
+                else:
+                    plots.plot_surface(result, target)
         except OutputError as err:
             click.echo(str(err), err=True)
             code = max(code, err.exit_code)
