@@ -14,6 +14,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+# In-process pytester runs drop the modules a run imported; PyYAML's C parser
+# would then build nodes of the dropped yaml.nodes classes, which the reloaded
+# reader no longer recognises. Imported here, PyYAML outlives every run.
+import yaml  # noqa: F401
 
 pytest_plugins = ["pytester"]
 
