@@ -148,6 +148,9 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--plot", "plot_file", metavar="FILE",
               help="Plot the optimization (output and trainable inputs against iteration) to FILE "
                    "(.png, .svg or .pdf; needs circuit-run[plot]).")
+@click.option("--columns", metavar="NAME,...",
+              help="The trainable inputs the optimization table shows, in this order (default: as many as "
+                   "fit in 120 characters).")
 @click.option("--plot-scale", type=click.Choice(["auto", "linear", "log"]), default="auto", show_default=True,
               help="--plot's output axis: log, linear, or auto (log when the output keeps one sign and "
                    "spans three decades or more).")
@@ -170,7 +173,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
          max_depth: int, max_alias_nodes: int, max_nodes: int, graph_file: str | None, plot_file: str | None,
          surface_file: str | None, explain: bool, all_nodes: bool, trace_path: str | None, every: int | None,
-         quiet: bool, no_optimize: bool, round_numbers: bool, plot_scale: str, **settings: Any) -> None:
+         quiet: bool, no_optimize: bool, round_numbers: bool, plot_scale: str, columns: str | None,
+         **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
     SPEC is a YAML or JSON circuit file, or - for standard input. Values and
@@ -229,7 +233,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         numerical_h=numerical_h if numerical else None, limits=limits, changes=changes,
         optimize=not no_optimize, trace_path=trace_path, every=every, quiet=quiet,
         pictures={option: target for option, target in pictures.items() if target}, explain=explain,
-        all_nodes=all_nodes, plot_scale=plot_scale)
+        all_nodes=all_nodes, plot_scale=plot_scale,
+        columns=tuple(name.strip() for name in columns.split(",") if name.strip()) if columns else ())
     codes = []
     for index, path in enumerate(specs):
         if index and fmt == "table" and not check:
@@ -259,6 +264,7 @@ class Options(NamedTuple):
     explain: bool
     all_nodes: bool  # the table unfolds formulas and instances
     plot_scale: str = "auto"  # --plot's output axis
+    columns: tuple[str, ...] = ()  # --columns: trainable inputs of the optimization table
 
 
 def _run_one(path: str, options: Options) -> int:
@@ -292,6 +298,9 @@ def _load(path: str, source: str, options: Options):
     problems += [Problem(0, 0, f"--set {name}={value:g}: outside the input's bounds ({bounds})")
                  for name, value in options.overrides.items() if name in inputs
                  for bounds in [_outside(value, inputs[name].min, inputs[name].max)] if bounds]
+    trainable = [name for name, entry in inputs.items() if entry.trainable]
+    problems += [Problem(0, 0, f"--columns {name}: not a trainable input" + _suggest(name, trainable))
+                 for name in options.columns if name not in trainable]
     if problems:
         raise SpecError(source, problems)
     return spec
@@ -421,7 +430,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
 
             shown = replace(result, optimization=replace(
                 result.optimization, trace=tables.summary_rows(result.optimization.trace)))
-        click.echo(tables.render_table(shown, all_nodes=options.all_nodes), nl=False)
+        click.echo(tables.render_table(shown, all_nodes=options.all_nodes, columns=options.columns), nl=False)
     if options.explain and fmt == "table":
         from .present.explain import render_text
 
