@@ -312,7 +312,8 @@ class _Expander:
         if isinstance(value, list):
             where = ("output",) if given else ("gates", output)
             self._report(where, f"the output must be one node, but {output} stands for the list of its "
-                                f"{len(value)} outputs ({value[0]}, ...); name one with 'output:', or add a gate "
+                                f"{counted(len(value), 'output')} ({value[0]}{', ...' if len(value) > 1 else ''}); "
+                                "name one with 'output:', or add a gate "
                                 "that combines them", key=not given)
             return None
         return value if isinstance(value, str) else None

@@ -58,3 +58,10 @@ def test_limit_of_one(cli, write, option, fragment):
 def test_json_limits_of_one(cli, write):
     result = cli("--max-depth", "1", write("one.json", '{"inputs": {"x": 1}, "gates": {"f": {"op": "neg", "in": ["x"]}}}'))
     assert "nested deeper than 1 level;" in result.stderr
+
+
+def test_an_instance_with_one_output_is_not_an_output(cli, write):
+    text = 'inputs: {x: 1}\nmodules:\n  n:\n    in: [x]\n    params: {w: 1}\n    out: {a: "w*x"}\ngates:\n' \
+           '  h: {use: n, in: [x]}\n'
+    result = cli(write("one-out.yaml", text))
+    assert "h stands for the list of its 1 output (h.a); name one" in result.stderr
