@@ -314,15 +314,25 @@ def _missing_hint(loc: tuple) -> str:
 # --------------------------------------------------------------------------
 # A gate's keys indented at the level of the gate names
 
-GATE_KEYS = ("op", "in", "expr", "use", "repeat", "activation")  # the keys of the gate forms
+# A gate's key whose value could not be a gate of that name: a list of inputs,
+# an op's name, a count (a formula named `expr` could be a real gate: not judged)
+_NOT_A_GATE = {
+    "in": lambda value, modules: isinstance(value, list),
+    "op": lambda value, modules: value in OP_NAMES,
+    "activation": lambda value, modules: value in OP_NAMES,
+    "repeat": lambda value, modules: isinstance(value, int),
+    "use": lambda value, modules: isinstance(value, str) and value in modules,
+}
+GATE_KEYS = tuple(_NOT_A_GATE)
 
 
 def misindented_gate_keys(document: Document) -> list[Problem]:
     """`in:` (or `op:` ...) written one level too shallow under a gate is read
     as a gate named `in`; say that, instead of what such a gate is missing.
 
-    Only a key that is not a valid gate itself counts: a mapping named `in`
-    is a (strangely named) gate and gets the usual checks."""
+    Only a value that cannot be a gate counts (a list of inputs, an op's
+    name): a mapping or a formula named `in` is a (strangely named) gate
+    and gets the usual checks."""
     data = document.data
     problems = []
     sections = [("gates",)] + [("modules", name, "gates") for name, module in _mapping(data.get("modules")).items()
@@ -330,8 +340,9 @@ def misindented_gate_keys(document: Document) -> list[Problem]:
     for section in sections:
         gates = _mapping(_at(data, section))
         names = list(gates)
+        modules = _mapping(data.get("modules"))
         for index, name in enumerate(names):
-            if name not in GATE_KEYS or isinstance(gates[name], dict):
+            if name not in _NOT_A_GATE or not _NOT_A_GATE[name](gates[name], modules):
                 continue
             above = next((n for n in reversed(names[:index]) if n not in GATE_KEYS), None)
             where = f"under '{above}'" if above is not None else "under its gate's name"
