@@ -92,8 +92,8 @@ def rounded(value: float | str, allowed: float) -> float | str:
     """The shortest decimal within half of `allowed` of `value` (7.3 for
     7.300000000000001 under a tolerance of 5e-4): it passes its check with
     room to spare for the last digits of another platform's arithmetic."""
-    if isinstance(value, str) or not allowed > 0 or not math.isfinite(value):
-        return value
+    if isinstance(value, (str, int)) or not allowed > 0 or not math.isfinite(value):
+        return value  # a word, a count (steps), or nothing to spare
     for digits in range(1, 18):
         candidate = float(f"{value:.{digits}g}")
         if abs(candidate - value) <= allowed / 2:

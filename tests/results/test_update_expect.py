@@ -220,6 +220,18 @@ def test_wrong_steps_and_stop_are_rewritten(write):
                                                                                     "stop: tolerance")
 
 
+def test_a_rounded_json_block_keeps_steps_a_whole_number(write):
+    text = json.dumps({"inputs": {"x": 3, "y": 4},
+                       "gates": {"d": {"op": "sub", "in": ["x", "y"]}, "d2": {"op": "square", "in": ["d"]},
+                                 "f": {"op": "sub", "in": [100, "d2"]}},
+                       "optimize": {"step_size": 0.01, "iterations": 100000, "tolerance": 1e-9}}, indent=2)
+    path = write(text, "spec.json")
+    assert run("--update-expect", "--round", str(path)).exit_code == 0
+    assert '"steps": 224,' in path.read_text()
+    assert json.loads(path.read_text())["expect"]["optimized"]["stop"] == "tolerance"
+    assert run("--check", str(path)).exit_code == 0
+
+
 def test_wrong_stop_is_rewritten_in_json(write):
     spec = {"inputs": {"x": 3, "y": 4}, "gates": {"d": {"op": "sub", "in": ["x", "y"]},
                                                   "d2": {"op": "square", "in": ["d"]},
