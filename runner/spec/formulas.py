@@ -98,7 +98,7 @@ def lower_expression(text: str, *, resolve: Callable[[str, int], Value], calls: 
     lowering = _Lowering("", text, resolve, calls)
     made = lowering._walk(parse(text, max_depth))
     if isinstance(made.value, list):
-        raise FormulaError(f"the expression is a list of {len(made.value)} values; it must be one value "
+        raise FormulaError(f"the expression is a list of {counted(len(made.value), 'value')}; it must be one value "
                            "(lists are for dot(u, v))", made.offset)
     names = [f".{index + 1}" for index in range(len(lowering.gates))]
     return lowering.generated(names), names[made.value] if made.gate else made.value
@@ -367,7 +367,7 @@ class _Lowering:
 
     def _scalar(self, made: _Made, where: str) -> None:
         if isinstance(made.value, list):
-            raise FormulaError(f"a list of {len(made.value)} values cannot be an input of {where}; lists are "
+            raise FormulaError(f"a list of {counted(len(made.value), 'value')} cannot be an input of {where}; lists are "
                                "for dot(u, v)", made.offset)
 
     def _dot(self, inputs: list[_Made], at: int) -> _Made:

@@ -65,3 +65,18 @@ def test_an_instance_with_one_output_is_not_an_output(cli, write):
            '  h: {use: n, in: [x]}\n'
     result = cli(write("one-out.yaml", text))
     assert "h stands for the list of its 1 output (h.a); name one" in result.stderr
+
+
+def test_a_list_of_one_value_in_a_formula(cli, write):
+    text = 'inputs: {x: 1}\nmodules:\n  n:\n    in: [x]\n    params: {w: 1}\n    out: {a: "w*x"}\ngates:\n' \
+           '  h: {use: n, in: [x]}\n  f: "exp(h)"\n'
+    result = cli(write("list1.yaml", text))
+    assert "gates.f: a list of 1 value cannot be an input of exp(...)" in result.stderr
+
+
+def test_csv_data_limit_of_one_byte():
+    from runner.errors import SpecError
+    from runner.loading import csv_reader
+
+    error = csv_reader._too_big("d.csv", 1)
+    assert isinstance(error, SpecError) and "larger than the limit of 1 byte " in str(error)
