@@ -230,7 +230,7 @@ class _Parser:
         """Say what is wrong with a row that failed the fast path."""
         if len(cells) < width:
             where = self._where_end(line)
-            self._report(*where, f"the row has {len(cells)} cells, the header has {width}; "
+            self._report(*where, f"the row has {counted(len(cells), 'cell')}, the header has {width}; "
                                  "add the missing cells")
         elif len(cells) > width:
             self._report_cell(line, width, f"the row has {len(cells)} cells, the header has "
