@@ -375,7 +375,7 @@ def _fill_empty(text: str, root, empty, block: dict, newline: str) -> str:
     lines = _block_lines(block, " " * key.start_mark.column + step, step)
     line_end = text.find("\n", end)
     line_end = len(text) if line_end == -1 else line_end
-    comment = text[end:line_end].rstrip("\r")  # "   # fill me", or ""
+    comment = text[end:line_end].rstrip()  # "   # fill me", or ""
     head = text[:start].rstrip(" \t") + comment
     return head + newline + newline.join(lines) + newline + text[line_end + 1:]
 

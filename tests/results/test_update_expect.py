@@ -137,6 +137,14 @@ def test_expect_null_is_filled_as_a_block_with_the_files_indentation(write):
     assert run("--check", str(path)).exit_code == 0
 
 
+def test_empty_expect_with_trailing_spaces_and_crlf(write):
+    path = write(b"inputs: {x: 2}\r\ngates:\r\n  f: {op: square, in: [x]}\r\nexpect:   \r\nname: sq\r\n")
+    run("--update-expect", str(path))
+    assert path.read_bytes() == (b"inputs: {x: 2}\r\ngates:\r\n  f: {op: square, in: [x]}\r\nexpect:\r\n"
+                                 b"  output: 4\r\n  grads: {x: 4}\r\n  tolerance: {abs: 1.0e-09, rel: 1.0e-09}\r\n"
+                                 b"name: sq\r\n")
+
+
 def test_empty_expect_in_a_one_line_spec_stays_one_line(write):
     path = write("{inputs: {x: 2}, gates: {f: {op: square, in: [x]}}, expect: }\n")
     run("--update-expect", str(path))
