@@ -43,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--circuit-update", action="store_true", default=False,
                     help="Write the actual results into the expect blocks of collected circuit specs "
                          "(only entries that fail; the rest of each file is kept byte for byte).")
+    group.addoption("--circuit-round", action="store_true", default=False,
+                    help="With --circuit-update: write each number as the shortest decimal within half of "
+                         "its entry's tolerance, as circuit-run --update-expect --round does.")
     group.addoption("--circuit-engine", metavar="MODULE:CLASS", default=None,
                     help="Check another scalar autodiff class: run circuit-run's conformance suite with it (one "
                          "test per case) and every collected spec too. Imports and runs that code.")
@@ -183,7 +186,7 @@ class CircuitItem(pytest.Item):
     def _update(self, source: str) -> None:
         from .results.update_expect import describe_number, update_file
 
-        outcome = update_file(source)
+        outcome = update_file(source, round_numbers=self.config.getoption("circuit_round"))
         if outcome.changed:
             lines = [f"{c.path}: {'' if c.old is None else describe_number(c.old) + ' -> '}"
                      f"{describe_number(c.new)}" for c in outcome.changes]

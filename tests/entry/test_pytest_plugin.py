@@ -110,6 +110,15 @@ def test_json_spec_create_pass_change_fail_update_pass(pytester: pytest.Pytester
     pytester.runpytest(*no_cache).assert_outcomes(passed=1)
 
 
+def test_circuit_round_writes_what_the_tolerance_needs(pytester: pytest.Pytester, no_cache):
+    """73 * 0.1 is 7.300000000000001; under abs 5e-4 the update writes 7.3 (and 0.1 for df/dx = y)."""
+    path = pytester.makefile(".yaml", product="inputs: {x: 73, y: 0.1}\ngates:\n  f: {op: mul, in: [x, y]}\n"
+                                              "expect:\n  output: 1\n  grads: {x: 0}\n"
+                                              "  tolerance: {abs: 5.0e-4, rel: 0}\n")
+    pytester.runpytest("--circuit-update", "--circuit-round", *no_cache).assert_outcomes(passed=1)
+    assert "  output: 7.3\n  grads: {x: 0.1}\n" in path.read_text()
+
+
 def test_broken_json_spec_fails_with_its_position(pytester: pytest.Pytester, no_cache):
     pytester.makefile(".json", broken='{"inputs": {"x": 1}, "gates": {"f": {"op": "neg", "in": ["x"]}}, "expect": {,}}')
     result = pytester.runpytest(*no_cache)
