@@ -34,6 +34,7 @@ Examples:
   circuit-run --gradcheck circuits/neuron.yaml
   circuit-run --update-expect circuits/neuron.yaml
   circuit-run --iterations 100000 --optimizer adam --trace run.jsonl circuits/rosenbrock.yaml
+  circuit-run --engine micrograd.engine:Value --conformance
   cat spec.yaml | circuit-run -
 
 \b
@@ -203,7 +204,7 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
                    "backward twice, deep chains) instead of specs; one row per case.")
 @click.option("--engine-timeout", type=FiniteNumber(), default=10.0, show_default=True, metavar="SECONDS",
               help="Time limit of each --engine case (a backward() that hangs is stopped and reported); "
-                   "importing the class may take the larger of this and 10 s.")
+                   "importing the class may take the larger of this and 60 s.")
 @optimization_options
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
@@ -282,7 +283,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         columns=tuple(name.strip() for name in columns.split(",") if name.strip()) if columns else ())
     if engine:
         _refuse_with_engine(options, conformance, specs, update_expect, gradcheck)
-        sys.exit(_run_engine(engine, engine_timeout, conformance, specs, options))
+        with _ends_cleanly():
+            sys.exit(_run_engine(engine, engine_timeout, conformance, specs, options))
     codes = []
     with _ends_cleanly():
         for index, path in enumerate(specs):
@@ -691,7 +693,7 @@ def _run_engine(target: str, timeout: float, conformance: bool, specs: Sequence[
         click.echo(err.lines()[0], err=True)
         return err.exit_code
     if options.fmt == "table" and shown:
-        click.echo(engine_report.summary(shown, target), nl=False)
+        click.echo(engine_report.summary(shown, target), nl=False, err=True)  # stdout: one row per case
     return max(codes + [EXIT_CHECK_FAILED if any(result.failed for result in shown) else EXIT_OK])
 
 
