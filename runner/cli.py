@@ -233,9 +233,13 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         gradcheck=dict(eps=gradcheck_eps, atol=gradcheck_atol, rtol=gradcheck_rtol) if gradcheck else None,
         numerical_h=numerical_h if numerical else None, limits=limits, changes=changes,
         optimize=not no_optimize, outputs=_output_paths(outputs, specs), every=every, quiet=quiet,
-        explain=explain, all_nodes=all_nodes)
+        explain=explain, all_nodes=all_nodes, several=len(specs) > 1)
     codes = []
     with _ends_cleanly():
+        if fmt == "csv" and options.several:  # one header for the rows of every spec
+            from .present.csv_output import csv_header
+
+            click.echo(csv_header(numerical=numerical, circuit_columns=True), nl=False)
         for index, path in enumerate(specs):
             if index and fmt == "table" and not check:
                 click.echo()
@@ -318,6 +322,7 @@ class Options(NamedTuple):
     quiet: bool
     explain: bool
     all_nodes: bool  # the table unfolds formulas and instances
+    several: bool = False  # more than one spec: CSV rows name their circuit, under one header
 
 
 def _run_one(path: str, options: Options, *, interruptible: bool = False) -> int:
@@ -471,7 +476,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
     elif fmt == "csv":
         from .present.csv_output import iter_csv
 
-        for piece in iter_csv(result):
+        for piece in iter_csv(result, circuit_columns=options.several, header=not options.several):
             click.echo(piece, nl=False)
     elif not check and gradcheck is None:
         shown = result

@@ -312,3 +312,29 @@ def test_set_names_and_file_names_are_escaped_too(cli, tmp_path):
     assert "--set q\\x1b[2J: the spec has no input" in result.stderr
     check = cli("--check", str(path))
     assert check.stdout.count("\n") == 2 and "a\\nforged.yaml" in check.stdout
+
+
+# ---- --format csv with several specs (issue 12, bug 3) -----------------------------------
+
+def test_csv_of_several_specs_names_the_circuit_on_every_row(cli, write):
+    import csv
+    import io
+
+    first = write("a.yaml", 'name: "odd, \\"name\\"\\n2"\ninputs: {x: 3}\ngates: {f: {op: square, in: [x]}}\n')
+    second = write("b.yaml", "inputs: {x: 1, y: 2}\ngates: {g: {op: add, in: [x, y]}}\n")
+    result = cli("--format", "csv", "--numerical", first, second)
+    assert result.exit_code == 0
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["circuit", "spec", "name", "op", "in", "value", "grad", "numerical_grad"]
+    assert [row[:4] for row in rows[1:]] == [
+        ['odd, "name"\n2', first, "x", "input"], ['odd, "name"\n2', first, "f", "square"],
+        ["b", second, "x", "input"], ["b", second, "y", "input"], ["b", second, "g", "add"]]
+    assert all(len(row) == 8 for row in rows)
+
+
+def test_csv_of_one_spec_is_unchanged(cli):
+    from helpers import CIRCUITS
+
+    result = cli("--format", "csv", str(CIRCUITS / "add-multiply.yaml"))
+    assert result.stdout == ("name,op,in,value,grad\nx,input,,-2.0,-4.0\ny,input,,5.0,-4.0\nz,input,,-4.0,3.0\n"
+                             "q,add,x y,3.0,-4.0\nf,mul,q z,-12.0,1.0\n")
