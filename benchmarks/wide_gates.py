@@ -72,7 +72,7 @@ def main() -> None:
         previous = None
         for n in sizes:
             seconds, peak, size = measure(paths[n], options)
-            ratios = f"{seconds / previous[0]:.2f} | {size / previous[1]:.2f}" if previous else "| "
+            ratios = f"{seconds / previous[0]:.2f} | {size / previous[1]:.2f}" if previous else " | "
             print(f"| {label} | {n:,} | {seconds:.2f} | {peak:,.0f} | {size / 1e6:.2f} | {ratios} |")
             previous = (seconds, size)
 
