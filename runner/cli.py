@@ -336,16 +336,29 @@ def _run_one(path: str, options: Options, *, interruptible: bool = False) -> int
         result, trace_rows = _run(spec, source, options, [target for option, target in outputs if option == "trace"],
                                   interruptible)
     except CircuitRunError as err:
-        from .present.errors import error_lines
+        from .present.errors import error_lines, error_records
 
         for line in error_lines(err, source, path, options.limits):
             _tell(line)
+        if options.fmt == "json":
+            _json_errors(source, error_records(err, path, options.limits), err.exit_code)
         return _not_run(source, options, err.exit_code, _WHY_NOT_RUN.get(type(err).__name__, "invalid spec"))
     except (RecursionError, MemoryError):
-        _tell(f"{source}: error: the spec is too large or too deeply nested to process")
+        message = "the spec is too large or too deeply nested to process"
+        _tell(f"{source}: error: {message}")
+        if options.fmt == "json":
+            _json_errors(source, [{"line": None, "column": None, "message": message}], SpecError.exit_code)
         return _not_run(source, options, SpecError.exit_code, "invalid spec")
     pictures = [(option, target) for option, target in outputs if option != "trace"]
     return _report(result, trace_rows, source, path, options, pictures)
+
+
+def _json_errors(source: str, errors: list[dict], code: int) -> None:
+    """--format json prints a line for every spec: for one that could not run,
+    `{"spec", "errors": [{"line", "column", "message"}], "exit_code"}`."""
+    import json
+
+    click.echo(json.dumps({"spec": source, "errors": errors, "exit_code": code}, allow_nan=False))
 
 
 _WHY_NOT_RUN = {"NumericalError": "numerical error", "OutputError": "output file not written"}
@@ -568,6 +581,10 @@ def _update_one(path: str, fmt: str, limits: Limits) -> int:
     except CircuitRunError as err:
         for line in error_lines(err, path, path, limits):
             _tell(line)
+        if fmt == "json":
+            from .present.errors import error_records
+
+            _json_errors(path, error_records(err, path, limits), err.exit_code)
         if err.exit_code == EXIT_NUMERICAL_ERROR:
             _tell(f"{path}: note: the file was left unchanged (an update records only a run that "
                        "finishes)")
