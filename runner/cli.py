@@ -61,6 +61,20 @@ class Assignment(click.ParamType):
         return name, number
 
 
+class EngineTarget(click.ParamType):
+    """MODULE:CLASS, checked for its shape only (importing it runs the user's code)."""
+
+    name = "MODULE:CLASS"
+
+    def convert(self, value: Any, param, ctx) -> str:
+        from .results.foreign_engine import check_target
+
+        try:
+            return check_target(str(value))
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
 class FiniteNumber(click.ParamType):
     """A finite number above a minimum (a step, a size, a tolerance).
 
@@ -151,6 +165,10 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--graph", "graph_files", metavar="FILE", multiple=True,
               help="Draw the circuit (values and gradients on its wires) to FILE: .dot, or .svg/.png/.pdf "
                    "with Graphviz's dot program. With several specs, put {name} in FILE. Repeatable.")
+@click.option("--html", "html_files", metavar="FILE", multiple=True,
+              help="Write a self-contained HTML page to FILE: the diagram, the node table, the trace and a "
+                   "playground that reruns the circuit in the browser. With several specs, put {name} in FILE. "
+                   "Repeatable.")
 @click.option("--plot", "plot_files", metavar="FILE", multiple=True,
               help="Plot the optimization (output and trainable inputs against iteration) to FILE "
                    "(.png, .svg or .pdf; needs circuit-run[plot]). Repeatable.")
@@ -166,15 +184,26 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
                                 "expanded).")
 @click.option("--all-nodes", is_flag=True,
               help="In the table, show every node a formula or a module instance makes, not one row per gate.")
+@click.option("--engine", "engine", type=EngineTarget(), metavar="MODULE:CLASS",
+              help="Run each spec with another scalar autodiff class (micrograd-style: CLASS(number), "
+                   "operators, .backward(), .data, .grad) and compare its output and gradients with "
+                   "circuit-run's and the expect block; exit 1 on a difference. Imports and runs that code.")
+@click.option("--conformance", is_flag=True,
+              help="With --engine: run circuit-run's conformance suite (every op, constants, reuse, ties, "
+                   "backward twice, deep chains) instead of specs; one row per case.")
+@click.option("--engine-timeout", type=FiniteNumber(), default=10.0, show_default=True, metavar="SECONDS",
+              help="Time limit of each --engine case (a backward() that hangs is stopped and reported); "
+                   "importing the class may take the larger of this and 10 s.")
 @optimization_options
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
-         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_files: Sequence[str], plot_files: Sequence[str],
+         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_files: Sequence[str],
+         html_files: Sequence[str], plot_files: Sequence[str],
          surface_files: Sequence[str], explain: bool, all_nodes: bool, trace_paths: Sequence[str],
-         every: int | None,
-         quiet: bool, no_optimize: bool, **settings: Any) -> None:
+         every: int | None, quiet: bool, no_optimize: bool, engine: str | None, conformance: bool,
+         engine_timeout: float, **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
     SPEC is a YAML or JSON circuit file, or - for standard input. Values and
@@ -186,7 +215,9 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         with _ends_cleanly():
             click.echo(schema_text(), nl=False)
         return
-    if not specs:
+    if conformance and not engine:
+        raise click.UsageError("--conformance checks another engine: give it with --engine MODULE:CLASS")
+    if not specs and not conformance:
         raise click.UsageError("give at least one SPEC file (or - for standard input)")
     if list(specs).count(STDIN) > 1:
         raise click.UsageError("standard input (-) can be read only once")
@@ -198,7 +229,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     limits = Limits(max_bytes, max_depth, max_alias_nodes, max_nodes)
     if update_expect:
         clashing = [flag for flag, used in (("--check", check), ("--gradcheck", gradcheck),
-                                             ("--set", assignments), ("--numerical", numerical)) if used]
+                                             ("--set", assignments), ("--numerical", numerical), ("--engine", engine)) if used]
         if clashing:
             raise click.UsageError(f"--update-expect cannot be combined with {', '.join(clashing)}")
         if STDIN in specs:
@@ -206,7 +237,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         with _ends_cleanly():
             sys.exit(max(_update_one(path, fmt, limits) for path in specs))
     outputs = [(option, target) for option, targets in (("trace", trace_paths), ("graph", graph_files),
-                                                        ("plot", plot_files), ("plot-surface", surface_files))
+                                                        ("html", html_files), ("plot", plot_files),
+                                                        ("plot-surface", surface_files))
                for target in targets]
     for option, target in outputs:
         if len(specs) > 1 and "{name}" not in target:
@@ -234,6 +266,10 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         numerical_h=numerical_h if numerical else None, limits=limits, changes=changes,
         optimize=not no_optimize, outputs=_output_paths(outputs, specs), every=every, quiet=quiet,
         explain=explain, all_nodes=all_nodes, several=len(specs) > 1)
+    if engine:
+        _refuse_with_engine(options, conformance, specs, update_expect, gradcheck)
+        with _ends_cleanly():
+            sys.exit(_run_engine(engine, engine_timeout, conformance, specs, options))
     codes = []
     with _ends_cleanly():
         if fmt == "csv" and options.several:  # one header for the rows of every spec
@@ -532,8 +568,8 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
 
 
 def _draw_pictures(result, pictures: Sequence[tuple[str, str]]) -> int:
-    """Write the --graph / --plot / --plot-surface files of one run (option,
-    path pairs); return the exit code (each is attempted even when another failed)."""
+    """Write the --graph / --html / --plot / --plot-surface files of one run
+    (option, path pairs); return the exit code (each is attempted even when another failed)."""
     code = EXIT_OK
     for option, target in pictures:
         try:
@@ -541,6 +577,10 @@ def _draw_pictures(result, pictures: Sequence[tuple[str, str]]) -> int:
                 from .present import diagram
 
                 diagram.write(diagram.to_dot(result), target)
+            elif option == "html":
+                from .present import page
+
+                page.write_html(result, target)
             else:
                 from .present import plots
 
@@ -603,6 +643,71 @@ def _update_one(path: str, fmt: str, limits: Limits) -> int:
         old = "" if change.old is None else f"{describe_number(change.old)} -> "
         click.echo(f"  {change.path}: {old}{describe_number(change.new)}")
     return EXIT_OK
+
+
+def _refuse_with_engine(options: Options, conformance: bool, specs: Sequence[str], update_expect: bool,
+                        gradcheck: bool) -> None:
+    """--engine runs its own comparison; options that change or add to a normal run do not apply."""
+    clashing = [flag for flag, used in (
+        ("--check", options.check), ("--gradcheck", gradcheck), ("--update-expect", update_expect),
+        ("--numerical", options.numerical_h is not None), ("--explain", options.explain),
+        ("--trace/--graph/--plot", bool(options.outputs.templates)), ("--format csv", options.fmt == "csv"))
+        if used]
+    if clashing:
+        raise click.UsageError(f"--engine cannot be combined with {', '.join(clashing)}")
+    if conformance and specs:
+        raise click.UsageError("--conformance runs the built-in suite; give no SPEC files with it")
+
+
+def _run_engine(target: str, timeout: float, conformance: bool, specs: Sequence[str], options: Options) -> int:
+    """--engine: each spec (or each conformance case) run by the other
+    engine and compared, a row as each finishes; return the exit code."""
+    from .present import engine_report
+    from .results.foreign_engine import EngineError, ForeignEngine
+
+    try:
+        with ForeignEngine(target, timeout) as engine:
+            if conformance:
+                from .results.conformance import cases, run_suite
+
+                width = max(len(case.name) for case in cases())
+                results = run_suite(engine)
+                codes = [EXIT_OK]
+            else:
+                width = max(len(STDIN_NAME if path == STDIN else path) for path in specs)
+                codes = []
+                results = _engine_specs(engine, specs, options, codes)
+            shown = []
+            for result in results:
+                shown.append(result)
+                click.echo(engine_report.row_json(result, target) if options.fmt == "json" else
+                           engine_report.row(result, width), nl=False)
+    except EngineError as err:
+        _tell(err.lines()[0])
+        return err.exit_code
+    if options.fmt == "table" and shown:
+        click.echo(engine_report.summary(shown, target), nl=False)
+    return max(codes + [EXIT_CHECK_FAILED if any(result.failed for result in shown) else EXIT_OK])
+
+
+def _engine_specs(engine, specs: Sequence[str], options: Options, codes: list[int]):
+    """Each spec's CaseResult; a spec that cannot be loaded or run by
+    circuit-run is reported as usual and its exit code added to `codes`."""
+    from .results.engine_check import check_spec
+
+    for path in specs:
+        source = STDIN_NAME if path == STDIN else path
+        try:
+            spec = _load(path, source, options)
+            yield check_spec(engine, spec, source, options.overrides)
+        except CircuitRunError as err:
+            from .present.errors import error_lines
+
+            for line in error_lines(err, source, path, options.limits):
+                _tell(line)
+            codes.append(err.exit_code)
+            continue
+        codes.append(EXIT_OK)
 
 
 def command() -> None:

@@ -328,3 +328,16 @@ def test_a_read_only_directory_is_an_error_not_a_traceback(write, tmp_path):
         os.chmod(tmp_path, 0o755)
     assert result.exit_code == 2 and "Permission denied" in result.stderr
     assert path.read_bytes() == SPEC.encode()
+
+
+@pytest.mark.parametrize("example", ["module-fan-out.yaml", "add-multiply-formula.yaml"])
+def test_formulas_and_modules_update_without_a_warning(write, recwarn, example):
+    """The update compares the spec before and after; serializing a module
+    instance or a formula mapping once raised pydantic's serializer warnings."""
+    text = (ROOT / "circuits" / example).read_text().split("\nexpect:")[0] + "\n"
+    path = write(text)
+    result = CliRunner().invoke(main, ["--update-expect", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "created expect block" in result.output
+    assert [str(w.message) for w in recwarn] == []
+    assert run("--check", str(path)).exit_code == 0
