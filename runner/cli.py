@@ -475,6 +475,8 @@ def _run(spec, source: str, options: Options, traces: Sequence[str], interruptib
                     trace, {"circuit": spec.name, "spec": source, **settings_json(settings)})))
             except OSError as err:
                 raise OutputError(source, f"cannot write the trace file: {err}") from None
+            except ValueError as err:  # no trace format in the name (checked up front; kept as a guard)
+                raise OutputError(source, f"--trace: {err}") from None
             observers.append(writers[-1].write)
         if progress_wanted(quiet=options.quiet, fmt=options.fmt):
             from .present.errors import printable

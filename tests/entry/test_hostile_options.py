@@ -338,3 +338,21 @@ def test_csv_of_one_spec_is_unchanged(cli):
     result = cli("--format", "csv", str(CIRCUITS / "add-multiply.yaml"))
     assert result.stdout == ("name,op,in,value,grad\nx,input,,-2.0,-4.0\ny,input,,5.0,-4.0\nz,input,,-4.0,3.0\n"
                              "q,add,x y,3.0,-4.0\nf,mul,q z,-12.0,1.0\n")
+
+
+def test_open_traces_value_error_is_an_error_not_a_traceback(cli, write, monkeypatch):
+    """Behind the command line's own check of the name: open_trace's ValueError
+    (issue 17, item 3) is reported as the spec's error, exit 2."""
+    from runner.present import trace_files
+
+    opened = []
+
+    def open_trace(path, header):
+        opened.append(path)
+        raise ValueError(f"end the file name with .csv, .jsonl, .json, not {path!r}")
+
+    monkeypatch.setattr(trace_files, "open_trace", open_trace)
+    spec = write("s.yaml", OPTIMIZING.format(name="s"))
+    result = cli("--trace", "t.jsonl", spec)
+    assert result.exit_code == EXIT_SPEC_ERROR and opened == ["t.jsonl"]
+    assert result.stderr == f"{spec}: error: --trace: end the file name with .csv, .jsonl, .json, not 't.jsonl'\n"
