@@ -92,7 +92,8 @@ def test_the_sanitized_name_is_the_same_for_every_output(tmp_path):
     assert safe_name("été-1.x") == "été-1.x"
 
 
-@pytest.mark.parametrize("option,suffix", [("--trace", ".json"), ("--graph", ".dot"), ("--plot", ".png")])
+@pytest.mark.parametrize("option,suffix", [("--trace", ".json"), ("--graph", ".dot"), ("--plot", ".png"),
+                                           ("--html", ".html")])
 def test_an_output_that_is_one_of_the_specs_is_refused(cli, tmp_path, option, suffix):
     """Issue 17, item 6: `--trace '{name}.json' a.json b.json` replaced both specs with traces."""
     specs = []
