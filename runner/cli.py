@@ -280,13 +280,18 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         numerical_h=numerical_h if numerical else None, limits=limits, changes=changes,
         optimize=not no_optimize, outputs=_output_paths(outputs, specs), every=every, quiet=quiet,
         explain=explain, all_nodes=all_nodes, plot_scale=plot_scale,
-        columns=tuple(name.strip() for name in columns.split(",") if name.strip()) if columns else ())
+        columns=tuple(name.strip() for name in columns.split(",") if name.strip()) if columns else (),
+        several=len(specs) > 1)
     if engine:
         _refuse_with_engine(options, conformance, specs, update_expect, gradcheck)
         with _ends_cleanly():
             sys.exit(_run_engine(engine, engine_timeout, conformance, specs, options))
     codes = []
     with _ends_cleanly():
+        if fmt == "csv" and options.several:  # one header for the rows of every spec
+            from .present.csv_output import csv_header
+
+            click.echo(csv_header(numerical=numerical, circuit_columns=True), nl=False)
         for index, path in enumerate(specs):
             if index and fmt == "table" and not check:
                 click.echo()
@@ -371,6 +376,7 @@ class Options(NamedTuple):
     all_nodes: bool  # the table unfolds formulas and instances
     plot_scale: str = "auto"  # --plot's output axis
     columns: tuple[str, ...] = ()  # --columns: trainable inputs of the optimization table
+    several: bool = False  # more than one spec: CSV rows name their circuit, under one header
 
 
 def _run_one(path: str, options: Options, *, interruptible: bool = False) -> int:
@@ -384,16 +390,29 @@ def _run_one(path: str, options: Options, *, interruptible: bool = False) -> int
         result, trace_rows = _run(spec, source, options, [target for option, target in outputs if option == "trace"],
                                   interruptible)
     except CircuitRunError as err:
-        from .present.errors import error_lines
+        from .present.errors import error_lines, error_records
 
         for line in error_lines(err, source, path, options.limits):
             _tell(line)
+        if options.fmt == "json":
+            _json_errors(source, error_records(err, path, options.limits), err.exit_code)
         return _not_run(source, options, err.exit_code, _WHY_NOT_RUN.get(type(err).__name__, "invalid spec"))
     except (RecursionError, MemoryError):
-        _tell(f"{source}: error: the spec is too large or too deeply nested to process")
+        message = "the spec is too large or too deeply nested to process"
+        _tell(f"{source}: error: {message}")
+        if options.fmt == "json":
+            _json_errors(source, [{"line": None, "column": None, "message": message}], SpecError.exit_code)
         return _not_run(source, options, SpecError.exit_code, "invalid spec")
     pictures = [(option, target) for option, target in outputs if option != "trace"]
     return _report(result, trace_rows, source, path, options, pictures)
+
+
+def _json_errors(source: str, errors: list[dict], code: int) -> None:
+    """--format json prints a line for every spec: for one that could not run,
+    `{"spec", "errors": [{"line", "column", "message"}], "exit_code"}`."""
+    import json
+
+    click.echo(json.dumps({"spec": source, "errors": errors, "exit_code": code}, allow_nan=False))
 
 
 _WHY_NOT_RUN = {"NumericalError": "numerical error", "OutputError": "output file not written"}
@@ -483,6 +502,8 @@ def _run(spec, source: str, options: Options, traces: Sequence[str], interruptib
                     trace, {"circuit": spec.name, "spec": source, **settings_json(settings)})))
             except OSError as err:
                 raise OutputError(source, f"cannot write the trace file: {err}") from None
+            except ValueError as err:  # no trace format in the name (checked up front; kept as a guard)
+                raise OutputError(source, f"--trace: {err}") from None
             observers.append(writers[-1].write)
         if progress_wanted(quiet=options.quiet, fmt=options.fmt):
             from .present.errors import printable
@@ -533,7 +554,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
     elif fmt == "csv":
         from .present.csv_output import iter_csv
 
-        for piece in iter_csv(result):
+        for piece in iter_csv(result, circuit_columns=options.several, header=not options.several):
             click.echo(piece, nl=False)
     elif not check and gradcheck is None:
         shown = result
@@ -632,6 +653,10 @@ def _update_one(path: str, fmt: str, limits: Limits, round_numbers: bool = False
     except CircuitRunError as err:
         for line in error_lines(err, path, path, limits):
             _tell(line)
+        if fmt == "json":
+            from .present.errors import error_records
+
+            _json_errors(path, error_records(err, path, limits), err.exit_code)
         if err.exit_code == EXIT_NUMERICAL_ERROR:
             _tell(f"{path}: note: the file was left unchanged (an update records only a run that "
                        "finishes)")
@@ -690,7 +715,7 @@ def _run_engine(target: str, timeout: float, conformance: bool, specs: Sequence[
                 click.echo(engine_report.row_json(result, target) if options.fmt == "json" else
                            engine_report.row(result, width), nl=False)
     except EngineError as err:
-        click.echo(err.lines()[0], err=True)
+        _tell(err.lines()[0])
         return err.exit_code
     if options.fmt == "table" and shown:
         click.echo(engine_report.summary(shown, target), nl=False, err=True)  # stdout: one row per case
@@ -711,7 +736,7 @@ def _engine_specs(engine, specs: Sequence[str], options: Options, codes: list[in
             from .present.errors import error_lines
 
             for line in error_lines(err, source, path, options.limits):
-                click.echo(line, err=True)
+                _tell(line)
             codes.append(err.exit_code)
             continue
         codes.append(EXIT_OK)

@@ -18,10 +18,19 @@ if TYPE_CHECKING:  # imported only for annotations, to keep start-up light
     from ..spec.models import Optimize
 
 
+COLUMN_WIDTH = 60  # a column is padded to at most this many characters
+IN_WIDTH = 60  # an `in` cell lists inputs up to about this many characters
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = (),
           indent: str = "  ") -> str:
-    """Aligned columns; the columns listed in `right` are right-aligned."""
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    """Aligned columns; the columns listed in `right` are right-aligned.
+
+    A column is padded to its widest cell but never past `COLUMN_WIDTH`: a
+    longer cell is written whole and pushes the rest of its own row along, so
+    one long cell cannot pad every other row, and the table's size stays
+    proportional to what it shows."""
+    widths = [min(max(len(str(row[i])) for row in [header, *rows]), COLUMN_WIDTH) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
         padded = [str(c).rjust(w) if i in right else str(c).ljust(w)
@@ -82,9 +91,42 @@ def _node_rows(result: RunResult, *, fold: bool) -> tuple[list[list[str]], int]:
             rows.append(_group_row(circuit, group, values, grads, output) + ([""] if numerical is not None else []))
             folded += name != group  # the row stands for the group, not for this node
             continue
-        rows.append(["*" if out == output else "", name, step.op.name, ", ".join(map(reference, refs)),
+        rows.append(["*" if out == output else "", name, step.op.name, inputs_text(refs),
                      number(values[out]), number(grads[out])] + ([""] if numerical is not None else []))
     return rows, folded
+
+
+def inputs_text(refs: Sequence, width: int = IN_WIDTH) -> str:
+    """A gate's inputs as `x, y, 2`, or, when that is wider than `width`
+    characters, the first ones and how many more: `x0, x1, ... (7,997 more)`
+    (at least one input is shown whole). The cost is that of the inputs
+    shown, however many the gate has."""
+    shown: list[str] = []
+    length = -2
+    for ref in refs:
+        text = reference(ref)
+        length += len(text) + 2
+        if length > width:
+            break
+        shown.append(text)
+    else:
+        return ", ".join(shown)
+
+    def more(count: int) -> str:
+        return f", ... ({len(refs) - count:,} more)"
+
+    while len(shown) > 1 and len(", ".join(shown)) + len(more(len(shown))) > width:
+        shown.pop()
+    if not shown:  # the first input alone is wider than the cell
+        shown = [reference(refs[0])]
+    return ", ".join(shown) + (more(len(shown)) if len(shown) < len(refs) else "")
+
+
+def _abbreviated(text: str, width: int = IN_WIDTH) -> str:
+    """`text`, cut after about `width` characters with how many were left out."""
+    if len(text) <= width:
+        return text
+    return text[:width] + f"... ({len(text) - width:,} more characters)"
 
 
 def _last_nodes(circuit) -> dict[str, int]:
@@ -104,11 +146,11 @@ def _group_row(circuit, name: str, values, grads, output: int) -> list[str]:
     slot = circuit.index.get(name)
     inside = slot is not None and slot == output or circuit.group_of(circuit.output_name) == name
     if group.kind == "formula":
-        op, ins = "formula", group.formula
+        op, ins = "formula", _abbreviated(group.formula)
     else:
         op = group.module + (f" x{group.copies}" if group.copies > 1 else "") + \
             (f", {group.activation}" if group.activation else "")
-        ins = ", ".join(_binding_text(binding) for binding in group.bindings)
+        ins = inputs_text([_binding_text(binding) for binding in group.bindings])
     if slot is not None:
         value, grad = number(values[slot]), number(grads[slot])
     else:
@@ -118,7 +160,7 @@ def _group_row(circuit, name: str, values, grads, output: int) -> list[str]:
 
 def _binding_text(binding) -> str:
     if isinstance(binding, list):
-        return "[" + ", ".join(map(reference, binding)) + "]"
+        return "[" + inputs_text(binding) + "]"
     return reference(binding)
 
 

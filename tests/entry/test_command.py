@@ -143,7 +143,12 @@ def test_several_specs_highest_exit_code_wins_and_all_are_run(cli, write):
     numeric = write("num.yaml", "inputs: {x: 0}\ngates: {f: {op: log, in: [x]}}\n")
     result = cli("--format", "json", numeric, ADD_MULTIPLY, bad)
     assert result.exit_code == 3
-    assert len(result.stdout.splitlines()) == 1  # the good spec still reported
+    lines = [json.loads(line) for line in result.stdout.splitlines()]  # one line per spec
+    assert lines[1]["circuit"] == "add-multiply"  # the good spec still reported
+    assert lines[0] == {"spec": numeric, "exit_code": 3, "errors": [
+        {"line": 2, "column": 9, "message": "numerical error: gate 'f' (log) is outside its op's domain: log "
+                                           "needs a > 0; inputs: x=0.0"}]}
+    assert lines[2]["spec"] == bad and lines[2]["exit_code"] == 2 and lines[2]["errors"][0]["line"] is None
     assert "num.yaml:2:9: error: numerical" in result.stderr and "bad.yaml: error: missing" in result.stderr
 
 
