@@ -44,6 +44,13 @@ OUT = "out"  # the op's own value, as its grads expressions call it
 # A composed template longer than this is not worth compiling (square(square(...))
 # doubles its argument's text at each level); the op's functions are used instead.
 MAX_TEMPLATE_LENGTH = 4000
+# How many table-op steps one use of a custom op may run, counting the steps of
+# the custom ops it calls: ops that each call the one before twice would
+# otherwise double it at each level (2^64 steps for 64 of them).
+MAX_OP_STEPS = 100_000
+# Custom ops calling custom ops run as nested Python calls (three frames a
+# level): deeper than this, whatever --max-depth says, Python's stack would end.
+MAX_CALL_DEPTH = 100
 
 Path = tuple
 
@@ -88,6 +95,8 @@ class _Builder:
         self.modules = set(modules) if isinstance(modules, dict) else set()
         self.problems: list[Problem] = []
         self.ops: dict[str, Op] = {}
+        self.depth: dict[str, int] = {}  # op -> how deep its calls of custom ops nest (1: none)
+        self.steps: dict[str, int] = {}  # op -> table-op steps one run of its forward takes
         # every custom op by name with its arity, to check expressions before the ops exist
         # (a custom op may not replace a built-in one: that is reported, and the built-in one stays)
         self.placeholders = {**OPS, **{name: _placeholder(name, definition) for name, definition
@@ -107,10 +116,11 @@ class _Builder:
             if found is not None:
                 parsed[name] = found
         broken = set(self._in_cycles(parsed)) | {name for name, found in parsed.items() if not found.ok}
+        self.broken = broken | (self.placeholders.keys() - parsed.keys())  # stay placeholders
         self.ops.update((name, op) for name, op in self.placeholders.items() if op.custom)  # until built
         for name in _call_order(parsed):
-            if name not in broken:
-                self.ops[name] = self._build(parsed[name])
+            if name not in self.broken:
+                self.ops[name] = self.placeholders[name] = self._build(parsed[name])
         return CustomOps(self.ops, self.problems)
 
     # ---- one definition ------------------------------------------------------
@@ -220,7 +230,7 @@ class _Builder:
 
     def _build(self, definition: _Definition) -> Op:
         name, args = definition.name, definition.args
-        calls = {**OPS, **self.ops}
+        calls = self.placeholders  # the ops built so far replace their placeholders there
         programs: list[_Program] = []
         for index, ((path, text), tree) in enumerate(zip(definition.texts, definition.trees)):
             resolve = _resolver(name, args, allow_out=index > 0, calls=calls)
@@ -231,10 +241,34 @@ class _Builder:
                 self.report(path, err.message, offset=err.offset)
                 continue
             programs.append(_Program(args, [(calls[step.op], step) for step in steps], result))
-        if len(programs) != len(definition.texts):
+        calls_broken = any(op.name in self.broken for program in programs for op in program.ops if op.custom)
+        if len(programs) != len(definition.texts) or calls_broken or not self._affordable(name, programs):
+            self.broken.add(name)  # its callers are not built either (its problem is reported)
             return _placeholder(name, {"args": args})
         return _op_row(name, args, definition.texts[0][1], [text for _, text in definition.texts[1:]],
                        programs[0], programs[1:])
+
+
+    def _affordable(self, name: str, programs: list[_Program]) -> bool:
+        """Whether running the op stays within bounds: calls nested at most
+        --max-depth deep (each level is a few Python frames), and at most
+        MAX_OP_STEPS steps of table ops per run."""
+        called = [op.name for program in programs for op in program.ops]
+        depth = 1 + max((self.depth.get(callee, 0) for callee in called), default=0)
+        steps = [sum(self.steps.get(op.name, 1) for op in program.ops) for program in programs]
+        self.depth[name], self.steps[name] = depth, steps[0]
+        limit = min(self.limits.max_depth, MAX_CALL_DEPTH)
+        if depth > limit:
+            self.report(("ops", name), f"op {name} calls ops that call ops ... {depth} deep; at most {limit} "
+                                       + ("(--max-depth)" if limit == self.limits.max_depth else
+                                          "(Python's stack allows no more)"), key=True)
+            return False
+        if max(steps) > MAX_OP_STEPS:
+            self.report(("ops", name), f"one use of op {name} runs {max(steps):,} steps of table ops (with the "
+                                       f"steps of the ops it calls, and of those they call); at most "
+                                       f"{MAX_OP_STEPS:,}", key=True)
+            return False
+        return True
 
 
 def _resolver(name: str, args: list[str], *, allow_out: bool, calls: dict) -> Callable[[str, int], str]:

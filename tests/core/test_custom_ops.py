@@ -228,3 +228,19 @@ def test_random_custom_ops_compiled_equal_the_interpreter_bit_for_bit(seed):
         assert fast.forward(moved) == plain.forward(moved) and fast.values == plain.values
         assert fast.backward() == plain.backward()
         assert fast.forward_backward() == plain.forward_backward() and fast.grad_map() == plain.grad_map()
+
+
+def test_ops_calling_ops_as_deep_as_allowed_run_and_compile():
+    """99 ops, each calling the one before: within the bound on nesting, the
+    interpreter and the compiled path agree (each adds 1, the last doubles)."""
+    from runner.limits import Limits
+
+    block = "ops:\n  c0:\n    args: [a]\n    forward: a + 1\n    grads: ['1']\n" + "".join(
+        f"  c{k}:\n    args: [a]\n    forward: c{k - 1}(a) + 1\n    grads: ['c0(a) - a']\n" for k in range(1, 99))
+    text = spec_text("  f: \"c98(x) * 2\"\n", {"x": 0.5}, block)
+    spec = runner.load_spec_text(text, "t.yaml", limits=Limits(max_depth=1000))
+    plain, fast = compile_spec(spec), compile_spec(spec)
+    fast.accelerate()
+    assert plain.forward() == fast.forward() == 2 * (0.5 + 99)
+    assert plain.backward() == fast.backward()
+    assert plain.grad("x") == 2.0  # each written derivative is c0(a) - a = 1
