@@ -135,7 +135,8 @@ class _Builder:
         args, forward, grads = definition.get("args"), definition.get("forward"), definition.get("grads")
         if not (isinstance(args, list) and args and all(isinstance(arg, str) and rules.NAME.match(arg)
                                                         for arg in args)):
-            return None  # pydantic reports it
+            self._syntax_only(where, forward, grads)
+            return None  # pydantic reports the args
         ok = self._args_ok(args, where) and ok
         if not isinstance(grads, list) or not isinstance(forward, str) or \
                 not all(isinstance(text, str) for text in grads):
@@ -162,6 +163,17 @@ class _Builder:
             calls.extend((callee, path, offset) for callee, offset in _calls(tree, text)
                          if callee in self.definitions)
         return _Definition(name, args, texts, trees, calls, ok)
+
+    def _syntax_only(self, where: Path, forward: Any, grads: Any) -> None:
+        """Without valid args, what can be checked of the expressions: their syntax."""
+        texts = [(where + ("forward",), forward)] + [(where + ("grads", index), text) for index, text in
+                                                     enumerate(grads if isinstance(grads, list) else [])]
+        for path, text in texts:
+            if isinstance(text, str):
+                try:
+                    parse(text, self.limits.max_depth)
+                except FormulaError as err:
+                    self.report(path, err.message, offset=err.offset)
 
     def _name_ok(self, name: str, where: Path) -> bool:
         if rules.is_reserved(name):

@@ -251,7 +251,9 @@ class Module(StrictModel):
         examples=["relu(dot(w, x) + b)"])
 
 
-Expression = Annotated[str, Strict(), Field(min_length=1)]
+# Empty expressions and a grads list of the wrong length are reported by
+# custom_ops.py (once, with what to write); the schema still tells an editor.
+Expression = Annotated[str, Strict(), Field(json_schema_extra={"minLength": 1})]
 
 
 class CustomOp(StrictModel):
@@ -265,7 +267,7 @@ class CustomOp(StrictModel):
                                             "built-in ops and other custom ops).",
                                 examples=["log(1 + exp(a))", "a * sigmoid(a)"])
     grads: list[Expression] = Field(
-        min_length=1, description="One formula per arg, in the order of `args`: the derivative of the "
+        json_schema_extra={"minItems": 1}, description="One formula per arg, in the order of `args`: the derivative of the "
                                   "op's value with respect to that arg. It may use the args and `out` (the "
                                   "op's value).", examples=[["sigmoid(a)"], ["out + sigmoid(a) * (1 - out)"]])
 
