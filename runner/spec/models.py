@@ -84,7 +84,8 @@ OpName = Literal[OP_NAMES]  # type: ignore[valid-type]
 OneInputOp = Literal[tuple(op.name for op in OPS.values() if op.max_arity == 1)]  # type: ignore[valid-type]
 Formula = Annotated[str, Strict(), Field(
     min_length=1, description="A formula: node names, numbers, + - * / **, parentheses and ops called by "
-                              "name (exp(x), max(a, b), pow(a, b), dot(u, v)); Python's precedence.",
+                              "name (exp(x), max(a, b), pow(a, b), dot(u, v), the spec's own ops); Python's "
+                              "precedence.",
     examples=["x - y", "100 - d**2", "sigmoid(a*x + b*y + c)"])]
 
 
