@@ -81,7 +81,6 @@ class _Definition(NamedTuple):
     name: str
     args: list[str]
     texts: list[tuple[Path, str]]  # forward, then each grad: (path, text)
-    trees: list[ast.expr]
     calls: list[tuple[str, Path, int]]  # custom ops it calls: name, path of the text, offset
     ok: bool  # no problem found in it
 
@@ -97,10 +96,12 @@ class _Builder:
         self.ops: dict[str, Op] = {}
         self.depth: dict[str, int] = {}  # op -> how deep its calls of custom ops nest (1: none)
         self.steps: dict[str, int] = {}  # op -> table-op steps one run of its forward takes
-        # every custom op by name with its arity, to check expressions before the ops exist
-        # (a custom op may not replace a built-in one: that is reported, and the built-in one stays)
-        self.placeholders = {**OPS, **{name: _placeholder(name, definition) for name, definition
-                                       in self.definitions.items() if isinstance(name, str) and name not in OPS}}
+        # What expressions may call: the table's ops, and every custom op - a
+        # placeholder with its arity until it is built, so expressions can be
+        # checked before. (A custom op may not replace a table op: that is
+        # reported, and the table's stays.)
+        self.calls = {**OPS, **{name: _placeholder(name, definition) for name, definition
+                                in self.definitions.items() if isinstance(name, str) and name not in OPS}}
 
     def report(self, path: Path, message: str, *, key: bool = False, offset: Optional[int] = None) -> None:
         line, column = (self.document.position_in(path, offset) if offset is not None
@@ -116,11 +117,11 @@ class _Builder:
             if found is not None:
                 parsed[name] = found
         broken = set(self._in_cycles(parsed)) | {name for name, found in parsed.items() if not found.ok}
-        self.broken = broken | (self.placeholders.keys() - parsed.keys())  # stay placeholders
-        self.ops.update((name, op) for name, op in self.placeholders.items() if op.custom)  # until built
-        for name in _call_order(parsed):
+        self.broken = broken | (self.calls.keys() - parsed.keys())  # these stay placeholders
+        self.ops.update((name, op) for name, op in self.calls.items() if op.custom)
+        for name in _call_order(parsed):  # each after the ops it calls
             if name not in self.broken:
-                self.ops[name] = self.placeholders[name] = self._build(parsed[name])
+                self.ops[name] = self.calls[name] = self._build(parsed[name])
         return CustomOps(self.ops, self.problems)
 
     # ---- one definition ------------------------------------------------------
@@ -141,28 +142,38 @@ class _Builder:
         if not isinstance(grads, list) or not isinstance(forward, str) or \
                 not all(isinstance(text, str) for text in grads):
             return None
-        if len(grads) != len(args):
-            wanted = ", ".join(f"d/d{arg}" for arg in args)
-            self.report(where + ("grads",), f"{name} has {len(args)} arg{'' if len(args) == 1 else 's'} "
-                                            f"({', '.join(args)}), so grads needs {len(args)} expression"
-                                            f"{'' if len(args) == 1 else 's'} ({wanted}), got {len(grads)}")
-            ok = False
+        ok = self._grads_count_ok(name, args, grads, where) and ok
         texts = [(where + ("forward",), forward)] + [(where + ("grads", index), text)
                                                      for index, text in enumerate(grads)]
-        trees, calls = [], []
+        calls, valid = self._expressions(name, args, texts)
+        return _Definition(name, args, texts, calls, ok and valid)
+
+    def _grads_count_ok(self, name: str, args: list[str], grads: list, where: Path) -> bool:
+        if len(grads) == len(args):
+            return True
+        plural = "" if len(args) == 1 else "s"
+        self.report(where + ("grads",), f"{name} has {len(args)} arg{plural} ({', '.join(args)}), so grads "
+                                        f"needs {len(args)} expression{plural} "
+                                        f"({', '.join(f'd/d{arg}' for arg in args)}), got {len(grads)}")
+        return False
+
+    def _expressions(self, name: str, args: list[str], texts: list[tuple[Path, str]]) -> tuple[list, bool]:
+        """Every expression checked against the grammar and the names it may
+        use: the custom ops they call (name, path, offset), and whether all are valid."""
+        calls: list[tuple[str, Path, int]] = []
+        ok = True
         for index, (path, text) in enumerate(texts):
             try:
                 tree = parse(text, self.limits.max_depth)
-                lower_expression(text, resolve=_resolver(name, args, allow_out=index > 0, calls=self.placeholders),
-                                 calls=self.placeholders, max_depth=self.limits.max_depth)
+                lower_expression(text, resolve=_resolver(name, args, allow_out=index > 0, calls=self.calls),
+                                 calls=self.calls, max_depth=self.limits.max_depth)
             except FormulaError as err:
                 self.report(path, err.message, offset=err.offset)
                 ok = False
                 continue
-            trees.append(tree)
             calls.extend((callee, path, offset) for callee, offset in _calls(tree, text)
                          if callee in self.definitions)
-        return _Definition(name, args, texts, trees, calls, ok)
+        return calls, ok
 
     def _syntax_only(self, where: Path, forward: Any, grads: Any) -> None:
         """Without valid args, what can be checked of the expressions: their syntax."""
@@ -241,10 +252,9 @@ class _Builder:
     # ---- building the row ------------------------------------------------------
 
     def _build(self, definition: _Definition) -> Op:
-        name, args = definition.name, definition.args
-        calls = self.placeholders  # the ops built so far replace their placeholders there
+        name, args, calls = definition.name, definition.args, self.calls
         programs: list[_Program] = []
-        for index, ((path, text), tree) in enumerate(zip(definition.texts, definition.trees)):
+        for index, (path, text) in enumerate(definition.texts):
             resolve = _resolver(name, args, allow_out=index > 0, calls=calls)
             try:
                 steps, result = lower_expression(text, resolve=resolve, calls=calls,

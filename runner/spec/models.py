@@ -95,7 +95,10 @@ def _custom_op(value: Any, handler: ValidatorFunctionWrapHandler, info: Validati
     """A name of the spec's own `ops:` is an op too: validation passes their
     names (and numbers of args) as the context `ops` (custom_ops.custom_op_names)."""
     custom = (info.context or {}).get("ops") or {}
-    if isinstance(value, str) and value in custom and (not arity or custom[value] in (arity, -1)):
+    if isinstance(value, str) and value in custom:
+        if arity and custom[value] not in (arity, -1):
+            raise PydanticCustomError("rule", f"{value} takes {custom[value]} inputs; an activation is an op of "
+                                              f"{arity} input")
         return value
     return handler(value)
 
