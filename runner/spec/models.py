@@ -199,11 +199,12 @@ class Instance(StrictModel):
 
 
 def _gate_kind(value: Any) -> str:
+    """The form of a gate: its raw data when validating, its model when serializing."""
     if isinstance(value, str):
         return "formula"
-    if isinstance(value, dict) and "expr" in value:
+    if isinstance(value, FormulaGate) or isinstance(value, dict) and "expr" in value:
         return "formula mapping"
-    if isinstance(value, dict) and "use" in value:
+    if isinstance(value, Instance) or isinstance(value, dict) and "use" in value:
         return "instance"
     return "op gate"
 
