@@ -366,13 +366,21 @@ class _Program:
         self.result = slots[result]
 
     def values(self, args: tuple, out: float = 0.0) -> list[float]:
+        """Every slot's value: the args, out, the constants, then each step's."""
         values = [*args, out, *self.constants]
         append = values.append
         for forward, ins in self.steps:
-            append(forward(*[values[slot] for slot in ins]))
+            # one or two inputs are the common cases, faster spelled out (as in the engine)
+            if len(ins) == 1:
+                append(forward(values[ins[0]]))
+            elif len(ins) == 2:
+                append(forward(values[ins[0]], values[ins[1]]))
+            else:
+                append(forward(*[values[slot] for slot in ins]))
         return values
 
-    def __call__(self, args: tuple, out: float = 0.0) -> float:
+    def run(self, args: tuple, out: float = 0.0) -> float:
+        """The expression's value."""
         return self.values(args, out)[self.result]
 
     def template(self, arity: int) -> Optional[str]:
@@ -392,7 +400,7 @@ class _Program:
 
 def _op_row(name: str, args: list[str], forward_text: str, grad_texts: list[str], forward: _Program,
             grads: list[_Program]) -> Op:
-    arity = len(args)
+    arity, run_forward = len(args), forward.run
     forward_template = forward.template(arity)
     grad_templates = [grad.template(arity) for grad in grads]
     templates = None if forward_template is None or None in grad_templates else \
@@ -415,13 +423,21 @@ def _op_row(name: str, args: list[str], forward_text: str, grad_texts: list[str]
         return ""
 
     return Op(name, arity, arity,
-              lambda *inputs: forward(inputs),
-              lambda inputs, out: tuple(grad(inputs, out) for grad in grads),
+              lambda *inputs: run_forward(inputs),
+              _derivative([grad.run for grad in grads]),
               forward_text, "; ".join(f"d/d{arg} = {text}" for arg, text in zip(args, grad_texts)),
               lambda count: templates if count == arity else None,
               note="a custom op of this spec: its gradients are the grads written there",
               branch=branch if piecewise else None, kink=kink if piecewise else None,
               arg_names=tuple(args), custom=True)
+
+
+def _derivative(runs: list[Callable[[tuple, float], float]]) -> Callable[[tuple, float], tuple]:
+    """The op's derivative(args, out): one written expression per arg."""
+    if len(runs) == 1:
+        (only,) = runs
+        return lambda inputs, out: (only(inputs, out),)
+    return lambda inputs, out: tuple([run(inputs, out) for run in runs])
 
 
 def _placeholder(name: str, definition: Any) -> Op:
