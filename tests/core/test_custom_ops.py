@@ -133,9 +133,26 @@ def test_gradcheck_names_the_op_and_the_argument_of_a_wrong_derivative():
     failures = {entry.name: entry for entry in result.failures}
     assert set(failures) == {"y"}  # x's derivative is right, and z does not go through lse
     (culprit,) = failures["y"].wrong_derivatives
-    assert (culprit.gate, culprit.op, culprit.arg, culprit.at) == ("f", "lse", "b", [0.3, -1.0])
+    assert (culprit.gate, culprit.op, culprit.arg, culprit.at, culprit.more) == ("f", "lse", "b", {"a": 0.3, "b": -1.0}, 0)
     assert culprit.numerical == pytest.approx(central_difference(REFERENCE["lse"], [0.3, -1.0], 1), rel=1e-6)
     assert "custom op lse has a wrong derivative" in failures["y"].note and "d/db" in failures["y"].note
+
+
+def test_gradcheck_names_a_wrong_op_once_per_input_however_many_gates_use_it():
+    """A layer of 8 neurons with a wrongly differentiated activation: each
+    weight's failure names the op at its own neuron; x's names it once and
+    counts the 7 other neurons."""
+    wrong = OPS_BLOCK.replace('grads: ["sigmoid(a)"]', 'grads: ["exp(a)"]')
+    text = spec_text("  h: {use: unit, in: [[x]], repeat: 8, activation: softplus}\n  f: \"h.n0 + h.n7\"\n",
+                     {"x": 0.4}, wrong + "modules:\n  unit:\n    in: [x]\n    params: {w: {size: x, init: 0.3}}\n"
+                                         "    out: dot(w, x)\n")
+    result = gradcheck(circuit(text))
+    failures = {entry.name: entry for entry in result.failures}
+    assert set(failures) == {"x", "h.n0.w0", "h.n7.w0"}  # the other neurons do not feed f
+    (culprit,) = failures["x"].wrong_derivatives
+    assert (culprit.op, culprit.arg, culprit.gate, culprit.more) == ("softplus", "a", "h.n0", 1)
+    assert failures["x"].note.endswith("(and at 1 more gate)")
+    assert failures["h.n7.w0"].wrong_derivatives[0].gate == "h.n7"
 
 
 def test_a_right_derivative_passes_gradcheck_and_a_kink_inside_is_flagged_not_failed():
