@@ -547,6 +547,9 @@ class _Expander:
              gates: list) -> Optional[tuple[Any, int]]:
         """The output (a local reference, or a list of them) and how many
         gates it adds; its gates are appended to `gates`."""
+        op = self.calls.get(activation) if isinstance(activation, str) else None
+        if op is None or not op.accepts(1):
+            activation = None  # not an op of one input: pydantic reports it
         if isinstance(out, dict):
             values, added = [], 0
             for key, text in out.items():

@@ -233,6 +233,8 @@ def from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
                 message = f"must be a finite number, not {got}"
             elif _is_huge(error.get("input")):
                 message = "the number is too large to represent (the limit is about 1.8e308)"
+        elif kind == "too_short" and loc[:1] == ("ops",) and loc[-1:] == ("args",):
+            message = "must not be empty; list the op's inputs, such as [a] or [a, b]"
         elif kind == "too_short" and isinstance(error.get("input"), dict):
             message = f"must not be empty; list at least one {'input' if loc == ('inputs',) else 'gate'}"
         elif kind in _EXPECTED:

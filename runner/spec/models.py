@@ -86,7 +86,8 @@ OpName = Literal[OP_NAMES]  # type: ignore[valid-type]
 OneInputOp = Literal[tuple(op.name for op in OPS.values() if op.max_arity == 1)]  # type: ignore[valid-type]
 Formula = Annotated[str, Strict(), Field(
     min_length=1, description="A formula: node names, numbers, + - * / **, parentheses and ops called by "
-                              "name (exp(x), max(a, b), pow(a, b), dot(u, v)); Python's precedence.",
+                              "name (exp(x), max(a, b), pow(a, b), dot(u, v), the spec's own ops); Python's "
+                              "precedence.",
     examples=["x - y", "100 - d**2", "sigmoid(a*x + b*y + c)"])]
 
 
@@ -96,7 +97,10 @@ def _custom_op(value: Any, handler: ValidatorFunctionWrapHandler, info: Validati
     """A name of the spec's own `ops:` is an op too: validation passes their
     names (and numbers of args) as the context `ops` (custom_ops.custom_op_names)."""
     custom = (info.context or {}).get("ops") or {}
-    if isinstance(value, str) and value in custom and (not arity or custom[value] in (arity, -1)):
+    if isinstance(value, str) and value in custom:
+        if arity and custom[value] not in (arity, -1):
+            raise PydanticCustomError("rule", f"{value} takes {custom[value]} inputs; an activation is an op of "
+                                              f"{arity} input")
         return value
     return handler(value)
 
@@ -254,7 +258,9 @@ class Module(StrictModel):
         examples=["relu(dot(w, x) + b)"])
 
 
-Expression = Annotated[str, Strict(), Field(min_length=1)]
+# Empty expressions and a grads list of the wrong length are reported by
+# custom_ops.py (once, with what to write); the schema still tells an editor.
+Expression = Annotated[str, Strict(), Field(json_schema_extra={"minLength": 1})]
 
 
 class CustomOp(StrictModel):
@@ -268,7 +274,7 @@ class CustomOp(StrictModel):
                                             "built-in ops and other custom ops).",
                                 examples=["log(1 + exp(a))", "a * sigmoid(a)"])
     grads: list[Expression] = Field(
-        min_length=1, description="One formula per arg, in the order of `args`: the derivative of the "
+        json_schema_extra={"minItems": 1}, description="One formula per arg, in the order of `args`: the derivative of the "
                                   "op's value with respect to that arg. It may use the args and `out` (the "
                                   "op's value).", examples=[["sigmoid(a)"], ["out + sigmoid(a) * (1 - out)"]])
 
