@@ -125,16 +125,6 @@ def test_above_the_limit_the_page_is_a_summary():
     assert "tape" in embedded(to_html(run_source(chain_spec(SUMMARY_GATES))))
 
 
-def test_a_100000_gate_page_stays_small(tmp_path):
-    spec = tmp_path / "big.yaml"
-    spec.write_text(chain_spec(100_000))
-    out = tmp_path / "big.html"
-    done = invoke("--html", str(out), str(spec))
-    assert done.exit_code == 0, done.stderr
-    assert out.stat().st_size < 100_000
-    assert embedded(out.read_text())["gates"] == 100_000
-
-
 # ---------------------------------------------------------------- the command line
 
 def test_cli_writes_the_page(tmp_path):

@@ -9,6 +9,7 @@ $CIRCUIT_RUN_ARTIFACTS, or in pytest's temporary folder of the run.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -22,7 +23,7 @@ from runner.core.compiler import compile_spec
 from runner.ops import MAX_TEMPLATE_ARITY, OPS
 from runner.optimization.optimizer import Optimization
 from runner.present.page import to_html
-from helpers import CIRCUITS, HOSTILE, chain_spec, hostile_spec, run_source
+from helpers import CIRCUITS, HOSTILE, chain_spec, hostile_spec, invoke, run_source
 from reference import REFERENCE, every_op_cases
 
 EXAMPLES = sorted(CIRCUITS.glob("*.yaml"))
@@ -70,39 +71,53 @@ def screenshots(tmp_path_factory) -> Path:
 
 
 class Opened:
-    """A page loaded from a file, with every request and error it made."""
+    """A page loaded from a file into the module's tab, with every request and error it made."""
 
-    def __init__(self, browser, html: str, folder: Path, width: int = 1280):
+    def __init__(self, tab, html: str, folder: Path, width: int = 1280):
         self.file = folder / "page.html"
         self.file.write_text(html, encoding="utf-8")
         self.requests: list[str] = []
         self.errors: list[str] = []
-        self.page = browser.new_page(viewport={"width": width, "height": 900})
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-        self.page.goto(self.file.as_uri())
+        self.page = tab
+        self._listeners = {"request": lambda request: self.requests.append(request.url),
+                           "pageerror": lambda error: self.errors.append(str(error)),
+                           "console": lambda message: message.type == "error" and self.errors.append(message.text)}
+        for event, listener in self._listeners.items():
+            tab.on(event, listener)
+        tab.set_viewport_size({"width": width, "height": 900})
+        tab.goto(self.file.as_uri())
 
     def js(self, expression: str, argument=None):
         return self.page.evaluate(expression, argument)
 
     def close(self) -> None:
-        self.page.close()
+        for event, listener in self._listeners.items():
+            self.page.remove_listener(event, listener)
+
+
+@pytest.fixture(scope="module")
+def tab(browser):
+    """One browser tab for the module's tests (a new tab costs more than loading a page)."""
+    page = browser.new_page()
+    yield page
+    page.close()
 
 
 @pytest.fixture
-def open_page(browser, tmp_path):
+def open_page(tab, tmp_path):
     opened = []
 
     def _open(html: str, width: int = 1280) -> Opened:
+        if opened:
+            opened[-1].close()
         folder = tmp_path / f"page{len(opened)}"
         folder.mkdir()
-        opened.append(Opened(browser, html, folder, width))
+        opened.append(Opened(tab, html, folder, width))
         return opened[-1]
 
     yield _open
-    for page in opened:
-        page.close()
+    if opened:
+        opened[-1].close()
 
 
 def assert_close(actual: dict, expected: dict, what: str) -> None:
@@ -192,7 +207,6 @@ def test_every_op_matches_python_at_its_points(open_page):
             assert_close(opened.js("circuitRun.grads()"), grads, f"{name}{args}: gradient")
             # and against the textbook formula, not only against Python's engine
             assert opened.js("circuitRun.values()")["f"] == pytest.approx(REFERENCE[name](*args), rel=1e-12, abs=1e-300)
-        opened.close()
 
 
 def test_an_op_with_a_constant_input(open_page):
@@ -321,10 +335,16 @@ def test_a_phone_wide_page_does_not_scroll_sideways(open_page, screenshots):
     opened.page.screenshot(path=str(screenshots / "neuron-phone.png"), full_page=True)
 
 
-def test_a_100000_gate_page_opens_as_a_summary(open_page, tmp_path):
-    result = run_source(chain_spec(100_000))
-    opened = open_page(to_html(result))
+def test_a_100000_gate_spec_gives_a_small_page_that_opens(request, tmp_path):
+    spec = tmp_path / "big.yaml"
+    spec.write_text(chain_spec(100_000))
+    out = tmp_path / "big.html"
+    done = invoke("--format", "json", "--html", str(out), str(spec))
+    assert done.exit_code == 0, done.stderr
+    assert out.stat().st_size < 100_000
+    output = json.loads(done.stdout)["output"]["value"]
+    opened = request.getfixturevalue("open_page")(out.read_text(encoding="utf-8"))  # skips without a browser
     assert opened.errors == []
     assert "100,000 gates" in opened.page.locator("#notice").inner_text()
-    assert opened.js("circuitRun.output()") == result.output
+    assert opened.js("circuitRun.output()") == output
     assert opened.js("circuitRun.values()")["x"] == 0.5

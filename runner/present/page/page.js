@@ -411,11 +411,11 @@ class Page {
     plane.append(...labels);
     this.canvas = el("div", {class: "canvas"}, plane);
     this.plane = plane;
-    box.append(this.canvas);
     this.diagramSize = [layout.width, layout.height];
     const fit = () => Math.max(0.2, (box.clientWidth - 4) / layout.width);
-    this.zoom = Math.min(1, Math.max(0.4, fit()));
+    this.zoom = Math.min(1, Math.max(0.4, fit()));  // measured before the diagram is in: no big layout yet
     this.applyZoom();
+    box.append(this.canvas);
     document.getElementById("zoom-in").addEventListener("click", () => { this.zoom = Math.min(3, this.zoom * 1.25); this.applyZoom(); });
     document.getElementById("zoom-out").addEventListener("click", () => { this.zoom = Math.max(0.1, this.zoom / 1.25); this.applyZoom(); });
     document.getElementById("zoom-fit").addEventListener("click", () => { this.zoom = fit(); this.applyZoom(); });
