@@ -28,6 +28,7 @@ Examples:
   circuit-run --set x=3 --set y=-1 circuits/add-multiply.yaml
   circuit-run --check circuits/*.yaml
   circuit-run --gradcheck circuits/neuron.yaml
+  circuit-run --html neuron.html circuits/neuron.yaml
   circuit-run --update-expect circuits/neuron.yaml
   circuit-run --iterations 100000 --optimizer adam --trace run.jsonl circuits/rosenbrock.yaml
   cat spec.yaml | circuit-run -

@@ -63,6 +63,27 @@ def test_the_trace_has_every_numeric_series_of_a_row():
     assert set(trace["inputs"]) == set(rows[0].inputs)
 
 
+def test_the_trace_plots_whatever_numbers_a_run_records():
+    """A kind of run that records more per row (a loss, metrics) gets a chart per number."""
+    from dataclasses import replace
+
+    from runner.optimization.trace import TraceRow
+
+    class DataRow(TraceRow):
+        __slots__ = ()
+
+        def as_dict(self) -> dict:
+            return {**super().as_dict(), "loss": self.output / 2, "metrics": {"accuracy": 0.5, "name": "x"},
+                    "converged": False}
+
+    result = run_source(CIRCUITS / "distance-ridge.yaml")
+    rows = [DataRow(row.iteration, row.output, row.inputs, row.grads) for row in result.optimization.trace]
+    result = replace(result, optimization=replace(result.optimization, trace=rows))
+    series = embedded(to_html(result))["trace"]["series"]
+    assert list(series) == ["output", "loss", "metrics.accuracy"]
+    assert series["loss"] == [row.output / 2 for row in rows]
+
+
 # ---------------------------------------------------------------- hostile text
 
 def test_script_json_cannot_close_the_script_or_break_javascript():

@@ -23,7 +23,7 @@ from runner.core.compiler import compile_spec
 from runner.ops import MAX_TEMPLATE_ARITY, OPS
 from runner.optimization.optimizer import Optimization
 from runner.present.page import to_html
-from helpers import CIRCUITS, HOSTILE, chain_spec, hostile_spec, invoke, run_source
+from helpers import CIRCUITS, FAN_OUT, HOSTILE, chain_spec, hostile_spec, invoke, run_source
 from reference import REFERENCE, every_op_cases
 
 EXAMPLES = sorted(CIRCUITS.glob("*.yaml"))
@@ -180,6 +180,15 @@ def test_example_pages_at_other_points(path, open_page):
         assert_close(opened.js("circuitRun.grads()"), grads, "gradient")
 
 
+def test_fan_out_a_fixed_input_and_an_unused_branch(open_page):
+    result = run_source(FAN_OUT)
+    opened = open_page(to_html(result))
+    assert_close(opened.js("circuitRun.values()"), dict(result.values), "value")
+    assert_close(opened.js("circuitRun.grads()"), dict(result.grads), "gradient")
+    assert opened.js("circuitRun.grads()")["x"] == 7  # 2x + 1 at x = 3: three wires out of x
+    assert "unused" in row_of(opened, "u").inner_text()
+
+
 # ---------------------------------------------------------------- every op
 
 def op_spec(op: str, arity: int, constant: float | None = None) -> str:
@@ -279,23 +288,18 @@ def test_the_step_button_follows_the_python_optimizer(stem, open_page):
     assert opened.js("circuitRun.output()") == pytest.approx(result.output, rel=RELATIVE)
 
 
-def test_adam_and_momentum_steps_follow_python(open_page):
-    for optimizer in ("adam", "momentum"):
-        text = (CIRCUITS / "rosenbrock.yaml").read_text()
-        spec = runner.load_spec_text(text, "r.yaml")
-        settings = spec.optimize.model_copy(update={"optimizer": optimizer})
-        spec = spec.model_copy(update={"optimize": settings})
-        spec._netlist = runner.load_spec_text(text, "r.yaml").netlist
-        result = runner.run_spec(spec, run_optimization=False)
-        opened = open_page(to_html(result))
-        rows = iter(Optimization(compile_spec(spec), settings))
-        next(rows)
-        opened.js("circuitRun.step(4)")
-        for _ in range(4):
-            expected = next(rows)
-        values = opened.js("circuitRun.values()")
-        for name, value in expected.inputs.items():
-            assert values[name] == pytest.approx(value, rel=RELATIVE), (optimizer, name)
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_every_optimizer_steps_as_python(optimizer, open_page):
+    text = (CIRCUITS / "rosenbrock.yaml").read_text().replace("optimizer: adam", f"optimizer: {optimizer}")
+    text = text.replace("step_size: 0.05", "step_size: 0.0005")
+    spec = runner.load_spec_text(text, "rosenbrock.yaml")
+    assert spec.optimize.optimizer == optimizer and spec.optimize.step_size == 0.0005
+    opened = open_page(to_html(runner.run_spec(spec, run_optimization=False)))
+    rows = list(zip(range(5), Optimization(compile_spec(spec), spec.optimize)))
+    opened.js("circuitRun.step(4)")
+    values = opened.js("circuitRun.values()")
+    for name, value in rows[4][1].inputs.items():
+        assert values[name] == pytest.approx(value, rel=RELATIVE), name
 
 
 # ---------------------------------------------------------------- safety and reach

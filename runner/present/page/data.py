@@ -88,10 +88,7 @@ def trace_data(result: RunResult) -> Optional[dict[str, Any]]:
     if run is None or not run.trace:
         return None
     rows = [row.as_dict() for row in run.trace]
-    series: dict[str, list] = {}
-    for key, first in rows[0].items():
-        if key != "iteration" and isinstance(first, (int, float)) and not isinstance(first, bool):
-            series[key] = [_finite(row.get(key)) for row in rows]
+    series = {name: [_finite(_numbers(row).get(name)) for row in rows] for name in _numbers(rows[0])}
     names = list(rows[0].get("inputs") or {})
     return {
         "iterations": [row["iteration"] for row in rows],
@@ -102,6 +99,25 @@ def trace_data(result: RunResult) -> Optional[dict[str, Any]]:
         "stop": run.stop,
         "final": _finite(run.final_output),
     }
+
+
+def _numbers(row: dict) -> dict[str, float]:
+    """The numbers a trace row records besides its iteration and per-input
+    members: `output`, and e.g. `loss` or `{"metrics": {"accuracy": ...}}`
+    (as `metrics.accuracy`) when a kind of run adds them."""
+    found = {}
+    for key, value in row.items():
+        if key in ("iteration", "inputs", "grads"):
+            continue
+        if isinstance(value, dict):
+            found.update((f"{key}.{inner}", number) for inner, number in value.items() if _is_number(number))
+        elif _is_number(value):
+            found[key] = value
+    return found
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _settings(result: RunResult) -> Optional[dict[str, Any]]:
