@@ -157,6 +157,13 @@ def test_cli_writes_the_page(tmp_path):
     assert done.stdout == invoke(str(CIRCUITS / "neuron.yaml")).stdout  # the table as usual
 
 
+def test_cli_page_starts_where_set_says(tmp_path):
+    out = tmp_path / "n.html"
+    assert invoke("--set", "x=2.5", "--html", str(out), str(CIRCUITS / "neuron.yaml")).exit_code == 0
+    inputs = {i["name"]: i["value"] for i in embedded(out.read_text())["tape"]["inputs"]}
+    assert inputs["x"] == 2.5 and inputs["y"] == 3
+
+
 def test_cli_several_specs_need_a_name_placeholder(tmp_path):
     specs = [str(CIRCUITS / "add-multiply.yaml"), str(CIRCUITS / "neuron.yaml")]
     done = invoke("--html", str(tmp_path / "one.html"), *specs)

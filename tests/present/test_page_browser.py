@@ -155,6 +155,8 @@ def test_example_pages_compute_what_python_computes(path, open_page, screenshots
     shown = opened.page.locator("#output-value").inner_text()
     assert shown == runner_number(result.output)
     opened.page.screenshot(path=str(screenshots / f"{path.stem}.png"), full_page=True)
+    opened.page.set_viewport_size({"width": 360, "height": 800})  # a phone: nothing scrolls sideways
+    assert opened.js("document.documentElement.scrollWidth") <= 360
 
 
 def runner_number(value: float) -> str:
