@@ -191,6 +191,20 @@ def test_fan_out_a_fixed_input_and_an_unused_branch(open_page):
     assert "unused" in row_of(opened, "u").inner_text()
 
 
+NUMBERS = [0.0, -0.0, 1.0, -3.0, 0.1 + 0.2, 1 / 3, -2 / 3, 1e-4, 1.5e-5, 123456.789, 9999999999.0, 1e10,
+           12345678901234.0, -1.2345678901e-300, 5e-324, 1.7976931348623157e308, 0.8807970779778823,
+           2.5e-7, 100.0, 0.00012345678904]
+
+
+def test_numbers_read_as_circuit_run_writes_them(open_page):
+    """The page's number format is Python's `runner.present.numbers.number` (10 significant digits)."""
+    opened = open_page(to_html(run_source(CIRCUITS / "add-gate.yaml")))
+    for value in NUMBERS:
+        opened.js("([name, value]) => circuitRun.set(name, value)", ["x", value])
+        opened.js("([name, value]) => circuitRun.set(name, value)", ["y", 0.0])
+        assert opened.page.locator("#output-value").inner_text() == runner_number(value + 0.0), value
+
+
 # ---------------------------------------------------------------- every op
 
 def op_spec(op: str, arity: int, constant: float | None = None) -> str:
