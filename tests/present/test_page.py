@@ -113,7 +113,7 @@ def test_every_op_of_the_table_gets_javascript():
             source = kind_source(op, arity)
             assert source is not None, (op.name, arity)
             assert f'"{op.name}"' in source
-    engine = engine_source([(name, OPS[name].min_arity) for name in OPS])
+    engine = engine_source([(op, op.min_arity) for op in OPS.values()])
     assert all(f'"{name}/{OPS[name].min_arity}": {{' in engine for name in OPS)
     assert all(f"const {name} = {helper.javascript};" in engine for name, helper in HELPERS.items())
 
@@ -131,7 +131,7 @@ def test_javascript_is_the_op_tables_templates():
 def test_an_arity_without_templates_is_null_in_the_engine():
     op = OPS["mul"]
     assert op.code(40) is None
-    assert '"mul/40": null' in engine_source([("mul", 40)])
+    assert '"mul/40": null' in engine_source([(op, 40)])
 
 
 # ---------------------------------------------------------------- big circuits

@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from ..._version import __version__
 from ...core.engine import Circuit
+from ...ops import Op
 from ..explain import render_text
 from ...results.run import RunResult
 from .javascript import kind_key
@@ -75,9 +76,13 @@ def tape_data(circuit: Circuit, result: RunResult) -> dict[str, Any]:
     }
 
 
-def used_kinds(circuit: Circuit) -> list[tuple[str, int]]:
-    """The (op, arity) pairs of the tape, in order of first use."""
-    return list(dict.fromkeys((step.op.name, len(step.ins)) for step in circuit.tape))
+def used_kinds(circuit: Circuit) -> list[tuple[Op, int]]:
+    """The (op, arity) pairs of the tape, in order of first use; the ops are
+    the tape's own rows, so a spec's custom ops come with their templates."""
+    kinds = {}
+    for step in circuit.tape:
+        kinds.setdefault(kind_key(step.op, len(step.ins)), (step.op, len(step.ins)))
+    return list(kinds.values())
 
 
 def trace_data(result: RunResult) -> Optional[dict[str, Any]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, Optional
 
-from ...ops import HELPERS, OPS, Op
+from ...ops import HELPERS, Op
 
 
 def kind_key(op: Op, arity: int) -> str:
@@ -51,12 +51,13 @@ def kind_source(op: Op, arity: int) -> Optional[str]:
             f"  b: function (v, g, w, ins, p, o) {{ {' '.join(body)} }}}}")
 
 
-def engine_source(kinds: Iterable[tuple[str, int]]) -> str:
+def engine_source(kinds: Iterable[tuple[Op, int]]) -> str:
     """The helpers and `const KINDS = {"op/arity": {...}, ...}` for the
-    given (op name, arity) pairs; a kind without templates maps to null."""
-    entries = []
-    for name, arity in dict.fromkeys(kinds):
-        op = OPS[name]
-        source = kind_source(op, arity)
-        entries.append(f"{json.dumps(kind_key(op, arity))}: {source or 'null'}")
-    return helpers_source() + "const KINDS = {\n" + ",\n".join(entries) + "\n};\n"
+    given (op, arity) pairs (a spec's custom ops are rows like the table's);
+    a kind without templates maps to null."""
+    entries = {}
+    for op, arity in kinds:
+        key = kind_key(op, arity)
+        if key not in entries:
+            entries[key] = f"{json.dumps(key)}: {kind_source(op, arity) or 'null'}"
+    return helpers_source() + "const KINDS = {\n" + ",\n".join(entries.values()) + "\n};\n"
