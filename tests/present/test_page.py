@@ -180,6 +180,15 @@ def test_cli_names_an_unwritable_path(tmp_path):
     assert f"{out}: error: cannot write" in done.stderr
 
 
+def test_cli_never_writes_the_page_over_its_spec(tmp_path):
+    spec = tmp_path / "neuron.yaml"
+    spec.write_text((CIRCUITS / "neuron.yaml").read_text())
+    done = invoke("--html", str(spec), str(spec))
+    assert done.exit_code == 2
+    assert f"--html {spec}: that is the spec" in done.stderr
+    assert spec.read_text() == (CIRCUITS / "neuron.yaml").read_text()
+
+
 def test_cli_page_keeps_many_trace_rows(tmp_path):
     out = tmp_path / "r.html"
     assert invoke("--html", str(out), str(CIRCUITS / "rosenbrock.yaml")).exit_code == 0
