@@ -146,6 +146,16 @@ def test_above_the_limit_the_page_is_a_summary():
     assert "tape" in embedded(to_html(run_source(chain_spec(SUMMARY_GATES))))
 
 
+def test_a_circuit_with_too_many_inputs_is_a_summary_too():
+    """One gate over 2,001 inputs: as many sliders would crawl as a diagram of as many gates."""
+    names = [f"x{i}" for i in range(SUMMARY_GATES + 1)]
+    spec = "inputs: {" + ", ".join(f"{name}: 1" for name in names) + "}\ngates:\n  f: {op: add, in: [" + \
+        ", ".join(names) + "]}\n"
+    data = embedded(to_html(run_source(spec)))
+    assert "summary" in data and data["summary"]["outputValue"] == SUMMARY_GATES + 1
+    assert len(data["summary"]["inputs"]) == 200 and data["summary"]["moreInputs"] == SUMMARY_GATES + 1 - 200
+
+
 # ---------------------------------------------------------------- the command line
 
 def test_cli_writes_the_page(tmp_path):

@@ -365,6 +365,6 @@ def test_a_100000_gate_spec_gives_a_small_page_that_opens(request, tmp_path):
     output = json.loads(done.stdout)["output"]["value"]
     opened = request.getfixturevalue("open_page")(out.read_text(encoding="utf-8"))  # skips without a browser
     assert opened.errors == []
-    assert "100,000 gates" in opened.page.locator("#notice").inner_text()
+    assert "100,000 gates and 2 inputs" in opened.page.locator("#notice").inner_text()
     assert opened.js("circuitRun.output()") == output
     assert opened.js("circuitRun.values()")["x"] == 0.5

@@ -21,8 +21,9 @@ from ..explain import render_text
 from ...results.run import RunResult
 from .javascript import kind_key
 
-# Beyond this many gates the page shows a summary: a diagram and a table of
-# every node would make the browser crawl, and the file would be megabytes.
+# Beyond this many gates, or inputs, the page shows a summary: a diagram, a
+# table and a slider for every node would make the browser crawl, and the file
+# would be megabytes.
 SUMMARY_GATES = 2_000
 SUMMARY_ROWS = 200  # inputs listed in the summary view
 EXPLAIN_CHARS = 20_000  # the walkthrough is cut at a line boundary after this many characters
@@ -38,12 +39,13 @@ def page_data(result: RunResult) -> dict[str, Any]:
         "description": spec.description or "",
         "output": circuit.output_name,
         "gates": len(circuit.tape),
+        "inputs": circuit.n_inputs,
         "summaryGates": SUMMARY_GATES,
         "optimize": _settings(result),
         "trace": trace_data(result),
         "groups": _groups(circuit),
     }
-    if len(circuit.tape) > SUMMARY_GATES:
+    if len(circuit.tape) > SUMMARY_GATES or circuit.n_inputs > SUMMARY_GATES:
         data["summary"] = _summary(result)
         return data
     data["tape"] = tape_data(circuit, result)

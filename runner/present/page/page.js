@@ -628,8 +628,9 @@ function buildTrace(trace, outputName) {
 function buildSummary(data) {
   const summary = data.summary, body = document.getElementById("summary-body");
   document.getElementById("output-value").textContent = fmt(summary.outputValue);
-  notice(`This circuit has ${data.gates.toLocaleString("en")} gates. For circuits of more than ` +
-    `${data.summaryGates.toLocaleString("en")} gates the page shows this summary instead of the diagram, the node table ` +
+  notice(`This circuit has ${data.gates.toLocaleString("en")} gates and ${data.inputs.toLocaleString("en")} inputs. ` +
+    `For circuits of more than ${data.summaryGates.toLocaleString("en")} gates or inputs the page shows this summary ` +
+    "instead of the diagram, the node table " +
     "and the playground, which would be too slow in a browser. Run circuit-run on the spec for every value and gradient.");
   const ops = Object.entries(summary.ops).map(([op, count]) => `${op} ${count.toLocaleString("en")}`).join(", ");
   body.append(el("p", {}, `${summary.nodes.toLocaleString("en")} inputs and gates; ops: ${ops}.`));
