@@ -349,6 +349,37 @@ def test_formulas_and_modules_show_their_generated_nodes(open_page):
     assert opened.page.locator("#diagram .node b", has_text=re.compile("^near3.2$")).count() == 1
 
 
+def boxes(opened: Opened) -> list[str]:
+    return opened.page.locator("#diagram .node b").all_inner_texts()
+
+
+def test_a_big_network_starts_folded_one_box_per_instance(open_page):
+    result = run_source(CIRCUITS / "mlp.yaml")
+    opened = open_page(to_html(result))
+    assert sorted(boxes(opened)) == ["h1", "h2", "x0", "x1", "y"]
+    y = opened.page.locator("#diagram .node.group", has_text="module neuron")
+    assert "16 outputs" in opened.page.locator("#diagram .node.group").first.inner_text()
+    assert f"value {runner_number(result.output)}" in y.last.inner_text()
+    opened.js("circuitRun.set('x0', 1)")
+    values, _ = python_at(result.spec, {**{n: result.values[n] for n in result.circuit.input_names}, "x0": 1.0})
+    expect(y.last).to_contain_text(f"value {runner_number(values['y'])}")
+    opened.page.locator("#fold").click()  # unfold: every node again
+    assert len(boxes(opened)) == len(result.circuit.index)
+    assert opened.page.locator("#fold").get_attribute("aria-pressed") == "false"
+
+
+def test_small_circuits_fold_on_request(open_page):
+    result = run_source(CIRCUITS / "module-fan-out.yaml")
+    opened = open_page(to_html(result))
+    assert len(boxes(opened)) == len(result.circuit.index)
+    opened.page.locator("#fold").click()
+    assert sorted(boxes(opened)) == ["f", "near1", "near3", "x"]
+    assert_close(opened.js("circuitRun.grads()"), dict(result.grads), "gradient")  # folding draws; it computes nothing
+    assert opened.page.locator("#fold").is_hidden() is False
+    opened_plain = open_page(to_html(run_source(CIRCUITS / "neuron.yaml")))
+    assert opened_plain.page.locator("#fold").is_hidden()  # nothing to fold
+
+
 def test_a_phone_wide_page_does_not_scroll_sideways(open_page, screenshots):
     opened = open_page(to_html(run_source(CIRCUITS / "neuron.yaml")), width=375)
     assert opened.js("document.documentElement.scrollWidth") <= 375
