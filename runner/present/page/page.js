@@ -414,7 +414,6 @@ class Page {
     }
     const fold = document.getElementById("fold");
     fold.setAttribute("aria-pressed", String(this.folded));
-    fold.textContent = this.folded ? "Unfold formulas and instances" : "Fold formulas and instances";
     if (this.diagramWatcher) this.diagramWatcher.stop();
     this.diagramWatcher = new Watcher();
     const layout = layOut(graph);
