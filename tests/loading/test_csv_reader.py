@@ -225,6 +225,17 @@ def test_an_unreadable_file(write):
     assert problems(path) == [("", "cannot read the file: Permission denied")]
 
 
+def test_an_error_while_reading_is_reported(write, monkeypatch):
+    """As test_an_unreadable_file, where root would read anything."""
+    path = write("d.csv", "a\n1\n")
+
+    def failing_open(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("builtins.open", failing_open)
+    assert problems(path) == [("", "cannot read the file: Permission denied")]
+
+
 def test_a_file_over_the_limit_is_refused_before_reading(tmp_path, monkeypatch):
     path = tmp_path / "huge.csv"
     with open(path, "wb") as handle:
