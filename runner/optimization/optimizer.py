@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import math
 import random
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Optional, Sequence, Union
 
@@ -34,7 +37,7 @@ class OptimizationResult:
     settings: Optimize
     trace: list[TraceRow]  # the rows kept (every row unless a keep policy dropped some)
     steps: int
-    stop: str  # "iterations", "tolerance" or "diverged"
+    stop: str  # "iterations", "tolerance", "diverged" or "interrupted"
     final_output: float  # after divergence: at the last finite row
     final_inputs: dict[str, float] = field(default_factory=dict)  # every input
     error: Optional[NumericalError] = None  # why the run diverged
@@ -166,9 +169,33 @@ def _worth_compiling(gates: int, iterations: int) -> bool:
     return iterations >= 100 or (iterations >= 10 and gates <= 10_000)
 
 
+@contextmanager
+def _ctrl_c_between_rows(enabled: bool) -> Iterator[Callable[[], bool]]:
+    """While the block runs, a first Ctrl-C (SIGINT) only raises a flag, so
+    the run can stop at a row boundary with every kept row also observed
+    (written to the trace); a second one raises KeyboardInterrupt as usual.
+    Yields the flag's reader. Only the main thread can take signals: elsewhere,
+    or when not `enabled`, nothing changes."""
+    pressed: list[bool] = []
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def on_ctrl_c(signum, frame) -> None:
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(True)
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
 def optimize(target: Union[Circuit, Objective], settings: Optimize, *, bounds: Bounds | None = None,
-             keep: Keep | None = None,
-             observe: Callable[[TraceRow], None] | None = None) -> OptimizationResult:
+             keep: Keep | None = None, observe: Callable[[TraceRow], None] | None = None,
+             interruptible: bool = False) -> OptimizationResult:
     """Run the whole optimization.
 
     `target` is a circuit (its trainable inputs are optimized) or an
@@ -179,22 +206,29 @@ def optimize(target: Union[Circuit, Objective], settings: Optimize, *, bounds: B
     had: `stop` is "diverged", `error` says where, and the final values are
     those of the last finite row (the circuit is put back there too). A run
     that cannot even compute its first row raises the `NumericalError`.
+    With `interruptible` (the command line), Ctrl-C ends the run after the
+    row in progress, which is kept and observed like any other, with `stop`
+    "interrupted"; a second Ctrl-C interrupts at once (KeyboardInterrupt).
     """
     run = Optimization(target, settings, bounds)
     objective = run.objective
     keep = keep if keep is not None else KeepAll()
     error = None
-    try:
-        for row in run:
-            keep.add(row)
-            if observe is not None:
-                observe(row)
-    except NumericalError as err:
-        if run.last_row is None:
-            raise
-        error = err
-        objective.set(list(run.last_row.inputs.values()))
-        objective.value()
+    with _ctrl_c_between_rows(interruptible) as interrupted:
+        try:
+            for row in run:
+                keep.add(row)
+                if observe is not None:
+                    observe(row)
+                if interrupted():
+                    run.stop = "interrupted"
+                    break
+        except NumericalError as err:
+            if run.last_row is None:
+                raise
+            error = err
+            objective.set(list(run.last_row.inputs.values()))
+            objective.value()
     assert run.last_row is not None
     return OptimizationResult(settings, keep.rows(), run.steps, run.stop, run.last_row.output,
                               objective.circuit.input_values(), error)

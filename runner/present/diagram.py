@@ -87,6 +87,8 @@ def to_dot(result: RunResult, *, gradients: bool = True) -> str:
             attributes = f'shape=box, style="rounded,dashed", color="{UNUSED_COLOUR}", fontcolor="{UNUSED_COLOUR}"'
             note = '<br/><font point-size="10">unused</font>'
         total = grad_line(name) if fan_out.get(name, 0) > 1 else ""
+        if op.custom:  # what the spec's own op computes, on hover in SVG
+            attributes += f', tooltip="{_attribute(_custom_op_text(op))}"'
         lines.append(f'  "{name}" [{attributes}, label=<<b>{name}</b> <i>{op.name}</i><br/>'
                      f'{html.escape(_expression(op, refs))}{note}{total}>];')
 
@@ -135,6 +137,15 @@ def _clusters(circuit) -> list[str]:
         lines.append("    " + " ".join(f'"{name}";' for name in names))
         lines.append("  }")
     return lines
+
+
+def _custom_op_text(op: Op) -> str:
+    return f"{op.name}({', '.join(op.arg_names)}) = {op.formula}; {op.gradient} (a custom op of this spec)"
+
+
+def _attribute(text: str) -> str:
+    """Text inside a double-quoted DOT attribute."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _expression(op: Op, refs: list) -> str:

@@ -12,17 +12,32 @@ from ..limits import Limits
 from ..spec.locate import node_position
 
 
+def printable(text: str) -> str:
+    """`text` with every character that a terminal would act on instead of
+    show escaped as `repr` writes it: control characters (`\\n`, `\\x1b`),
+    the line and paragraph separators U+2028/U+2029, bidirectional and other
+    format controls (`\\u202e`). A key, a name or a file name taken from the
+    user then shows as what it is, and can neither start a forged
+    `FILE:LINE:COL: error:` line nor recolour the terminal.
+
+    Every line circuit-run writes to stderr goes through here (errors,
+    warnings, notes), and so do the names in the verdict lines on stdout."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def error_lines(error: CircuitRunError, source: str, path: str, limits: Limits = Limits()) -> list[str]:
     """The lines that report `error`, raised while running the spec `path`
-    (shown as `source`: `<stdin>` for standard input)."""
+    (shown as `source`: `<stdin>` for standard input), each `printable`."""
     if isinstance(error, NumericalError):
         return [numerical_error_line(error, source, path, limits)]
     lines = getattr(error, "lines", None)
-    return lines() if lines is not None else [f"{source}: error: {error}"]
+    return [printable(line) for line in (lines() if lines is not None else [f"{source}: error: {error}"])]
 
 
 def numerical_error_line(error: NumericalError, source: str, path: str, limits: Limits = Limits()) -> str:
     """`FILE:LINE:COL: error: numerical error: ...`, at the gate (or input) it names."""
     position = node_position(path, error.gate, limits)
     where = f"{source}:{position[0]}:{position[1]}" if position else source
-    return f"{where}: error: numerical error: {error}"
+    return printable(f"{where}: error: numerical error: {error}")

@@ -98,6 +98,7 @@ def render_text(result: RunResult, *, ascii: bool = False) -> str:
     lines = [f"chain rule: how backprop made each gradient d{f}/d(node), from the output back to the inputs"]
     circuit = result.circuit
     announced: set[str] = set()
+    custom = {circuit.names[tape_step.out]: tape_step.op for tape_step in circuit.tape if tape_step.op.custom}
     for step in steps:
         if step.unused:
             continue
@@ -105,6 +106,11 @@ def render_text(result: RunResult, *, ascii: bool = False) -> str:
         if group is not None and group not in announced:  # say once where generated nodes come from
             announced.add(group)
             lines.append(f"  [{_group_text(circuit, group)}]")
+        op = custom.get(step.node)
+        if op is not None and op.name not in announced:  # and what a custom op computes
+            announced.add(op.name)
+            lines.append(f"  [{op.name} is a custom op of this spec: {op.name}({', '.join(op.arg_names)}) = "
+                         f"{op.formula}; {op.gradient}]")
         left = f"d{f}/d{step.node}"
         if step.role == "output":
             lines.append(f"  {left} = 1  (the output: backprop starts here)")
@@ -117,7 +123,7 @@ def render_text(result: RunResult, *, ascii: bool = False) -> str:
             equation += " = " + " + ".join(number(t.product) for t in step.terms)
         lines.append(f"{equation} = {number(step.grad)}")
     lines.append(f"  ({partial}g/{partial}a is gate g's local derivative with respect to its input a, "
-                 "from the op table" + ("; a[k]: a as the gate's k-th input" if _any_repeated(steps) else "")
+                 "from the op table" + (" (a custom op's: from its grads)" if custom else "") + ("; a[k]: a as the gate's k-th input" if _any_repeated(steps) else "")
                  + ")")
     constants = sorted({ref for refs in result.circuit.refs for ref in refs if not isinstance(ref, str)})
     if constants:

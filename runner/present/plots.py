@@ -96,8 +96,7 @@ def surface_grid(result: RunResult, grid: int = GRID):
     """
     run = _optimization(result, "--plot-surface")
     xname, yname = _surface_inputs(result)
-    _figure_class()  # numpy comes with matplotlib: same message when missing
-    import numpy as np
+    np = _numpy()
 
     xs = [row.inputs[xname] for row in run.trace]
     ys = [row.inputs[yname] for row in run.trace]
@@ -118,10 +117,9 @@ def surface_figure(result: RunResult, *, grid: int = GRID):
     """Contours of the output over the plane of the two trainable inputs, with
     the optimization's path on top. One scale on both axes, so angles are
     true: a gradient path crosses the contours at right angles."""
-    import numpy as np
-
-    gx, gy, surface = surface_grid(result, grid)
     Figure = _figure_class()
+    np = _numpy()
+    gx, gy, surface = surface_grid(result, grid)
     circuit, trace = result.circuit, result.optimization.trace
     xname, yname = circuit.trainable
     xs = [row.inputs[xname] for row in trace]
@@ -220,6 +218,15 @@ def _figure_class():
     except ImportError:
         raise OutputError("circuit-run", _INSTALL) from None
     return Figure
+
+
+def _numpy():
+    """numpy, which comes with matplotlib: the same message when it is missing."""
+    try:
+        import numpy
+    except ImportError:
+        raise OutputError("circuit-run", _INSTALL) from None
+    return numpy
 
 
 def _save(figure, path: str | Path) -> None:

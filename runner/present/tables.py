@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from ..results.run import RunResult, by_slot
+from .errors import printable
 from .numbers import number, reference
 
 if TYPE_CHECKING:  # imported only for annotations, to keep start-up light
@@ -34,9 +35,9 @@ def render_table(result: RunResult, *, all_nodes: bool = False) -> str:
     steps and a module instance's nodes fold into one row for the gate the
     user wrote, unless `all_nodes`."""
     circuit, spec = result.circuit, result.spec
-    heading = f"circuit {spec.name} ({spec.source})"
-    if spec.description:
-        heading += f"\n  {spec.description.strip()}"
+    heading = printable(f"circuit {spec.name} ({spec.source})")
+    if spec.description:  # its own lines, each one printable
+        heading += "".join(f"\n  {printable(line)}" for line in spec.description.strip().splitlines())
     header = ["", "name", "op", "in", "value", "grad"]
     numeric = result.numerical_grads is not None
     if numeric:
@@ -152,6 +153,8 @@ def stop_text(run: OptimizationResult) -> str:
         return f"output changed by less than {run.settings.tolerance:g}"
     if run.stop == "diverged":
         return f"diverged at step {run.steps + 1}; the rows shown are the finite ones"
+    if run.stop == "interrupted":
+        return f"interrupted at step {run.steps}"
     return run.stop
 
 
@@ -215,9 +218,9 @@ def render_optimization(run: OptimizationResult, input_names: Sequence[str],
 
 def render_check(source: str, check: CheckResult) -> str:
     verdict = "PASS" if check.passed else "FAIL"
-    lines = [f"{verdict} {source} ({len(check.comparisons)} checked)"]
+    lines = [printable(f"{verdict} {source} ({len(check.comparisons)} checked)")]
     for note in check.notes:
-        lines.append(f"  {note}")
+        lines.append(f"  {printable(note)}")
     if check.failures:
         rows = []
         for c in check.failures:
@@ -247,8 +250,8 @@ def render_gradcheck(source: str, check: GradcheckResult) -> str:
     verdict = "PASS" if check.passed else "FAIL"
     flagged = sum(1 for entry in check.inputs if entry.status in ("kink", "undefined"))
     counts = f"{len(check.inputs)} inputs" + (f", {flagged} not checkable here" if flagged else "")
-    lines = [f"gradcheck {verdict} {source} ({counts}; eps {check.eps:g}, "
-             f"atol {check.atol:g}, rtol {check.rtol:g})"]
+    lines = [printable(f"gradcheck {verdict} {source} ({counts}; eps {check.eps:g}, "
+                       f"atol {check.atol:g}, rtol {check.rtol:g})")]
     rows = []
     for entry in check.inputs:
         analytic, numerical = number(entry.analytic), number(entry.numerical)

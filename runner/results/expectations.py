@@ -15,6 +15,9 @@ if TYPE_CHECKING:  # annotations only
     from ..optimization.optimizer import OptimizationResult
 
 
+UNFINISHED = ("diverged", "interrupted")  # how an optimization can stop short of its end
+
+
 class Comparison(NamedTuple):
     path: str  # e.g. "grads.x", "optimized.inputs.y"
     expected: float
@@ -71,6 +74,10 @@ def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
                             "to say what it should compute")
         return result
     default = expect.tolerance
+    if optimization is not None and optimization.stop in UNFINISHED:
+        at = optimization.steps + (optimization.stop == "diverged")  # the step that failed, or the last one
+        result.notes.append(f"the optimization did not run to the end ({optimization.stop} at step {at}), "
+                            "so the spec does not pass")
 
     def compare(path: str, entry: Expected, actual: Optional[float]) -> None:
         result.comparisons.append(_comparison(path, entry, actual, default))

@@ -15,12 +15,17 @@ recorded at x - eps, x and x + eps; if nudging this input changes a branch,
 the quotient crosses or touches a kink. That also catches a kink that is not
 at x but within eps of it, where the analytic gradient is right and the
 estimate is not.
+
+When an input fails and its gradient flows through custom ops (a spec's
+`ops:`, whose derivatives are written by hand), each such gate's written
+derivatives are compared with central differences of its own forward, and
+the ones that disagree are named: the op, its argument, the gate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from ..core.engine import Circuit
 from ..core.objective import Objective
@@ -40,6 +45,7 @@ class InputCheck:
     allowed: float
     status: str  # "ok", "mismatch", "kink" (not differentiable here) or "undefined"
     note: str = ""
+    wrong_derivatives: tuple = ()  # WrongDerivative of custom ops on this input's path (a mismatch)
 
     @property
     def difference(self) -> Optional[float]:
@@ -48,9 +54,23 @@ class InputCheck:
         return abs(self.analytic - self.numerical)
 
     def as_dict(self) -> dict:
-        return {"analytic": self.analytic, "numerical": self.numerical,
-                "difference": _finite_or_none(self.difference), "allowed": _finite_or_none(self.allowed),
-                "status": self.status, "note": self.note or None}
+        found = {"analytic": self.analytic, "numerical": self.numerical,
+                 "difference": _finite_or_none(self.difference), "allowed": _finite_or_none(self.allowed),
+                 "status": self.status, "note": self.note or None}
+        if self.wrong_derivatives:
+            found["wrong_derivatives"] = [wrong._asdict() for wrong in self.wrong_derivatives]
+        return found
+
+
+class WrongDerivative(NamedTuple):
+    """A custom op's written derivative that disagrees with its forward at one gate."""
+
+    gate: str
+    op: str
+    arg: str  # the op's name for the input
+    at: list  # the gate's input values
+    written: float  # what the op's grads expression gives
+    numerical: float  # the central difference of its forward
 
 
 @dataclass
@@ -86,8 +106,11 @@ def gradcheck(circuit: Circuit, *, eps: float = EPS, atol: float = ATOL, rtol: f
     result = GradcheckResult(eps, atol, rtol)
     try:
         for index, name in enumerate(objective.names):
-            result.inputs.append(_check_input(objective, index, start, analytic[index], base_branches,
-                                              eps, atol, rtol))
+            entry = _check_input(objective, index, start, analytic[index], base_branches, eps, atol, rtol)
+            if entry.status == "mismatch":
+                objective.value()  # back at the starting point, where the gates' inputs are
+                entry = _name_wrong_derivatives(circuit, entry, eps, atol, rtol)
+            result.inputs.append(entry)
     finally:
         objective.set(start)
         objective.value()
@@ -116,6 +139,55 @@ def _check_input(objective: Objective, index: int, start: list[float], analytic:
         return InputCheck(name, analytic, numerical, allowed, "kink", kink)
     passed = abs(analytic - numerical) <= allowed
     return InputCheck(name, analytic, numerical, allowed, "ok" if passed else "mismatch")
+
+
+def _name_wrong_derivatives(circuit: Circuit, entry: InputCheck, eps: float, atol: float,
+                            rtol: float) -> InputCheck:
+    """The failing input with the custom ops on its path whose written
+    derivatives disagree with their forward, named in its note."""
+    wrong = []
+    reached = {circuit.index[entry.name]}
+    values = circuit.values
+    for step in circuit.tape:
+        if not reached.intersection(step.ins):
+            continue
+        reached.add(step.out)
+        if not step.op.custom:
+            continue
+        args = tuple(values[slot] for slot in step.ins)
+        written = step.op.derivative(args, values[step.out])
+        for position, slot in enumerate(step.ins):
+            if slot not in reached:
+                continue
+            slope = _slope(step.op.forward, args, position, eps)
+            if slope is not None and not abs(written[position] - slope) <= atol + rtol * abs(slope):
+                names = step.op.arg_names
+                wrong.append(WrongDerivative(circuit.names[step.out], step.op.name, names[position],
+                                             list(args), written[position], slope))
+    if not wrong:
+        return entry
+    note = "; ".join(_wrong_text(item, circuit) for item in wrong)
+    return InputCheck(entry.name, entry.analytic, entry.numerical, entry.allowed, entry.status, note,
+                      tuple(wrong))
+
+
+def _wrong_text(wrong: "WrongDerivative", circuit: Circuit) -> str:
+    step = next(step for step in circuit.tape if circuit.names[step.out] == wrong.gate)
+    at = ", ".join(f"{name} = {value:.10g}" for name, value in zip(step.op.arg_names, wrong.at))
+    return (f"custom op {wrong.op} has a wrong derivative: at gate '{wrong.gate}' ({at}) its grads give "
+            f"d/d{wrong.arg} = {wrong.written:.10g}, its forward's slope is {wrong.numerical:.10g}")
+
+
+def _slope(forward, args: tuple, position: int, eps: float) -> Optional[float]:
+    """The central difference of an op's forward in one of its inputs, or
+    None where the forward cannot be computed."""
+    try:
+        shifted = [list(args), list(args)]
+        shifted[0][position] += eps
+        shifted[1][position] -= eps
+        return (forward(*shifted[0]) - forward(*shifted[1])) / (2 * eps)
+    except (ArithmeticError, ValueError):
+        return None
 
 
 def _branches(circuit: Circuit) -> dict[int, tuple]:

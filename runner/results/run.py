@@ -71,7 +71,7 @@ class RunResult:
 def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_optimization: bool = True,
              check: bool = False, numerical_h: float | None = None,
              gradcheck: Mapping[str, float] | None = None, keep: Keep | None = None,
-             observe: Callable[[TraceRow], None] | None = None) -> RunResult:
+             observe: Callable[[TraceRow], None] | None = None, interruptible: bool = False) -> RunResult:
     """Run a validated spec. Raises `NumericalError` if a value goes non-finite
     at the starting inputs; an optimization that diverges later ends with
     `result.optimization.stop == "diverged"` (see `optimize`).
@@ -80,7 +80,8 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     the inputs with that step, to set beside the analytic ones. `gradcheck`,
     when given (`{}` for the defaults, or eps/atol/rtol), checks the analytic
     gradients against central differences at the starting inputs. `keep` and
-    `observe` are passed to `optimize` (which rows to hold; a callback per row).
+    `observe` are passed to `optimize` (which rows to hold; a callback per row),
+    and so is `interruptible` (Ctrl-C ends the optimization with the rows so far).
     """
     circuit = compile_spec(spec, overrides)
     output, _ = Objective(circuit).value_and_grad()  # every node's value and gradient, left in the circuit
@@ -104,7 +105,8 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     if spec.optimize is not None and run_optimization:
         from ..optimization.optimizer import optimize
 
-        result.optimization = optimize(circuit, spec.optimize, keep=keep, observe=observe)
+        result.optimization = optimize(circuit, spec.optimize, keep=keep, observe=observe,
+                                       interruptible=interruptible)
     if check:
         result.check = check_expectations(spec, output, result.values, grads, result.optimization)
     return result

@@ -96,6 +96,9 @@ def update_file(path: str, limits: Limits = Limits()) -> UpdateResult:
         raise UpdateError(path, "standard input cannot be updated; pass the spec's file name")
     try:
         with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise UpdateError(path, "not a regular file (a pipe or a device cannot be updated in place); "
+                                        "pass the spec's file name")
             raw = handle.read(limits.max_bytes + 1)
     except OSError as err:
         raise SpecError(path, [Problem(0, 0, f"cannot read the file: {err.strerror or err}")]) from None
@@ -104,6 +107,9 @@ def update_file(path: str, limits: Limits = Limits()) -> UpdateResult:
     spec = validate(load_text(text, path, limits, fmt=fmt))
     result = run_spec(spec, check=True)
     assert result.check is not None
+    run = result.optimization
+    if run is not None and run.error is not None:  # what a run refuses, an update does not record
+        raise run.error
     outcome = UpdateResult(path, len(result.check.comparisons))
     has_entries = bool(result.check.comparisons) or (spec.expect is not None and spec.expect.optimized)
     if has_entries:
@@ -168,9 +174,12 @@ def write_atomically(path: str, data: bytes) -> None:
     """
     target = os.path.realpath(path)
     directory = os.path.dirname(target) or "."
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+    temporary = None
     try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+        # the temporary name must fit in NAME_MAX (255 bytes) even when the spec's name nearly fills it
+        prefix = "." + os.path.basename(target).encode()[:_TEMPORARY_PREFIX].decode(errors="ignore") + "."
+        fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -178,11 +187,15 @@ def write_atomically(path: str, data: bytes) -> None:
         os.chmod(temporary, mode)
         os.replace(temporary, target)
     except OSError as err:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
         raise UpdateError(path, f"cannot write the file: {err.strerror or err}; it was left unchanged") from None
+
+
+_TEMPORARY_PREFIX = 100  # bytes of the file's name kept in its temporary file's name
 
 
 # --------------------------------------------------------------------------

@@ -107,6 +107,7 @@ def _flat(model: type[BaseModel], value: Any) -> dict[str, Any]:
 
 def _spec(data: Any) -> tuple[Spec, list[str], Optional[list[int]]]:
     _require(type(data) is dict and _keys(Spec).issuperset(data) and "inputs" in data and "gates" in data)
+    _require("ops" not in data)  # custom ops are built by the full path
     inputs = _inputs(data["inputs"])
     gates, order, reads = _gates(data["gates"], inputs)
     fields: dict[str, Any] = _flat(Spec, {key: value for key, value in data.items()

@@ -88,6 +88,21 @@ def lower(name: str, text: str, *, resolve: Optional[Callable[[str, int], Value]
     return _Lowering(name, text, resolve or _as_node, calls).run(tree)
 
 
+def lower_expression(text: str, *, resolve: Callable[[str, int], Value], calls: Mapping[str, Op],
+                     max_depth: int = 64) -> tuple[list[Generated], Ref]:
+    """The gates of an expression that may also be just a name or a number
+    (a custom op's derivative can be `1` or `a`), and what its value is: the
+    last gate's name, or that name or number. Gates are named `.1`, `.2`, ...
+    (no user name starts with a dot)."""
+    lowering = _Lowering("", text, resolve, calls)
+    made = lowering._walk(parse(text, max_depth))
+    if isinstance(made.value, list):
+        raise FormulaError(f"the expression is a list of {len(made.value)} values; it must be one value "
+                           "(lists are for dot(u, v))", made.offset)
+    names = [f".{index + 1}" for index in range(len(lowering.gates))]
+    return lowering.generated(names), names[made.value] if made.gate else made.value
+
+
 def parse(text: str, max_depth: int = 64) -> ast.expr:
     """The expression tree of a formula, or a FormulaError: Python's syntax,
     then this module's list of what is allowed, then the nesting depth."""
@@ -222,7 +237,10 @@ class _Lowering:
             raise FormulaError(f"the formula computes nothing: it is {what}; a gate must apply an op "
                                "(for example 'x * 1' or 'relu(x)')", made.offset)
         last = len(self.gates) - 1
-        names = [f"{self.name}.{index + 1}" for index in range(last)] + [self.name]
+        return self.generated([f"{self.name}.{index + 1}" for index in range(last)] + [self.name])
+
+    def generated(self, names: list[str]) -> list[Generated]:
+        """The gates made, with these names (references between them too)."""
         return [Generated(names[index], gate.op, [names[ref] if isinstance(ref, _Index) else ref
                                                   for ref in gate.refs], gate.offsets, gate.offset)
                 for index, gate in enumerate(self.gates)]

@@ -205,8 +205,11 @@ def from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
                 message += "; allowed keys: " + ", ".join(allowed)
         elif kind == "literal_error" and loc[-1:] == ("op",):
             shown = f"'{error['input']}'" if isinstance(error.get("input"), str) else got
-            hint = suggest(error.get("input"), OP_NAMES)
-            message = f"unknown op {shown}" + (hint or "; ops: " + ", ".join(OP_NAMES))
+            custom = document.data.get("ops") if isinstance(document.data, dict) else None
+            known = list(dict.fromkeys([*OP_NAMES, *(name for name in custom if isinstance(name, str))])) \
+                if isinstance(custom, dict) else OP_NAMES
+            hint = suggest(error.get("input"), known)
+            message = f"unknown op {shown}" + (hint or "; ops: " + ", ".join(known))
         elif kind == "literal_error":
             choices = [str(c) for c in _literal_choices(loc)]
             if loc == ("version",):

@@ -11,7 +11,8 @@ import functools
 from typing import Annotated, Any, Callable, Literal, Optional, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainValidator,
-                      PrivateAttr, Strict, StringConstraints, Tag, ValidationInfo, field_validator)
+                      PrivateAttr, Strict, StringConstraints, Tag, ValidationInfo, ValidatorFunctionWrapHandler,
+                      field_validator)
 from pydantic_core import PydanticCustomError, SchemaValidator
 from pydantic_core import core_schema as cs
 
@@ -87,6 +88,17 @@ Formula = Annotated[str, Strict(), Field(
     examples=["x - y", "100 - d**2", "sigmoid(a*x + b*y + c)"])]
 
 
+
+
+def _custom_op(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo, *, arity: int = 0) -> Any:
+    """A name of the spec's own `ops:` is an op too: validation passes their
+    names (and numbers of args) as the context `ops` (custom_ops.custom_op_names)."""
+    custom = (info.context or {}).get("ops") or {}
+    if isinstance(value, str) and value in custom and (not arity or custom[value] in (arity, -1)):
+        return value
+    return handler(value)
+
+
 # --------------------------------------------------------------------------
 # The spec
 
@@ -134,6 +146,11 @@ class Gate(StrictModel):
                                 "or number constants, which are not differentiated.",
         examples=[["x", "y"], ["q", 2]])
 
+    @field_validator("op", mode="wrap")
+    @classmethod
+    def _or_custom_op(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        return _custom_op(value, handler, info)
+
 
 class FormulaGate(StrictModel):
     """A gate written as a formula, as a mapping: `{expr: "x * y"}`."""
@@ -171,13 +188,19 @@ class Instance(StrictModel):
         None, description="A one-input op applied to each output (relu, tanh, sigmoid, ...), as Keras' "
                           "Dense(activation=...).")
 
+    @field_validator("activation", mode="wrap")
+    @classmethod
+    def _or_custom_op(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        return _custom_op(value, handler, info, arity=1)
+
 
 def _gate_kind(value: Any) -> str:
+    """The form of a gate: its raw data when validating, its model when serializing."""
     if isinstance(value, str):
         return "formula"
-    if isinstance(value, dict) and "expr" in value:
+    if isinstance(value, FormulaGate) or isinstance(value, dict) and "expr" in value:
         return "formula mapping"
-    if isinstance(value, dict) and "use" in value:
+    if isinstance(value, Instance) or isinstance(value, dict) and "use" in value:
         return "instance"
     return "op gate"
 
@@ -227,6 +250,25 @@ class Module(StrictModel):
         description="The output: a formula over ports, parameters and gates (or just one of their "
                     "names); or name -> formula for several outputs.",
         examples=["relu(dot(w, x) + b)"])
+
+
+Expression = Annotated[str, Strict(), Field(min_length=1)]
+
+
+class CustomOp(StrictModel):
+    """An op of your own, with its derivatives written by hand. Gates use it
+    as a built-in op ({op: NAME, in: [...]}, or NAME(...) in a formula);
+    backprop uses the written `grads`, and --gradcheck tells a wrong one."""
+
+    args: list[Name] = Field(min_length=1, description="The op's inputs, in order: the names its "
+                                                       "expressions use for them.", examples=[["a"], ["a", "b"]])
+    forward: Expression = Field(description="The op's value: a formula over its args (numbers, + - * / **, "
+                                            "built-in ops and other custom ops).",
+                                examples=["log(1 + exp(a))", "a * sigmoid(a)"])
+    grads: list[Expression] = Field(
+        min_length=1, description="One formula per arg, in the order of `args`: the derivative of the "
+                                  "op's value with respect to that arg. It may use the args and `out` (the "
+                                  "op's value).", examples=[["sigmoid(a)"], ["out + sigmoid(a) * (1 - out)"]])
 
 
 class Optimize(StrictModel):
@@ -353,6 +395,11 @@ class Spec(StrictModel):
                                                          "defaults to the last gate listed.")
     modules: dict[Name, Module] = Field(default_factory=dict,
                                         description="Module name -> a sub-circuit that gates can use.")
+    ops: dict[Name, CustomOp] = Field(
+        default_factory=dict, description="Op name -> an op of your own: {args, forward, grads}, with its "
+                                          "derivatives written by hand. It may not share a name with a built-in "
+                                          "op or a module.",
+        examples=[{"softplus": {"args": ["a"], "forward": "log(1 + exp(a))", "grads": ["sigmoid(a)"]}}])
     seed: WholeNumber = Field(0, description="Seed of the random starting values of module parameters "
                                              "(Python's random.Random); same seed, same numbers.")
     optimize: Optional[Optimize] = Field(None, description="Optimize the trainable inputs.")

@@ -6,7 +6,9 @@ added here, from the same sources the validation uses, so that an editor
 
 - a mapping of names (inputs, gates, modules, ...) allows only valid,
   unreserved names (`propertyNames`, no other keys);
-- an op gate has as many inputs as its op takes (from the op table).
+- an op gate has as many inputs as its op takes (from the op table);
+- an op may be a name of the spec's own `ops:`; in a spec without them,
+  only an op of the table (so a typo is still flagged).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from ..ops import OPS
 from . import rules
+from .formulas import DOT
 from .models import Spec
 
 # A name that is not true/false/null in any case, as an ECMA-262 pattern.
@@ -28,6 +31,7 @@ def spec_schema() -> dict:
     schema = Spec.model_json_schema(by_alias=True, mode="validation")
     _name_keys(schema)
     schema["$defs"]["Gate"]["allOf"] = _arities()
+    _custom_ops(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
@@ -55,6 +59,24 @@ def _arities() -> list[dict]:
         rules_by_op.append({"if": {"properties": {"op": {"const": op.name}}, "required": ["op"]},
                             "then": {"properties": {"in": count}}})
     return rules_by_op
+
+
+def _custom_ops(schema: dict) -> None:
+    """Where an op is named, a custom op's name is allowed too (the spec's
+    `ops:` keys; a schema cannot say "one of the keys of that mapping")."""
+    custom = {"pattern": NAME_KEYS["pattern"], "description": "An op of the spec's own (a key of `ops`)."}
+    gate_op = schema["$defs"]["Gate"]["properties"]["op"]
+    gate_op["anyOf"] = [{"enum": gate_op.pop("enum")}, custom]
+    activation = schema["$defs"]["Instance"]["properties"]["activation"]
+    activation["anyOf"].insert(1, {"type": "string", **custom})
+    builtin_only = {"additionalProperties": {"if": {"type": "object", "required": ["op"]},
+                                             "then": {"properties": {"op": {"enum": list(OPS)}}}}}
+    ops = schema["properties"]["ops"]
+    ops["propertyNames"] = {**NAME_KEYS, "not": {"enum": [*OPS, DOT]}}  # a built-in op's name is taken
+    schema.setdefault("allOf", []).append({
+        "if": {"not": {"required": ["ops"]}},
+        "then": {"properties": {"gates": builtin_only,
+                                "modules": {"additionalProperties": {"properties": {"gates": builtin_only}}}}}})
 
 
 def schema_text() -> str:

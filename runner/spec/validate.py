@@ -83,6 +83,7 @@ def _validate_fully(document: Document, limits: Limits = Limits()) -> tuple[Spec
     Spec and its netlist."""
     from pydantic import ValidationError
 
+    from .custom_ops import custom_op_names
     from .expand import View, expand, needs_expanding
     from .messages import from_pydantic
     from .wiring import PlainView, wiring_problems
@@ -98,7 +99,7 @@ def _validate_fully(document: Document, limits: Limits = Limits()) -> tuple[Spec
     wiring, order = wiring_problems(view)
     spec = None
     try:
-        spec = Spec.model_validate(document.data)
+        spec = Spec.model_validate(document.data, context={"ops": custom_op_names(document.data)})
     except ValidationError as err:
         # the loader's finding about a node (a number too large) says more
         # than validation's about the same node
@@ -124,7 +125,7 @@ def _expanded_netlist(spec: Spec, expansion, order: list[str]) -> Netlist:
     inputs.update(construct_many(Input, {name: row for name, row in data["inputs"].items()
                                          if name not in spec.inputs}))
     return Netlist(inputs, construct_many(Gate, data["gates"]), order, expansion.output,
-                   groups=expansion.groups)
+                   groups=expansion.groups, ops=expansion.ops)
 
 
 def _unique(problems: Iterable[Problem]) -> list[Problem]:

@@ -197,3 +197,20 @@ def test_plot_gets_every_row_of_a_short_run_while_the_table_stays_short(monkeypa
     assert out.exit_code == 0, out.output
     assert seen["rows"] == list(range(101))  # 100 steps: all rows reach the plot
     assert "rows shown" in out.stdout  # the table still shows a summary
+
+
+@pytest.mark.parametrize("missing", [("numpy",), ("numpy", "matplotlib")])
+def test_without_numpy_the_surface_says_which_extra_to_install(tmp_path, monkeypatch, missing):
+    """Issue 17, item 10: --plot-surface imported numpy before asking for
+    matplotlib, so a bare install ended in ModuleNotFoundError."""
+    for name in [m for m in sys.modules if m.split(".")[0] in missing]:
+        monkeypatch.delitem(sys.modules, name)
+    for name in missing:
+        monkeypatch.setitem(sys.modules, name, None)  # `import NAME` now fails
+    if "matplotlib" in missing:
+        monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    out = tmp_path / "s.png"
+    result = CliRunner().invoke(main, ["--plot-surface", str(out), str(RIDGE)])
+    assert result.exit_code == 2, result.output
+    assert "circuit-run: error: plotting needs matplotlib: install circuit-run[plot]" in result.stderr
+    assert not out.exists()

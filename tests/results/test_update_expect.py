@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -251,3 +253,91 @@ def test_update_refuses_options_that_change_results(write, extra):
 def test_update_refuses_stdin():
     result = run("--update-expect", "-")
     assert result.exit_code == 2 and "standard input" in result.stderr
+
+
+# ---- issue 17, items 1 and 2 ------------------------------------------------------
+
+DIVERGING = "inputs: {x: 1}\ngates:\n  f: {op: square, in: [x]}\noutput: f\noptimize: {step_size: 1, iterations: 1000}\n"
+
+
+def test_an_update_refuses_a_run_that_diverges(write):
+    """A plain run of this spec exits 3 (overflow at step 324); the update
+    used to record the last finite step (optimized.output: 1.66e+308)."""
+    path = write(DIVERGING)
+    result = run("--update-expect", str(path))
+    assert result.exit_code == 3
+    assert f"{path}:3:3: error: numerical error: at optimization step 324" in result.stderr
+    assert "the file was left unchanged" in result.stderr
+    assert path.read_text() == DIVERGING
+
+
+def test_check_does_not_pass_a_run_that_diverged(write):
+    expect = "expect:\n  optimized: {output: 1.6608505280233433e+308, inputs: {x: 1.2887398992905214e+154}}\n"
+    path = write(DIVERGING + expect)
+    result = run("--check", str(path))
+    assert result.exit_code == 3
+    assert result.stdout.startswith(f"FAIL {path} (2 checked)\n")
+    assert "did not run to the end (diverged at step 324)" in result.stdout
+
+
+def test_an_update_refuses_a_pipe(write):
+    path = write(SPEC)
+    done = subprocess.run([sys.executable, "-m", "runner", "--update-expect", "/dev/stdin"],
+                          input=path.read_bytes(), capture_output=True)  # stdin is a pipe
+    done.stderr = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "/dev/stdin: error: not a regular file" in done.stderr
+    assert path.read_bytes() == SPEC.encode()
+
+
+def test_a_file_name_that_nearly_fills_name_max_is_updated(tmp_path):
+    path = tmp_path / ("s" * 237 + ".yaml")  # 242 bytes: ".NAME.random.tmp" would not fit in 255
+    path.write_text(SPEC)
+    result = run("--update-expect", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert path.read_text() == UPDATED
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+@pytest.mark.parametrize("failure", ["mkstemp", "stat"])
+def test_an_unwritable_directory_is_an_error_not_a_traceback(write, monkeypatch, failure):
+    path = write(SPEC)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    if failure == "mkstemp":
+        monkeypatch.setattr(update_expect.tempfile, "mkstemp", refuse)
+    else:
+        real_stat = update_expect.os.stat
+        monkeypatch.setattr(update_expect.os, "stat", lambda p, *a, **k: refuse() if p == os.path.realpath(path)
+                            else real_stat(p, *a, **k))
+    result = run("--update-expect", str(path))
+    assert result.exit_code == 2
+    assert f"{path}: error: cannot write the file: Permission denied; it was left unchanged" in result.stderr
+    assert path.read_bytes() == SPEC.encode()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_directory_is_an_error_not_a_traceback(write, tmp_path):
+    path = write(SPEC)
+    os.chmod(tmp_path, 0o555)
+    try:
+        result = run("--update-expect", str(path))
+    finally:
+        os.chmod(tmp_path, 0o755)
+    assert result.exit_code == 2 and "Permission denied" in result.stderr
+    assert path.read_bytes() == SPEC.encode()
+
+
+@pytest.mark.parametrize("example", ["module-fan-out.yaml", "add-multiply-formula.yaml"])
+def test_formulas_and_modules_update_without_a_warning(write, recwarn, example):
+    """The update compares the spec before and after; serializing a module
+    instance or a formula mapping once raised pydantic's serializer warnings."""
+    text = (ROOT / "circuits" / example).read_text().split("\nexpect:")[0] + "\n"
+    path = write(text)
+    result = CliRunner().invoke(main, ["--update-expect", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "created expect block" in result.output
+    assert [str(w.message) for w in recwarn] == []
+    assert run("--check", str(path)).exit_code == 0

@@ -1,0 +1,284 @@
+"""--engine MODULE:CLASS on real engines: micrograd from PyPI, a correct
+engine and one with the classic mistakes (tests/engines/), and engines that
+hang, crash, print or cannot be used at all."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import CIRCUITS
+
+import runner
+from runner.ops import OPS
+from runner.results.conformance import cases
+from runner.results.engine_check import check_circuit, check_spec
+from runner.results.foreign_engine import EngineError, ForeignEngine
+
+MICROGRAD = "micrograd.engine:Value"
+CORRECT = "engines.correct:Value"
+BUGGY = "engines.buggy:Value"
+
+
+def rows(result) -> dict[str, tuple[str, str]]:
+    """case -> (verdict, detail) from the table."""
+    found = {}
+    for line in result.stdout.splitlines()[:-1]:
+        verdict, name, detail = (line.split(None, 2) + [""])[:3]
+        found[name] = (verdict, detail)
+    return found
+
+
+def statuses(result, *wanted: str) -> set[str]:
+    return {name for name, (verdict, _) in rows(result).items() if verdict in wanted}
+
+
+@pytest.fixture(scope="module")
+def micrograd_suite():
+    from helpers import invoke
+
+    return invoke("--engine", MICROGRAD, "--conformance")
+
+
+def test_micrograd_supports_the_arithmetic_and_relu_and_lacks_the_rest(micrograd_suite):
+    assert micrograd_suite.exit_code == 1
+    lacking = {"exp", "log", "sigmoid", "tanh", "sin", "cos", "max", "min"}
+    skipped = statuses(micrograd_suite, "skipped")
+    assert skipped == {case.name for case in cases()
+                       if any(f"-{op}" in case.name for op in lacking) or "abs" in case.name}
+    for name in skipped:
+        detail = rows(micrograd_suite)[name][1]
+        assert detail.startswith("Value has no method ") or detail.startswith("Value has no __abs__ (abs(a))")
+
+
+def test_micrograd_findings_are_reported_as_rows_not_crashes(micrograd_suite):
+    table = rows(micrograd_suite)
+    assert statuses(micrograd_suite, "error") == {"op-pow", "const-pow-left", "chain-1000", "chain-10000"}
+    # its recursive topological sort runs out of stack on a deep chain
+    for name in ("chain-1000", "chain-10000"):
+        assert table[name][1].startswith("RecursionError: maximum recursion depth exceeded")
+        assert table[name][1].endswith("(in backward())")
+    assert table["op-pow"][1].startswith("AssertionError: only supporting int/float powers")
+    assert table["const-pow-left"][1].startswith("TypeError: unsupported operand type(s) for ** or pow(): 'int'")
+    # inner nodes keep their gradients, so a second backward() adds them up again: a gets 1 + 2b
+    assert statuses(micrograd_suite, "FAIL") == {"backward-twice"}
+    assert table["backward-twice"][1] == ("after a second backward(), grads.a is -0.4, after the first 0.2: "
+                                          "neither the same nor twice")
+    assert {"chain-10", "fan-out-5", "reuse-add-self", "const-sub-left", "const-div-left", "kink-relu-0",
+            "op-relu-negative"} <= statuses(micrograd_suite, "pass")
+    assert micrograd_suite.stdout.splitlines()[-1] == \
+        "50 cases: 28 pass, 1 FAIL, 17 skipped, 4 error (engine micrograd.engine:Value)"
+
+
+def test_a_correct_engine_passes_every_case(cli):
+    result = cli("--engine", CORRECT, "--conformance")
+    assert result.exit_code == 0, result.stdout
+    assert statuses(result, "pass") == {case.name for case in cases()}
+    table = rows(result)
+    assert table["tie-max"][1] == "a=0.5, b=0.5: a subgradient at this kink"
+    assert table["backward-twice"][1] == "the second backward() gives the same gradients"
+
+
+def test_the_classic_mistakes_are_caught_by_the_right_cases(cli):
+    result = cli("--engine", BUGGY, "--conformance")
+    assert result.exit_code == 1
+    table = rows(result)
+    # `=` instead of `+=` in add's backward: whatever reads a node twice through an add
+    assert statuses(result, "FAIL") == {"reuse-add-self", "fan-out-5", "reuse-diamond", "backward-twice",
+                                        "const-sub-left"}
+    assert table["reuse-add-self"][1] == "grads.a: engine 1, circuit-run 2 (allowed 3e-09)"
+    assert table["fan-out-5"][1].startswith("grads.a: engine 1, circuit-run 7.2 ")
+    assert "reuse-mul-self" in statuses(result, "pass")  # mul's backward is right
+    # the wrong __rsub__ computes a - 2 for 2 - a
+    assert table["const-sub-left"][1].startswith("output: engine -0.5, circuit-run 0.5 ")
+    assert "const-sub-right" in statuses(result, "pass")
+    # no __radd__: 2 + a cannot even be computed
+    assert table["const-add-left"] == ("error", "TypeError: unsupported operand type(s) for +: 'int' and 'Value' "
+                                                "(in gate 'f' (add))")
+    assert "const-add-right" in statuses(result, "pass")
+    # its iterative sort handles the deep chains
+    assert {"chain-10", "chain-1000", "chain-10000"} <= statuses(result, "pass")
+
+
+def test_every_op_of_the_table_has_a_case():
+    names = {case.name for case in cases()}
+    assert {f"op-{op}" for op in OPS} <= names
+    assert {"const-add-left", "const-mul-left", "const-mul-right", "const-sub-left", "const-div-left",
+            "reuse-mul-self", "reuse-add-self", "fan-out-5", "tie-max", "tie-min", "backward-twice",
+            "chain-10", "chain-1000", "chain-10000"} <= names
+
+
+# ---- specs -----------------------------------------------------------------
+
+def test_micrograd_on_the_example_circuits(cli, monkeypatch):
+    monkeypatch.chdir(CIRCUITS.parent)
+    specs = sorted(str(path.relative_to(CIRCUITS.parent)) for path in CIRCUITS.glob("*.yaml"))
+    result = cli("--engine", MICROGRAD, *specs)
+    assert result.exit_code == 0, result.stdout
+    table = rows(result)
+    assert table["circuits/mlp.yaml"] == ("pass", "output and 339 gradients agree with circuit-run; "
+                                                  "3 expect entries")
+    assert table["circuits/neuron.yaml"] == ("skipped", "Value has no method sigmoid(): gate 'f'")
+    custom_ops = {"circuits/softplus.yaml", "circuits/swish.yaml", "circuits/smooth-hinge.yaml"}
+    assert statuses(result, "skipped") == {"circuits/max-gate.yaml", "circuits/neuron.yaml",
+                                           "circuits/neuron-formula.yaml"} | custom_ops
+
+
+def test_a_wrong_expect_entry_fails_against_the_engine_too(cli, write):
+    path = write("s.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, x]}\n"
+                           "expect:\n  output: 9\n  grads: {x: 5}\n")
+    result = cli("--engine", CORRECT, path)
+    assert result.exit_code == 1
+    assert rows(result)[path] == ("FAIL", "grads.x: engine 6, expect 5 (allowed 6e-09)")
+    (row,) = [json.loads(line) for line in cli("--engine", CORRECT, "--format", "json", path).stdout.splitlines()]
+    assert row["status"] == "fail" and row["engine"] == CORRECT and row["case"] == path
+    assert row["failures"] == [{"path": "grads.x", "expected": 5.0, "actual": 6.0, "difference": 1.0,
+                                "allowed": pytest.approx(6e-09), "against": "expect"}]
+
+
+def test_a_deep_spec_reports_micrograds_recursion_error_and_the_next_spec_still_runs(cli, write):
+    gates = "".join(f"  c{i}: {{op: mul, in: [c{i - 1}, 1]}}\n" for i in range(1, 2001))
+    deep = write("deep.yaml", "inputs: {c0: 0.5}\ngates:\n" + gates)
+    small = write("small.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, 2]}\n")
+    result = cli("--engine", MICROGRAD, deep, small)
+    assert result.exit_code == 1
+    table = rows(result)
+    assert table[deep][0] == "error" and table[deep][1].startswith("RecursionError:")
+    assert table[small][0] == "pass"
+
+
+def test_set_changes_both_runs_and_leaves_the_expect_block_out(cli, write):
+    path = write("s.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, x]}\nexpect: {output: 9}\n")
+    result = cli("--engine", CORRECT, "--set", "x=4", "--format", "json", path)
+    (row,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.exit_code == 0 and row["status"] == "pass" and row["checked"] == 2
+
+
+def test_a_value_the_engine_gets_wrong_names_the_first_wrong_gate(cli, write):
+    path = write("s.yaml", "inputs: {x: 3}\ngates:\n  d: {op: sub, in: [10, x]}\n  f: {op: mul, in: [d, 2]}\n")
+    result = cli("--engine", BUGGY, path)
+    assert rows(result)[path] == ("FAIL", "output: engine -14, circuit-run 14 (allowed 1.5e-08); first wrong "
+                                          "value: gate 'd' (sub): engine -7, circuit-run 7; 1 more")
+
+
+def test_a_custom_op_is_skipped_with_the_reason():
+    spec = runner.load_spec_text("inputs: {x: 0.5}\ngates:\n  f: {op: exp, in: [x]}\n")
+    run = runner.run_spec(spec)
+    step = run.circuit.tape[0]
+    custom = OPS["exp"]._replace(name="softplus")  # what a spec's own op looks like on the tape
+    run.circuit.tape[0] = step._replace(op=custom)
+    with ForeignEngine(CORRECT) as engine:
+        result = check_circuit(engine, "s.yaml", run)
+    assert (result.status, result.detail) == ("skipped", "custom op 'softplus' (gate 'f'): only circuit-run "
+                                                         "knows its derivative")
+
+
+def test_a_spec_with_data_is_refused():
+    class WithData:  # what a spec with a data: section will carry
+        data = {"columns": ["x"], "rows": [[1.0]]}
+
+    with ForeignEngine(CORRECT) as engine, pytest.raises(runner.SpecError) as caught:
+        check_spec(engine, WithData(), "s.yaml")
+    assert caught.value.lines() == ["s.yaml: error: --engine runs circuits over inputs only; this spec has a "
+                                    "'data:' section, which --engine does not support yet"]
+    assert caught.value.exit_code == 2
+
+
+def test_an_engine_that_computes_no_gradients_fails_on_the_first_input(cli, write):
+    path = write("s.yaml", "inputs: {x: 3, y: 2}\ngates:\n  f: {op: mul, in: [x, y]}\n")
+    result = cli("--engine", "engines.broken:Lazy", path)
+    assert rows(result)[path] == ("FAIL", "grads.x: engine 0, circuit-run 2 (allowed 3e-09); 1 more")
+
+
+def test_numbers_that_are_not_finite_are_null_in_json():
+    from runner.present.engine_report import row_json
+    from runner.results.engine_check import CaseResult
+    from runner.results.expectations import Comparison
+
+    failure = ("circuit-run", Comparison("grads.x", 2.0, float("nan"), 1e-9, 1e-9))
+    row = json.loads(row_json(CaseResult("s.yaml", "fail", "grads.x", [failure], 2), "m:C"))
+    assert row["failures"][0]["actual"] is None and row["failures"][0]["expected"] == 2.0
+
+
+# ---- engines that misbehave ---------------------------------------------------
+
+def test_a_backward_that_hangs_is_stopped_and_the_next_case_runs(cli, write):
+    first = write("a.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, 2]}\n")
+    second = write("b.yaml", "inputs: {x: 3}\ngates:\n  f: {op: add, in: [x, 2]}\n")
+    result = cli("--engine", "engines.broken:Hangs", "--engine-timeout", "0.5", first, second)
+    assert result.exit_code == 1
+    expected = ("error", "Timeout: did not finish within 0.5 s; stopped (in backward())")
+    assert rows(result)[first] == rows(result)[second] == expected
+
+
+def test_an_engine_that_kills_its_process_is_reported(cli, write):
+    path = write("a.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, 2]}\n")
+    result = cli("--engine", "engines.broken:Crashes", path, path)
+    assert result.exit_code == 1
+    assert list(rows(result).values()) == [("error", "Crash: the engine's process ended with exit code 7 "
+                                                     "(in backward())")]
+    assert result.stdout.count("\n") == 3  # both runs of the spec reported, and the count
+
+
+def test_prints_in_the_engine_do_not_disturb_the_replies(cli, write):
+    path = write("a.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, x]}\n")
+    result = cli("--engine", "engines.broken:Chatty", path)
+    assert result.exit_code == 0 and rows(result)[path][0] == "pass"
+
+
+@pytest.mark.parametrize("target,message", [
+    ("no_such_engine:Value", "--engine no_such_engine:Value: cannot import module 'no_such_engine': no module "
+                             "named 'no_such_engine' (looked in the current directory and on Python's path)"),
+    ("engines.fails_on_import:Value", "--engine engines.fails_on_import:Value: importing module "
+                                      "'engines.fails_on_import' failed: RuntimeError: this engine cannot be imported"),
+    ("micrograd.engine:Valu", "--engine micrograd.engine:Valu: 'micrograd.engine' has no attribute 'Valu' "
+                              "(did you mean 'Value'?)"),
+    ("engines.broken:not_a_class", "--engine engines.broken:not_a_class: 'engines.broken:not_a_class' is not a "
+                                   "class (it is an instance of int)"),
+    ("os:path", "--engine os:path: 'os:path' is not a class (it is a module)"),
+    ("engines.broken:NoBackward", "--engine engines.broken:NoBackward: class 'NoBackward' has no backward() method"),
+    ("engines.exits_on_import:Value", "--engine engines.exits_on_import:Value: importing the class ended its "
+                                      "process (exit code 4)"),
+])
+def test_an_unusable_engine_is_a_clear_error(cli, target, message):
+    result = cli("--engine", target, "--conformance")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"circuit-run: error: {message}\n"
+
+
+def test_an_import_that_hangs_is_stopped():
+    with pytest.raises(EngineError) as caught:
+        ForeignEngine("engines.slow_import:Value", timeout=0.5, import_timeout=1).start()
+    assert caught.value.lines() == ["circuit-run: error: --engine engines.slow_import:Value: importing the class "
+                                    "did not finish within 1 s"]
+
+
+def test_an_engine_error_from_the_api_is_a_circuit_run_error():
+    with pytest.raises(EngineError) as caught:
+        ForeignEngine("no_such_engine:Value").start()
+    assert isinstance(caught.value, runner.CircuitRunError) and caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--engine", "micrograd", "--conformance"], "expected MODULE:CLASS (for example micrograd.engine:Value), "
+                                                 "got 'micrograd'"),
+    (["--conformance"], "--conformance checks another engine: give it with --engine MODULE:CLASS"),
+    (["--engine", MICROGRAD, "--conformance", "x.yaml"], "give no SPEC files with it"),
+    (["--engine", MICROGRAD, "--check", "x.yaml"], "--engine cannot be combined with --check"),
+    (["--engine", MICROGRAD, "--format", "csv", "x.yaml"], "--engine cannot be combined with --format csv"),
+])
+def test_usage_errors(cli, args, fragment):
+    result = cli(*args)
+    assert result.exit_code == 2 and fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_json_is_one_object_per_case(cli):
+    result = cli("--engine", MICROGRAD, "--conformance", "--format", "json")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["case"] for line in lines] == [case.name for case in cases()]
+    assert {line["status"] for line in lines} == {"pass", "fail", "skipped", "error"}
+    chain = next(line for line in lines if line["case"] == "chain-1000")
+    assert chain["status"] == "error" and chain["detail"].startswith("RecursionError")
+    assert set(chain) == {"engine", "case", "status", "detail", "checked", "failures"}
+    assert result.exit_code == 1
