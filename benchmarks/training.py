@@ -230,9 +230,14 @@ def measure_peer(engine: str, path: Path, steps: int) -> dict | str:
     return {**json.loads(result.stdout), "max_rss": result.max_rss}
 
 
+CIRCUIT_RUN: str | None = None  # --circuit-run
+
+
 def circuit_run_exe() -> str | None:
     import shutil
 
+    if CIRCUIT_RUN:
+        return CIRCUIT_RUN
     beside = Path(sys.executable).parent / "circuit-run"
     return str(beside) if beside.exists() else shutil.which("circuit-run")
 
@@ -240,8 +245,8 @@ def circuit_run_exe() -> str | None:
 def measure_circuit_run(spec: Path, steps: int, repeat: int, keep_loss: bool = True,
                         fmt: str = "json") -> dict | str:
     """(t(steps) - t(0)) / steps over `repeat` interleaved pairs of runs; medians. The
-    output goes to /dev/null; with `keep_loss`, one more run at 0 steps, its output kept,
-    gives the loss at the start (not for big data: the JSON has every row's values)."""
+    output goes to /dev/null; with `keep_loss`, two more runs, at 0 and 1 steps, their output
+    kept, give the loss at steps 0 and 1 (not for big data: the JSON has every row's values)."""
     exe = circuit_run_exe()
     if exe is None:
         return "not installed (circuit-run)"
@@ -254,12 +259,13 @@ def measure_circuit_run(spec: Path, steps: int, repeat: int, keep_loss: bool = T
             if not result.ok:
                 return "unavailable: " + result.describe_failure()
             runs[n].append(result)
-    start = child([exe, "--format", "json", "--iterations", "0", str(spec)]) if keep_loss else None
+    losses = [_json_loss(child([exe, "--format", "json", "--iterations", str(n), str(spec)]).stdout)
+              for n in ((0, 1) if keep_loss else ())]
     seconds = {n: statistics.median(r.seconds for r in rs) for n, rs in runs.items()}
     return {"ms_per_step": 1000 * (seconds[steps] - seconds[0]) / steps,
             "process_seconds": seconds[steps], "start_seconds": seconds[0],
             "max_rss": max(r.max_rss for r in runs[steps]),
-            "losses": [_json_loss(start.stdout) if start else None], "steps": steps}
+            "losses": losses, "steps": steps}
 
 
 def _json_loss(stdout: str) -> float | None:
@@ -343,12 +349,13 @@ def report(results: dict, rows: int) -> str:
 
 def big_report(results: dict, rows: int, csv_read) -> str:
     lines = [f"## One full-batch step on {rows:,} rows", "",
-             "| engine | per step | whole process | peak RSS |", "|---|---|---|---|"]
+             f"| engine | per step | whole run: 0 steps / {BIG_STEPS} steps | peak RSS |", "|---|---|---|---|"]
     for name, result in results.items():
         if isinstance(result, str):
             lines.append(f"| {name} | {result} | | |")
             continue
-        whole = f"{result['process_seconds']:.2f} s" if "process_seconds" in result else ""
+        whole = (f"{result['start_seconds']:.2f} s / {result['process_seconds']:.2f} s"
+                 if "process_seconds" in result else "")
         lines.append(f"| {name} | {fmt_ms(result['ms_per_step'])} | {whole} | "
                      f"{result['max_rss'] / 2**20:.0f} MiB |")
     lines.append("")
@@ -386,11 +393,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the big variant")
     parser.add_argument("--big-json", action="store_true",
                         help="also time the big variant with --format json (minutes, GiBs)")
+    parser.add_argument("--circuit-run", metavar="EXE",
+                        help="the circuit-run to time (default: beside this Python, else on PATH)")
     parser.add_argument("--spec", type=Path, default=MOONS_SPEC,
                         help="circuit-run's moons spec (default circuits/moons.yaml)")
     args = parser.parse_args(argv)
     use_benchmark_venv()
     sys.path.insert(0, str(HERE))
+    global CIRCUIT_RUN
+    CIRCUIT_RUN = args.circuit_run
     repeat = 3 if args.quick else 5
     print(f"[load average {os.getloadavg()[0]:.2f}; CPU time, one thread]", file=sys.stderr)
 
