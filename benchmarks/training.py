@@ -269,9 +269,12 @@ def measure_circuit_run(spec: Path, steps: int, repeat: int, keep_loss: bool = T
 
 
 def _json_loss(stdout: str) -> float | None:
+    """The loss after the run's steps: `optimization.final.output`, else (no steps) `output`."""
     try:
-        return float(json.loads(stdout.splitlines()[0])["output"]["value"])
-    except (ValueError, KeyError, IndexError, TypeError):
+        report = json.loads(stdout.splitlines()[0])
+        final = (report.get("optimization") or {}).get("final") or {}
+        return float(final.get("output", report["output"]["value"]))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None
 
 
