@@ -197,6 +197,11 @@ def test_a_wholly_wrong_file_reports_a_bounded_number_of_problems(write):
     assert found[-1][1].endswith(f"({1000 - MAX_PROBLEMS:,} more problems in the file are not shown)")
 
 
+def test_one_problem_past_the_limit_is_counted_in_the_singular(write):
+    path = write("d.csv", "a,b\n" + "1,x\n" * (MAX_PROBLEMS + 1))
+    assert problems(path)[-1][1].endswith("(1 more problem in the file is not shown)")
+
+
 def test_an_invalid_utf8_byte_is_placed_by_character(write):
     assert_problems(write("d.csv", b"a,b\n\xc3\xa9,\xff\n"), [("2:3", "byte 0xff")])
     assert_problems(write("e.csv", b"\xef\xbb\xbfa,b\n1,\xff\n"), [("2:3", "byte 0xff")])  # after a BOM
