@@ -94,6 +94,20 @@ def test_set_unknown_input_suggests(cli):
     assert f"{ADD_MULTIPLY}: error: --set xx: the spec has no input 'xx' (did you mean 'x'?)" in result.stderr
 
 
+def test_set_of_a_gate_says_set_takes_inputs(cli):
+    result = cli("--set", "q=3", ADD_MULTIPLY)
+    assert result.exit_code == 2
+    assert (f"{ADD_MULTIPLY}: error: --set q: 'q' is a gate, computed from its inputs; --set takes inputs "
+            "(x, y, z)") in result.stderr
+
+
+def test_numerical_h_lost_in_rounding_names_the_input_as_an_input(cli):
+    result = cli("--numerical", "--numerical-h", "1e-300", ADD_MULTIPLY)
+    assert result.exit_code == 3
+    assert "numerical error: input 'x' cannot be nudged: h=1e-300" in result.stderr
+    assert "gate" not in result.stderr
+
+
 def test_no_spec_is_a_usage_error(cli):
     result = cli()
     assert result.exit_code == 2 and "give at least one SPEC" in result.stderr
