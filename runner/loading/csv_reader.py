@@ -271,8 +271,9 @@ class _Parser:
         problems = sorted(self.problems)
         if self.more:
             last = problems[-1]
-            problems[-1] = last._replace(message=f"{last.message} ({self.more:,} more problems "
-                                                 "in the file are not shown)")
+            more = counted(self.more, "more problem")
+            problems[-1] = last._replace(message=f"{last.message} ({more} in the file "
+                                                 f"{'is' if self.more == 1 else 'are'} not shown)")
         raise SpecError(str(self.path), problems)
 
 
