@@ -200,8 +200,8 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
-         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_files: Sequence[str], html_files: Sequence[str],
-         plot_files: Sequence[str],
+         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_files: Sequence[str],
+         html_files: Sequence[str], plot_files: Sequence[str],
          surface_files: Sequence[str], explain: bool, all_nodes: bool, trace_paths: Sequence[str],
          every: int | None, quiet: bool, no_optimize: bool, engine: str | None, conformance: bool,
          engine_timeout: float, **settings: Any) -> None:
@@ -238,7 +238,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         with _ends_cleanly():
             sys.exit(max(_update_one(path, fmt, limits) for path in specs))
     outputs = [(option, target) for option, targets in (("trace", trace_paths), ("graph", graph_files),
-                                                        ("html", html_files), ("plot", plot_files), ("plot-surface", surface_files))
+                                                        ("html", html_files), ("plot", plot_files),
+                                                        ("plot-surface", surface_files))
                for target in targets]
     for option, target in outputs:
         if len(specs) > 1 and "{name}" not in target:
@@ -549,8 +550,8 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
 
 
 def _draw_pictures(result, pictures: Sequence[tuple[str, str]]) -> int:
-    """Write the --graph / --html / --plot / --plot-surface files of one run (option,
-    path pairs); return the exit code (each is attempted even when another failed)."""
+    """Write the --graph / --html / --plot / --plot-surface files of one run
+    (option, path pairs); return the exit code (each is attempted even when another failed)."""
     code = EXIT_OK
     for option, target in pictures:
         try:
@@ -628,7 +629,7 @@ def _refuse_with_engine(options: Options, conformance: bool, specs: Sequence[str
     clashing = [flag for flag, used in (
         ("--check", options.check), ("--gradcheck", gradcheck), ("--update-expect", update_expect),
         ("--numerical", options.numerical_h is not None), ("--explain", options.explain),
-        ("--trace/--graph/--html/--plot", bool(options.outputs.templates)), ("--format csv", options.fmt == "csv"))
+        ("--trace/--graph/--plot", bool(options.outputs.templates)), ("--format csv", options.fmt == "csv"))
         if used]
     if clashing:
         raise click.UsageError(f"--engine cannot be combined with {', '.join(clashing)}")
