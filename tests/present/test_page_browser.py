@@ -318,6 +318,25 @@ def test_every_optimizer_steps_as_python(optimizer, open_page):
         assert values[name] == pytest.approx(value, rel=RELATIVE), name
 
 
+def test_bounds_hold_for_the_slider_the_number_box_and_the_steps(open_page):
+    text = (CIRCUITS / "random-search-box.yaml").read_text().replace("method: random", "method: analytic")
+    text = text.replace("step_size: 0.1", "step_size: 0.3")
+    spec = runner.load_spec_text(text, "box.yaml")
+    opened = open_page(to_html(runner.run_spec(spec, run_optimization=False)))
+    slider = opened.page.locator("#range-0")
+    assert (slider.get_attribute("min"), slider.get_attribute("max")) == ("0", "2")
+    slider.focus()
+    opened.page.keyboard.press("End")
+    assert opened.js("circuitRun.values()")["x"] == 2
+    opened.page.locator("#number-1").fill("5")  # y beyond its max: held at 2
+    assert opened.js("circuitRun.values()")["y"] == 2
+    opened.js("circuitRun.reset()")
+    rows = list(zip(range(4), Optimization(compile_spec(spec), spec.optimize)))  # minimize towards (5, 5): hits the box
+    opened.js("circuitRun.step(3)")
+    assert rows[3][1].inputs == {"x": 2.0, "y": 2.0}
+    assert {name: opened.js("circuitRun.values()")[name] for name in ("x", "y")} == rows[3][1].inputs
+
+
 # ---------------------------------------------------------------- safety and reach
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
