@@ -25,7 +25,7 @@ PACKAGE = ROOT / "runner"
 # stage and from earlier ones, never from a later one. The base modules hold
 # what every stage shares (errors, limits, the op table).
 LAYERS = ["base", "loading", "spec", "core", "optimization", "results", "present", "entry points"]
-BASE = {"errors", "limits", "ops", "gc_pause", "_version"}
+BASE = {"errors", "limits", "ops", "gc_pause", "_version", "words"}
 ENTRY_POINTS = {"cli", "pytest_plugin", "__init__", "__main__"}
 
 

@@ -22,6 +22,7 @@ from .errors import (EXIT_BROKEN_PIPE, EXIT_CHECK_FAILED, EXIT_CODES, EXIT_INTER
 from .limits import MAX_ITERATIONS, Limits
 from .loading.source import STDIN, STDIN_NAME
 from .spec import rules
+from .words import counted
 
 EXAMPLES = """
 \b
@@ -34,6 +35,7 @@ Examples:
   circuit-run --html neuron.html circuits/neuron.yaml
   circuit-run --update-expect circuits/neuron.yaml
   circuit-run --iterations 100000 --optimizer adam --trace run.jsonl circuits/rosenbrock.yaml
+  circuit-run --engine micrograd.engine:Value --conformance
   cat spec.yaml | circuit-run -
 
 \b
@@ -152,6 +154,9 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--update-expect", is_flag=True,
               help="Write the actual results into each spec's expect block (only entries that fail; "
                    "creates the block if missing). The rest of the file is kept byte for byte.")
+@click.option("--round", "round_numbers", is_flag=True,
+              help="With --update-expect: write each number as the shortest decimal within half of its "
+                   "entry's tolerance (7.3, not 7.300000000000001, under abs 5e-4).")
 @click.option("--numerical", "numerical", is_flag=True,
               help="Also show central-difference gradients of the inputs beside the analytic ones.")
 @click.option("--numerical-h", type=FiniteNumber(), default=1e-6, show_default=True,
@@ -173,6 +178,12 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--plot", "plot_files", metavar="FILE", multiple=True,
               help="Plot the optimization (output and trainable inputs against iteration) to FILE "
                    "(.png, .svg or .pdf; needs circuit-run[plot]). Repeatable.")
+@click.option("--columns", metavar="NAME,...",
+              help="The trainable inputs the optimization table shows, in this order (default: as many as "
+                   "fit in 120 characters).")
+@click.option("--plot-scale", type=click.Choice(["auto", "linear", "log"]), default="auto", show_default=True,
+              help="--plot's output axis: log, linear, or auto (log when the output keeps one sign and "
+                   "spans three decades or more).")
 @click.option("--plot-surface", "surface_files", metavar="FILE", multiple=True,
               help="Contours of the output over the plane of the two trainable inputs, with the "
                    "optimization path, to FILE (.png, .svg or .pdf; needs circuit-run[plot]). Repeatable.")
@@ -194,7 +205,7 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
                    "backward twice, deep chains) instead of specs; one row per case.")
 @click.option("--engine-timeout", type=FiniteNumber(), default=10.0, show_default=True, metavar="SECONDS",
               help="Time limit of each --engine case (a backward() that hangs is stopped and reported); "
-                   "importing the class may take the larger of this and 10 s.")
+                   "importing the class may take the larger of this and 60 s.")
 @optimization_options
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
@@ -204,7 +215,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
          html_files: Sequence[str], plot_files: Sequence[str],
          surface_files: Sequence[str], explain: bool, all_nodes: bool, trace_paths: Sequence[str],
          every: int | None, quiet: bool, no_optimize: bool, engine: str | None, conformance: bool,
-         engine_timeout: float, **settings: Any) -> None:
+         engine_timeout: float, round_numbers: bool, plot_scale: str, columns: str | None,
+         **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
     SPEC is a YAML or JSON circuit file, or - for standard input. Values and
@@ -236,7 +248,9 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         if STDIN in specs:
             raise click.UsageError("--update-expect needs spec files; standard input cannot be updated")
         with _ends_cleanly():
-            sys.exit(max(_update_one(path, fmt, limits) for path in specs))
+            sys.exit(max(_update_one(path, fmt, limits, round_numbers) for path in specs))
+    if round_numbers:
+        raise click.UsageError("--round goes with --update-expect")
     outputs = [(option, target) for option, targets in (("trace", trace_paths), ("graph", graph_files),
                                                         ("html", html_files), ("plot", plot_files),
                                                         ("plot-surface", surface_files))
@@ -266,12 +280,19 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         gradcheck=dict(eps=gradcheck_eps, atol=gradcheck_atol, rtol=gradcheck_rtol) if gradcheck else None,
         numerical_h=numerical_h if numerical else None, limits=limits, changes=changes,
         optimize=not no_optimize, outputs=_output_paths(outputs, specs), every=every, quiet=quiet,
-        explain=explain, all_nodes=all_nodes)
+        explain=explain, all_nodes=all_nodes, plot_scale=plot_scale,
+        columns=tuple(name.strip() for name in columns.split(",") if name.strip()) if columns else (),
+        several=len(specs) > 1)
     if engine:
         _refuse_with_engine(options, conformance, specs, update_expect, gradcheck)
-        sys.exit(_run_engine(engine, engine_timeout, conformance, specs, options))
+        with _ends_cleanly():
+            sys.exit(_run_engine(engine, engine_timeout, conformance, specs, options))
     codes = []
     with _ends_cleanly():
+        if fmt == "csv" and options.several:  # one header for the rows of every spec
+            from .present.csv_output import csv_header
+
+            click.echo(csv_header(numerical=numerical, circuit_columns=True), nl=False)
         for index, path in enumerate(specs):
             if index and fmt == "table" and not check:
                 click.echo()
@@ -354,6 +375,9 @@ class Options(NamedTuple):
     quiet: bool
     explain: bool
     all_nodes: bool  # the table unfolds formulas and instances
+    plot_scale: str = "auto"  # --plot's output axis
+    columns: tuple[str, ...] = ()  # --columns: trainable inputs of the optimization table
+    several: bool = False  # more than one spec: CSV rows name their circuit, under one header
 
 
 def _run_one(path: str, options: Options, *, interruptible: bool = False) -> int:
@@ -367,16 +391,29 @@ def _run_one(path: str, options: Options, *, interruptible: bool = False) -> int
         result, trace_rows = _run(spec, source, options, [target for option, target in outputs if option == "trace"],
                                   interruptible)
     except CircuitRunError as err:
-        from .present.errors import error_lines
+        from .present.errors import error_lines, error_records
 
         for line in error_lines(err, source, path, options.limits):
             _tell(line)
+        if options.fmt == "json":
+            _json_errors(source, error_records(err, path, options.limits), err.exit_code)
         return _not_run(source, options, err.exit_code, _WHY_NOT_RUN.get(type(err).__name__, "invalid spec"))
     except (RecursionError, MemoryError):
-        _tell(f"{source}: error: the spec is too large or too deeply nested to process")
+        message = "the spec is too large or too deeply nested to process"
+        _tell(f"{source}: error: {message}")
+        if options.fmt == "json":
+            _json_errors(source, [{"line": None, "column": None, "message": message}], SpecError.exit_code)
         return _not_run(source, options, SpecError.exit_code, "invalid spec")
     pictures = [(option, target) for option, target in outputs if option != "trace"]
     return _report(result, trace_rows, source, path, options, pictures)
+
+
+def _json_errors(source: str, errors: list[dict], code: int) -> None:
+    """--format json prints a line for every spec: for one that could not run,
+    `{"spec", "errors": [{"line", "column", "message"}], "exit_code"}`."""
+    import json
+
+    click.echo(json.dumps({"spec": source, "errors": errors, "exit_code": code}, allow_nan=False))
 
 
 _WHY_NOT_RUN = {"NumericalError": "numerical error", "OutputError": "output file not written"}
@@ -388,14 +425,23 @@ def _load(path: str, source: str, options: Options):
 
     spec = load_spec(path, options.limits)
     inputs = spec.netlist.inputs  # a module's parameters are inputs too
-    problems = [Problem(0, 0, f"--set {name}: the spec has no input '{name}'" + _suggest(name, inputs))
-                for name in options.overrides if name not in inputs]
+    problems = [Problem(0, 0, _not_an_input(name, spec.netlist)) for name in options.overrides if name not in inputs]
     problems += [Problem(0, 0, f"--set {name}={value:g}: outside the input's bounds ({bounds})")
                  for name, value in options.overrides.items() if name in inputs
                  for bounds in [_outside(value, inputs[name].min, inputs[name].max)] if bounds]
+    trainable = [name for name, entry in inputs.items() if entry.trainable]
+    problems += [Problem(0, 0, f"--columns {name}: not a trainable input" + _suggest(name, trainable))
+                 for name in options.columns if name not in trainable]
     if problems:
         raise SpecError(source, problems)
     return spec
+
+
+def _not_an_input(name: str, netlist) -> str:
+    if name in netlist.gates or name in netlist.groups:
+        shown = ", ".join(list(netlist.inputs)[:8]) + (", ..." if len(netlist.inputs) > 8 else "")
+        return f"--set {name}: '{name}' is a gate, computed from its inputs; --set takes inputs ({shown})"
+    return f"--set {name}: the spec has no input '{name}'" + _suggest(name, netlist.inputs)
 
 
 def _suggest(name: str, candidates) -> str:
@@ -457,6 +503,8 @@ def _run(spec, source: str, options: Options, traces: Sequence[str], interruptib
                     trace, {"circuit": spec.name, "spec": source, **settings_json(settings)})))
             except OSError as err:
                 raise OutputError(source, f"cannot write the trace file: {err}") from None
+            except ValueError as err:  # no trace format in the name (checked up front; kept as a guard)
+                raise OutputError(source, f"--trace: {err}") from None
             observers.append(writers[-1].write)
         if progress_wanted(quiet=options.quiet, fmt=options.fmt):
             from .present.errors import printable
@@ -507,7 +555,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
     elif fmt == "csv":
         from .present.csv_output import iter_csv
 
-        for piece in iter_csv(result):
+        for piece in iter_csv(result, circuit_columns=options.several, header=not options.several):
             click.echo(piece, nl=False)
     elif not check and gradcheck is None:
         shown = result
@@ -517,14 +565,14 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
 
             shown = replace(result, optimization=replace(
                 result.optimization, trace=tables.summary_rows(result.optimization.trace)))
-        click.echo(tables.render_table(shown, all_nodes=options.all_nodes), nl=False)
+        click.echo(tables.render_table(shown, all_nodes=options.all_nodes, columns=options.columns), nl=False)
     if options.explain and fmt == "table":
         from .present.explain import render_text
 
         if not (check or gradcheck is not None):  # a blank line after the node table
             click.echo()
         click.echo(render_text(result, ascii=not _can_print("·∂")), nl=False)
-    code = _draw_pictures(result, pictures) if pictures else EXIT_OK
+    code = _draw_pictures(result, pictures, options.plot_scale) if pictures else EXIT_OK
     if check:
         assert result.check is not None
         if fmt != "json":
@@ -549,7 +597,7 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
     return code
 
 
-def _draw_pictures(result, pictures: Sequence[tuple[str, str]]) -> int:
+def _draw_pictures(result, pictures: Sequence[tuple[str, str]], plot_scale: str = "auto") -> int:
     """Write the --graph / --html / --plot / --plot-surface files of one run
     (option, path pairs); return the exit code (each is attempted even when another failed)."""
     code = EXIT_OK
@@ -566,7 +614,10 @@ def _draw_pictures(result, pictures: Sequence[tuple[str, str]]) -> int:
             else:
                 from .present import plots
 
-                (plots.plot_trace if option == "plot" else plots.plot_surface)(result, target)
+                if option == "plot":
+                    plots.plot_trace(result, target, output_scale=plot_scale)
+                else:
+                    plots.plot_surface(result, target)
         except OutputError as err:
             _tell(str(err))
             code = max(code, err.exit_code)
@@ -591,7 +642,7 @@ def _not_run(source: str, options: Options, code: int, why: str) -> int:
     return code
 
 
-def _update_one(path: str, fmt: str, limits: Limits) -> int:
+def _update_one(path: str, fmt: str, limits: Limits, round_numbers: bool = False) -> int:
     """--update-expect for one file; print what changed and return its exit code."""
     import json
 
@@ -599,10 +650,14 @@ def _update_one(path: str, fmt: str, limits: Limits) -> int:
     from .results.update_expect import describe_number, update_file
 
     try:
-        outcome = update_file(path, limits)
+        outcome = update_file(path, limits, round_numbers=round_numbers)
     except CircuitRunError as err:
         for line in error_lines(err, path, path, limits):
             _tell(line)
+        if fmt == "json":
+            from .present.errors import error_records
+
+            _json_errors(path, error_records(err, path, limits), err.exit_code)
         if err.exit_code == EXIT_NUMERICAL_ERROR:
             _tell(f"{path}: note: the file was left unchanged (an update records only a run that "
                        "finishes)")
@@ -614,9 +669,9 @@ def _update_one(path: str, fmt: str, limits: Limits) -> int:
         click.echo(f"unchanged {path} ({outcome.checked} checked, all within tolerance)")
         return EXIT_OK
     if outcome.created:
-        click.echo(f"created expect block in {path} ({len(outcome.changes)} entries)")
+        click.echo(f"created expect block in {path} ({counted(len(outcome.changes), 'entry', 'entries')})")
     else:
-        click.echo(f"updated {path} ({len(outcome.changes)} of {outcome.checked} entries)")
+        click.echo(f"updated {path} ({len(outcome.changes)} of {counted(outcome.checked, 'entry', 'entries')})")
     for change in outcome.changes:
         old = "" if change.old is None else f"{describe_number(change.old)} -> "
         click.echo(f"  {change.path}: {old}{describe_number(change.new)}")
@@ -629,7 +684,7 @@ def _refuse_with_engine(options: Options, conformance: bool, specs: Sequence[str
     clashing = [flag for flag, used in (
         ("--check", options.check), ("--gradcheck", gradcheck), ("--update-expect", update_expect),
         ("--numerical", options.numerical_h is not None), ("--explain", options.explain),
-        ("--trace/--graph/--plot", bool(options.outputs.templates)), ("--format csv", options.fmt == "csv"))
+        ("--trace/--graph/--html/--plot", bool(options.outputs.templates)), ("--format csv", options.fmt == "csv"))
         if used]
     if clashing:
         raise click.UsageError(f"--engine cannot be combined with {', '.join(clashing)}")
@@ -661,10 +716,10 @@ def _run_engine(target: str, timeout: float, conformance: bool, specs: Sequence[
                 click.echo(engine_report.row_json(result, target) if options.fmt == "json" else
                            engine_report.row(result, width), nl=False)
     except EngineError as err:
-        click.echo(err.lines()[0], err=True)
+        _tell(err.lines()[0])
         return err.exit_code
     if options.fmt == "table" and shown:
-        click.echo(engine_report.summary(shown, target), nl=False)
+        click.echo(engine_report.summary(shown, target), nl=False, err=True)  # stdout: one row per case
     return max(codes + [EXIT_CHECK_FAILED if any(result.failed for result in shown) else EXIT_OK])
 
 
@@ -682,7 +737,7 @@ def _engine_specs(engine, specs: Sequence[str], options: Options, codes: list[in
             from .present.errors import error_lines
 
             for line in error_lines(err, source, path, options.limits):
-                click.echo(line, err=True)
+                _tell(line)
             codes.append(err.exit_code)
             continue
         codes.append(EXIT_OK)

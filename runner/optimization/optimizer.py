@@ -37,7 +37,7 @@ class OptimizationResult:
     settings: Optimize
     trace: list[TraceRow]  # the rows kept (every row unless a keep policy dropped some)
     steps: int
-    stop: str  # "iterations", "tolerance", "diverged" or "interrupted"
+    stop: str  # "iterations", "tolerance", "stalled", "diverged" or "interrupted"
     final_output: float  # after divergence: at the last finite row
     final_inputs: dict[str, float] = field(default_factory=dict)  # every input
     error: Optional[NumericalError] = None  # why the run diverged
@@ -99,9 +99,10 @@ class Optimization:
         self.last_row = row
         return row
 
-    def _move(self, moves: Sequence[float], scale: float) -> None:
-        """params <- clamp(params + scale * moves). Runs once per step for
-        every weight of a network, so it works on whole lists."""
+    def _move(self, moves: Sequence[float], scale: float) -> bool:
+        """params <- clamp(params + scale * moves); False when that changed
+        nothing (the step is lost in rounding, or a bound holds every input).
+        Runs once per step for every weight of a network, so it works on whole lists."""
         objective = self.objective
         old = objective.get()
         moved = [x + scale * step for x, step in zip(old, moves)]
@@ -113,7 +114,10 @@ class Optimization:
                 if not math.isfinite(after):
                     raise NumericalError(name, "input", [(name, before), ("step", scale * step)],
                                          f"steps to {after!r}")
+        if moved == old:
+            return False
         objective.set(moved)
+        return True
 
     def __iter__(self) -> Iterator[TraceRow]:
         objective, settings = self.objective, self.settings
@@ -133,11 +137,14 @@ class Optimization:
                     yield self._row(iteration, output, None)
                     continue
                 assert grads is not None
-                self._move(optimizer.direction(grads), sign * settings.step_size)
+                moved = self._move(optimizer.direction(grads), sign * settings.step_size)
                 previous = output
                 output, grads = self._evaluate()
                 self.steps = iteration
                 yield self._row(iteration, output, grads)
+                if not moved and optimizer.settled():  # every later step would be this one again
+                    self.stop = "stalled"
+                    return
                 if settings.tolerance is not None and abs(output - previous) < settings.tolerance:
                     self.stop = "tolerance"
                     return

@@ -7,7 +7,7 @@ through `error_lines`, so a message reads the same wherever it appears.
 
 from __future__ import annotations
 
-from ..errors import CircuitRunError, NumericalError
+from ..errors import CircuitRunError, NumericalError, SpecError
 from ..limits import Limits
 from ..spec.locate import node_position
 
@@ -34,6 +34,21 @@ def error_lines(error: CircuitRunError, source: str, path: str, limits: Limits =
         return [numerical_error_line(error, source, path, limits)]
     lines = getattr(error, "lines", None)
     return [printable(line) for line in (lines() if lines is not None else [f"{source}: error: {error}"])]
+
+
+def error_records(error: CircuitRunError, path: str, limits: Limits = Limits()) -> list[dict]:
+    """The problems of `error` for programs: `{"line", "column", "message"}`
+    each, the same as `error_lines` says (`line` and `column` are null where
+    no position is known), for the `errors` member of a JSON line."""
+    if isinstance(error, NumericalError):
+        position = node_position(path, error.gate, limits)
+        line, column = position if position else (0, 0)
+        found = [(line, column, f"numerical error: {error}")]
+    elif isinstance(error, SpecError):
+        found = [(p.line, p.column, f"{p.path}: {p.message}" if p.path else p.message) for p in error.problems]
+    else:
+        found = [(0, 0, getattr(error, "message", None) or str(error))]
+    return [{"line": line or None, "column": column or None, "message": message} for line, column, message in found]
 
 
 def numerical_error_line(error: NumericalError, source: str, path: str, limits: Limits = Limits()) -> str:

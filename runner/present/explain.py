@@ -63,9 +63,10 @@ def walk(result: RunResult) -> list[NodeGradient]:
                                      tuple(terms[name]), upstream))
         args = tuple(values[ref] if isinstance(ref, str) else ref for ref in refs)
         local = step.op.derivative(args, values[name])
+        repeated = _repeated(refs)
         for position, (ref, derivative) in enumerate(zip(refs, local)):
             if isinstance(ref, str):  # constants get no gradient
-                terms[ref].append(Term(name, position, refs.count(ref) > 1, upstream, derivative,
+                terms[ref].append(Term(name, position, ref in repeated, upstream, derivative,
                                        upstream * derivative))
 
     for name in circuit.input_names:
@@ -78,6 +79,20 @@ def walk(result: RunResult) -> list[NodeGradient]:
             finished.append(NodeGradient(name, "input" if circuit.index[name] < circuit.n_inputs else "gate", (), 0.0,
                                          unused=True))
     return finished
+
+
+def _repeated(refs) -> set:
+    """The references a gate uses more than once, in one pass (a gate with
+    10,000 inputs must not compare each with all the others)."""
+    if len(refs) == 2:
+        return {refs[0]} if refs[0] == refs[1] else set()
+    seen: set = set()
+    twice: set = set()
+    for ref in refs:
+        if ref in seen:
+            twice.add(ref)
+        seen.add(ref)
+    return twice
 
 
 def _sum(terms: list[Term]) -> float:

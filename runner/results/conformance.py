@@ -6,7 +6,7 @@ file) run by circuit-run and by the engine, compared by engine_check.py:
 - `op-*`: every op of the table, alone (n-input ops also with 3 inputs,
   relu and abs also below 0);
 - `const-*`: a number on either side of each operator (`2 + a`, `a + 2`,
-  `2 - a`, `2 / a`, `2 ** a`, ...), which needs the reflected methods;
+  `2 - a`, `2 / a`, `3 ** a`, ...), which needs the reflected methods;
 - `reuse-*`, `fan-out-5`: a node used twice by one gate (`a * a`, `a + a`)
   or read by several gates, where backward must add (`+=`), not assign;
 - `tie-*`, `kink-*`: max/min with equal inputs, relu and abs at 0; there is

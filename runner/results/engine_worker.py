@@ -26,6 +26,8 @@ import importlib
 import json
 import os
 import sys
+import threading
+import time
 from typing import Any, Callable
 
 # How each op of the table is written with the class: an operator (the
@@ -52,23 +54,41 @@ class Refused(Exception):
 
 
 def main() -> None:
+    # The requests and replies travel on copies of stdin and stdout; the
+    # user's code gets an empty stdin and prints to stderr.
+    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # print() in the user's code goes to stderr, not into the replies
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(2, 1)
 
     def send(message: dict) -> None:
         channel.write(json.dumps(message) + "\n")
         channel.flush()
 
-    hello = json.loads(sys.stdin.readline())
-    sys.path[:] = hello["path"]
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     try:
-        cls = load_class(hello["target"])
-    except Refused as why:
-        send({"refused": str(why)})
-        return
-    send({"ready": True})
-    for line in sys.stdin:
-        send(run_case(cls, json.loads(line), send))
+        hello = json.loads(requests.readline())
+        sys.path[:] = hello["path"]
+        try:
+            cls = load_class(hello["target"])
+        except Refused as why:
+            send({"refused": str(why)})
+            return
+        send({"ready": True})
+        for line in requests:
+            send(run_case(cls, json.loads(line), send))
+    except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C reaches this process too; circuit-run reports it
+        os._exit(1)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this process once circuit-run is gone (killed while a case hangs,
+    it could not stop the worker itself): a thread, so it also runs while the
+    user's code loops."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 def load_class(target: str) -> type:
@@ -118,6 +138,8 @@ def unsupported(cls: type, op: str) -> str:
 
 def apply(cls: type, op: str, args: list) -> Any:
     """The op computed with the class's operators or methods."""
+    if not any(isinstance(arg, cls) for arg in args):  # only numbers: the first becomes an object
+        args = [cls(args[0]), *args[1:]]
     if op in OPERATORS:
         operate = _BINARY[op]
         result = args[0]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping, NamedTuple, Optional
+from typing import TYPE_CHECKING, Callable, Mapping, NamedTuple, Optional
 
 if TYPE_CHECKING:  # annotations only
-    from ..spec.models import Expected, Spec, Tolerance
+    from ..spec.models import Expected, ExpectOptimized, Spec, Tolerance
     from ..optimization.optimizer import OptimizationResult
 
 
@@ -65,8 +65,11 @@ class CheckResult:
 
 def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
                        grads: Mapping[str, float],
-                       optimization: Optional[OptimizationResult]) -> CheckResult:
-    """Compare results at the spec's starting inputs (and after optimizing)."""
+                       optimization: Optional[OptimizationResult],
+                       final_grads: Callable[[], Mapping[str, float]] = dict) -> CheckResult:
+    """Compare results at the spec's starting inputs (and after optimizing).
+    `final_grads` gives the inputs' gradients at the final inputs (asked
+    only when the spec pins some)."""
     result = CheckResult()
     expect = spec.expect
     if expect is None:
@@ -97,7 +100,23 @@ def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
             compare("optimized.output", expect.optimized.output, final_output)
         for name, entry in expect.optimized.inputs.items():
             compare(f"optimized.inputs.{name}", entry, final_inputs.get(name))
+        _check_how_it_ended(expect.optimized, optimization, final_grads, compare, result)
     return result
+
+
+def _check_how_it_ended(expected: ExpectOptimized, optimization: Optional[OptimizationResult],
+                        final_grads: Callable[[], Mapping[str, float]],
+                        compare: Callable[[str, Expected, Optional[float]], None], result: CheckResult) -> None:
+    """optimized.grads (with tolerances), steps (exactly) and stop."""
+    if expected.grads:
+        at_end = final_grads() if optimization is not None else {}
+        for name, entry in expected.grads.items():
+            compare(f"optimized.grads.{name}", entry, at_end.get(name))
+    if expected.steps is not None:
+        steps = float(optimization.steps) if optimization is not None else None
+        result.comparisons.append(Comparison("optimized.steps", float(expected.steps), steps, 0.0, 0.0))
+    if expected.stop is not None and optimization is not None and optimization.stop != expected.stop:
+        result.notes.append(f"optimized.stop: expected '{expected.stop}', got '{optimization.stop}'")
 
 
 def _comparison(path: str, entry: Expected, actual: Optional[float], default: Tolerance) -> Comparison:

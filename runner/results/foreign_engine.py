@@ -24,7 +24,8 @@ from typing import Any, NamedTuple, Optional
 
 from ..errors import CircuitRunError
 
-DEFAULT_TIMEOUT = 10.0  # seconds per case (and for importing the class)
+DEFAULT_TIMEOUT = 10.0  # seconds per case
+IMPORT_TIMEOUT = 60.0  # seconds, at least, to start Python and import the class (PyTorch: seconds, more on a busy machine)
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
@@ -42,6 +43,11 @@ class EngineError(CircuitRunError):
 
 def check_target(text: str) -> str:
     """MODULE:CLASS, as written; raises ValueError with the fix otherwise."""
+    module, _, attribute = text.partition(":")
+    if module.endswith(".py") or "/" in module or "\\" in module:  # a file's path: say its module's name
+        name = re.sub(r"\.py$", "", module).strip("./\\").replace("/", ".").replace("\\", ".")
+        raise ValueError(f"expected MODULE:CLASS, got {text!r}: give the file's module name, as in an import: "
+                         f"{name}:{attribute or 'CLASS'}")
     if not _TARGET.match(text) or ".." in text or text.endswith("."):
         raise ValueError(f"expected MODULE:CLASS (for example micrograd.engine:Value), got {text!r}")
     return text
@@ -59,7 +65,7 @@ class ForeignEngine:
 
     `run(job)` sends a case and waits at most `timeout` seconds for its
     reply. Raises `EngineError` if the class cannot be imported (within
-    `import_timeout`, by default the larger of `timeout` and 10 s) or used.
+    `import_timeout`, by default the larger of `timeout` and 60 s) or used.
     """
 
     def __init__(self, target: str, timeout: float = DEFAULT_TIMEOUT, import_timeout: Optional[float] = None):
@@ -67,7 +73,7 @@ class ForeignEngine:
         self.timeout = timeout
         # Starting Python and importing the class (PyTorch takes seconds) is
         # not held to a short case limit.
-        self.import_timeout = max(timeout, DEFAULT_TIMEOUT) if import_timeout is None else import_timeout
+        self.import_timeout = max(timeout, IMPORT_TIMEOUT) if import_timeout is None else import_timeout
         self._process: Optional[subprocess.Popen] = None
         self._replies: queue.Queue = queue.Queue()
         self._ended = False  # the last _receive found the worker's output closed
@@ -84,7 +90,9 @@ class ForeignEngine:
             return
         self._replies = queue.Queue()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "runner.results.engine_worker"], stdin=subprocess.PIPE,
+            # -P: not the current directory first, where a package of the user's own named
+            # `runner` would stand in for circuit-run's (the worker puts it first once started)
+            [sys.executable, "-P", "-m", "runner.results.engine_worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True, encoding="utf-8", env=_worker_environment())
         threading.Thread(target=_read_lines, args=(self._process.stdout, self._replies), daemon=True).start()
         self._send({"target": self.target, "path": _import_path()})
@@ -119,10 +127,10 @@ class ForeignEngine:
         process, self._process = self._process, None
         if process is None:
             return
+        _close(process.stdin)  # the worker's signal to finish
         try:
-            process.stdin.close()
             process.wait(timeout=2)
-        except (OSError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:  # still busy with a case
             process.kill()
             process.wait()
 
@@ -152,6 +160,7 @@ class ForeignEngine:
         if timed_out:
             process.kill()
         code = process.wait()
+        _close(process.stdin)
         if timed_out:
             message = f"did not finish within {self.timeout:g} s; stopped"
             return Reply("error", {"type": "Timeout", "message": message, "where": phase})
@@ -160,9 +169,18 @@ class ForeignEngine:
 
 
 def _read_lines(stream, replies: queue.Queue) -> None:
+    """The worker's replies, line by line, then None when its output ends."""
     for line in stream:
         replies.put(line)
+    _close(stream)
     replies.put(None)
+
+
+def _close(stream) -> None:
+    try:
+        stream.close()
+    except OSError:  # a pipe whose other end is gone
+        pass
 
 
 def _import_path() -> list[str]:

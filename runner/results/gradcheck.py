@@ -68,9 +68,10 @@ class WrongDerivative(NamedTuple):
     gate: str
     op: str
     arg: str  # the op's name for the input
-    at: list  # the gate's input values
+    at: dict  # the gate's input values, by the op's names for them
     written: float  # what the op's grads expression gives
     numerical: float  # the central difference of its forward
+    more: int = 0  # other gates on the same input's path where this op's d/d(arg) is wrong too
 
 
 @dataclass
@@ -104,12 +105,13 @@ def gradcheck(circuit: Circuit, *, eps: float = EPS, atol: float = ATOL, rtol: f
     _, analytic = objective.value_and_grad()
     base_branches = _branches(circuit)
     result = GradcheckResult(eps, atol, rtol)
+    local: dict = {name: [] for name in circuit.unused_nodes()}  # custom-op gates checked, by name (unused: none)
     try:
         for index, name in enumerate(objective.names):
             entry = _check_input(objective, index, start, analytic[index], base_branches, eps, atol, rtol)
             if entry.status == "mismatch":
                 objective.value()  # back at the starting point, where the gates' inputs are
-                entry = _name_wrong_derivatives(circuit, entry, eps, atol, rtol)
+                entry = _name_wrong_derivatives(circuit, entry, eps, atol, rtol, local)
             result.inputs.append(entry)
     finally:
         objective.set(start)
@@ -141,41 +143,59 @@ def _check_input(objective: Objective, index: int, start: list[float], analytic:
     return InputCheck(name, analytic, numerical, allowed, "ok" if passed else "mismatch")
 
 
-def _name_wrong_derivatives(circuit: Circuit, entry: InputCheck, eps: float, atol: float,
-                            rtol: float) -> InputCheck:
-    """The failing input with the custom ops on its path whose written
-    derivatives disagree with their forward, named in its note."""
-    wrong = []
+def _name_wrong_derivatives(circuit: Circuit, entry: InputCheck, eps: float, atol: float, rtol: float,
+                            local: dict) -> InputCheck:
+    """The failing input, with the custom ops on its path whose written
+    derivatives disagree with their own forward named in its note: each op
+    and arg once, at the first such gate (how many more there are is
+    counted). `local` keeps each gate's check for the next input (a gate
+    that does not feed the output has none)."""
+    first: dict[tuple[str, str], WrongDerivative] = {}
+    more: dict[tuple[str, str], int] = {}
     reached = {circuit.index[entry.name]}
-    values = circuit.values
     for step in circuit.tape:
-        if not reached.intersection(step.ins):
+        if reached.isdisjoint(step.ins):
             continue
         reached.add(step.out)
         if not step.op.custom:
             continue
-        args = tuple(values[slot] for slot in step.ins)
-        written = step.op.derivative(args, values[step.out])
-        for position, slot in enumerate(step.ins):
-            if slot not in reached:
-                continue
-            slope = _slope(step.op.forward, args, position, eps)
-            if slope is not None and not abs(written[position] - slope) <= atol + rtol * abs(slope):
-                names = step.op.arg_names
-                wrong.append(WrongDerivative(circuit.names[step.out], step.op.name, names[position],
-                                             list(args), written[position], slope))
-    if not wrong:
+        gate = circuit.names[step.out]
+        if gate not in local:
+            local[gate] = _wrong_at(circuit, step, eps, atol, rtol)
+        for slot, wrong in local[gate]:
+            if slot in reached:
+                key = (wrong.op, wrong.arg)
+                if key in first:
+                    more[key] = more.get(key, 0) + 1
+                else:
+                    first[key] = wrong
+    if not first:
         return entry
-    note = "; ".join(_wrong_text(item, circuit) for item in wrong)
-    return InputCheck(entry.name, entry.analytic, entry.numerical, entry.allowed, entry.status, note,
-                      tuple(wrong))
+    found = tuple(wrong._replace(more=more.get(key, 0)) for key, wrong in first.items())
+    return InputCheck(entry.name, entry.analytic, entry.numerical, entry.allowed, entry.status,
+                      "; ".join(map(_wrong_text, found)), found)
 
 
-def _wrong_text(wrong: "WrongDerivative", circuit: Circuit) -> str:
-    step = next(step for step in circuit.tape if circuit.names[step.out] == wrong.gate)
-    at = ", ".join(f"{name} = {value:.10g}" for name, value in zip(step.op.arg_names, wrong.at))
+def _wrong_at(circuit: Circuit, step, eps: float, atol: float, rtol: float) -> list:
+    """(slot, WrongDerivative) for each input of a custom-op gate whose
+    written derivative disagrees with a central difference of the op's forward."""
+    values, op = circuit.values, step.op
+    args = tuple(values[slot] for slot in step.ins)
+    written = op.derivative(args, values[step.out])
+    found = []
+    for index, slot in enumerate(step.ins):
+        slope = _slope(op.forward, args, index, eps)
+        if slope is not None and not abs(written[index] - slope) <= atol + rtol * abs(slope):
+            found.append((slot, WrongDerivative(circuit.names[step.out], op.name, op.arg_names[index],
+                                                dict(zip(op.arg_names, args)), written[index], slope)))
+    return found
+
+
+def _wrong_text(wrong: WrongDerivative) -> str:
+    at = ", ".join(f"{name} = {value:.10g}" for name, value in wrong.at.items())
+    others = f" (and at {wrong.more} more gate{'' if wrong.more == 1 else 's'})" if wrong.more else ""
     return (f"custom op {wrong.op} has a wrong derivative: at gate '{wrong.gate}' ({at}) its grads give "
-            f"d/d{wrong.arg} = {wrong.written:.10g}, its forward's slope is {wrong.numerical:.10g}")
+            f"d/d{wrong.arg} = {wrong.written:.10g}, its forward's slope is {wrong.numerical:.10g}{others}")
 
 
 def _slope(forward, args: tuple, position: int, eps: float) -> Optional[float]:

@@ -14,6 +14,7 @@ from ..core.compiler import compile_spec
 from ..core.engine import Circuit
 from ..core.objective import Objective
 from ..spec.models import Spec
+from ..words import counted
 
 if TYPE_CHECKING:  # annotations only; the modules are imported when a run needs them
     from .gradcheck import GradcheckResult
@@ -67,6 +68,16 @@ class RunResult:
     gradcheck: Optional[GradcheckResult] = None
     warnings: list[str] = field(default_factory=list)
 
+    def final_grads(self) -> dict[str, float]:
+        """d(output)/d(input) of every input where the optimization ended
+        ({} without one): one more forward and backward pass, since random
+        and numerical runs leave no analytic gradients behind."""
+        if self.optimization is None:
+            return {}
+        every_input = Objective(self.circuit, self.circuit.input_names)
+        _, grads = every_input.value_and_grad()
+        return dict(zip(every_input.names, grads))
+
 
 def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_optimization: bool = True,
              check: bool = False, numerical_h: float | None = None,
@@ -93,7 +104,7 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     unused = circuit.unused_nodes()
     if unused:
         shown = ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
-        result.warnings.append(f"{len(unused)} node{'s' if len(unused) > 1 else ''} do not feed the output "
+        result.warnings.append(f"{counted(len(unused), 'node')} {'does' if len(unused) == 1 else 'do'} not feed the output "
                                f"'{circuit.output_name}' (gradient 0): {shown}")
     if numerical_h is not None:
         every_input = Objective(circuit, circuit.input_names)
@@ -108,7 +119,8 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
         result.optimization = optimize(circuit, spec.optimize, keep=keep, observe=observe,
                                        interruptible=interruptible)
     if check:
-        result.check = check_expectations(spec, output, result.values, grads, result.optimization)
+        result.check = check_expectations(spec, output, result.values, grads, result.optimization,
+                                          result.final_grads)
     return result
 
 

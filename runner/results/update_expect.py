@@ -51,8 +51,9 @@ class UpdateError(CircuitRunError):
 @dataclass(frozen=True)
 class Change:
     path: str  # "grads.x", "optimized.inputs.y"
-    old: Optional[float]  # None for an entry that did not exist
-    new: float
+    old: Optional[float | str]  # None for an entry that did not exist; a word for optimized.stop
+    new: float | str
+    allowed: float = 0.0  # the entry's tolerance at `new`: how far a rounded number may be from it
 
 
 @dataclass
@@ -72,8 +73,12 @@ class UpdateResult:
                 "changes": [{"path": c.path, "old": c.old, "new": c.new} for c in self.changes]}
 
 
-def format_number(value: float) -> str:
-    """The shortest text that reads back as exactly `value`, in YAML 1.2 and 1.1 alike."""
+def format_number(value: float | str) -> str:
+    """The shortest text that reads back as exactly `value`, in YAML 1.2 and 1.1 alike
+    (a word, such as a stop reason, as it is)."""
+    if isinstance(value, str):
+        return value
+    value = float(value)
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     text = repr(value)
@@ -83,11 +88,29 @@ def format_number(value: float) -> str:
     return text
 
 
+def rounded(value: float | str, allowed: float) -> float | str:
+    """The shortest decimal within half of `allowed` of `value` (7.3 for
+    7.300000000000001 under a tolerance of 5e-4): it passes its check with
+    room to spare for the last digits of another platform's arithmetic."""
+    if isinstance(value, (str, int)) or not allowed > 0 or not math.isfinite(value):
+        return value  # a word, a count (steps), or nothing to spare
+    for digits in range(1, 18):
+        candidate = float(f"{value:.{digits}g}")
+        if abs(candidate - value) <= allowed / 2:
+            return candidate
+    return value
+
+
+def _rounding(changes: list[Change]) -> list[Change]:
+    return [Change(c.path, c.old, rounded(c.new, c.allowed), c.allowed) for c in changes]
+
+
 # --------------------------------------------------------------------------
 # The whole update of one file
 
-def update_file(path: str, limits: Limits = Limits()) -> UpdateResult:
-    """Run the spec at `path` and rewrite its failing or missing expectations.
+def update_file(path: str, limits: Limits = Limits(), *, round_numbers: bool = False) -> UpdateResult:
+    """Run the spec at `path` and rewrite its failing or missing expectations;
+    with `round_numbers`, each as the shortest decimal its tolerance allows.
 
     Raises `SpecError` / `NumericalError` like a normal run (the file is not
     touched then) and `UpdateError` when the file cannot be edited or written.
@@ -113,15 +136,22 @@ def update_file(path: str, limits: Limits = Limits()) -> UpdateResult:
     outcome = UpdateResult(path, len(result.check.comparisons))
     has_entries = bool(result.check.comparisons) or (spec.expect is not None and spec.expect.optimized)
     if has_entries:
-        outcome.changes = [Change(c.path, c.expected, c.actual) for c in result.check.failures
-                           if c.actual is not None]
+        outcome.changes = [Change(c.path, c.expected, c.actual, _allowed_at(c, c.actual))
+                           for c in result.check.failures if c.actual is not None] + _stop_change(spec, result)
+        if round_numbers:
+            outcome.changes = _rounding(outcome.changes)
         if not outcome.changes:
             return outcome
         new_text = (_edit_yaml if fmt == "yaml" else _edit_json)(text, path, outcome.changes)
     else:
         entries = fresh_entries(result)
         outcome.created = True
-        outcome.changes = [Change(p, None, v) for p, v in _flatten(entries)]
+        outcome.changes = [Change(p, None, v, 0.0 if isinstance(v, str) else
+                                  _TOLERANCE["abs"] + _TOLERANCE["rel"] * abs(v))
+                           for p, v in _flatten(entries)]
+        if round_numbers:
+            outcome.changes = _rounding(outcome.changes)
+            entries = _unflatten([(c.path, c.new) for c in outcome.changes])
         new_text = (_create_yaml if fmt == "yaml" else _create_json)(text, path, entries)
     _verify(new_text, path, fmt, limits, spec)
     bom = BOM if raw.startswith(BOM.encode("utf-8")) else ""
@@ -138,10 +168,37 @@ def fresh_entries(result: RunResult) -> dict[str, Any]:
     if run is not None:
         entries["optimized"] = {"output": run.final_output,
                                 "inputs": {name: run.final_inputs[name] for name in circuit.trainable}}
+        if run.stop in ("tolerance", "stalled"):  # ended early: how far it went is a result worth pinning
+            entries["optimized"].update(steps=run.steps, stop=run.stop)
     return entries
 
 
 _TOLERANCE = {"abs": 1e-9, "rel": 1e-9}  # the format's defaults, written out to be edited
+
+
+def _allowed_at(comparison, actual: float) -> float:
+    """The entry's tolerance once `actual` is its expected value."""
+    return comparison.abs_tol + comparison.rel_tol * abs(actual)
+
+
+def _stop_change(spec, result: RunResult) -> list[Change]:
+    """optimized.stop, when the run ended for another reason than the one pinned."""
+    expected = spec.expect.optimized.stop if spec.expect is not None and spec.expect.optimized else None
+    run = result.optimization
+    if expected is None or run is None or run.stop == expected:
+        return []
+    return [Change("optimized.stop", expected, run.stop)]
+
+
+def _unflatten(flat: list[tuple[str, Any]]) -> dict[str, Any]:
+    entries: dict[str, Any] = {}
+    for path, value in flat:
+        *parents, last = path.split(".")
+        node = entries
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return entries
 
 
 def _flatten(entries: dict, prefix: str = "") -> list[tuple[str, float]]:
@@ -288,10 +345,8 @@ def _create_yaml(text: str, path: str, entries: dict) -> str:
     newline = "\r\n" if "\r\n" in text else "\n"
     block = dict(entries, tolerance=_TOLERANCE)
     existing = _child(root, "expect")
-    if isinstance(existing, ScalarNode):  # `expect:` with no value: fill it in on its line
-        start, end = existing.start_mark.index, existing.end_mark.index
-        lead = " " if start == end else ""
-        return text[:start] + lead + _flow(block) + text[end:]
+    if isinstance(existing, ScalarNode):  # `expect:` with no value: fill it in, in the file's style
+        return _fill_empty(text, root, existing, block, newline)
     if isinstance(existing, MappingNode):  # a block that lists only a tolerance: add entries
         return _insert_into(text, existing, entries, newline, _indent_step(root))
     if root.flow_style:  # the whole spec is one {...}
@@ -305,6 +360,24 @@ def _create_yaml(text: str, path: str, entries: dict) -> str:
     if at == len(text) and text and not text.endswith("\n"):
         insert = newline + insert
     return text[:at] + insert + text[at:]
+
+
+def _fill_empty(text: str, root, empty, block: dict, newline: str) -> str:
+    """`expect:` (or `expect: null`) filled in: as a {...} in a one-line
+    spec, else as a block under the key, indented like the file; a comment
+    after the key stays on its line."""
+    start, end = empty.start_mark.index, empty.end_mark.index
+    if root.flow_style:
+        lead = " " if start == end else ""
+        return text[:start] + lead + _flow(block) + text[end:]
+    key = next(k for k, v in root.value if v is empty)
+    step = " " * _indent_step(root)
+    lines = _block_lines(block, " " * key.start_mark.column + step, step)
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end == -1 else line_end
+    comment = text[end:line_end].rstrip()  # "   # fill me", or ""
+    head = text[:start].rstrip(" \t") + comment
+    return head + newline + newline.join(lines) + newline + text[line_end + 1:]
 
 
 def _insert_into(text: str, mapping, entries: dict, newline: str, step: int) -> str:
@@ -334,6 +407,7 @@ def _document_end(text: str, root) -> int:
 # JSON: the same edits, with positions from the loader
 
 _JSON_NUMBER = re.compile(r"[^\s{}\[\],:\"]+")
+_JSON_STRING = re.compile(r'"[a-z]*"')  # a stop reason
 
 
 def _offset(text: str, line: int, column: int) -> int:
@@ -354,7 +428,7 @@ def _edit_json(text: str, path: str, changes: list[Change]) -> str:
         if isinstance(entry, dict):
             where += ("value",)
         start = _offset(text, *document.position(where))
-        token = _JSON_NUMBER.match(text, start)
+        token = (_JSON_STRING if isinstance(change.new, str) else _JSON_NUMBER).match(text, start)
         if token is None:  # pragma: no cover - the entry was validated as a number
             raise UpdateError(path, f"cannot find expect.{change.path} in the file")
         edits.append((start, token.end(), json.dumps(change.new)))
@@ -390,5 +464,7 @@ def _replace_json_expect(text: str, document, entries: dict) -> str:
     return text[:start + 1] + inner + separator + text[start + 1:]
 
 
-def describe_number(value: Optional[float]) -> str:
+def describe_number(value: Optional[float | str]) -> str:
+    if isinstance(value, str):
+        return value
     return "(new)" if value is None else format_number(value) if math.isfinite(value) else repr(value)

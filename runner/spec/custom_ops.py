@@ -44,6 +44,13 @@ OUT = "out"  # the op's own value, as its grads expressions call it
 # A composed template longer than this is not worth compiling (square(square(...))
 # doubles its argument's text at each level); the op's functions are used instead.
 MAX_TEMPLATE_LENGTH = 4000
+# How many table-op steps one use of a custom op may run, counting the steps of
+# the custom ops it calls: ops that each call the one before twice would
+# otherwise double it at each level (2^64 steps for 64 of them).
+MAX_OP_STEPS = 100_000
+# Custom ops calling custom ops run as nested Python calls (three frames a
+# level): deeper than this, whatever --max-depth says, Python's stack would end.
+MAX_CALL_DEPTH = 100
 
 Path = tuple
 
@@ -74,7 +81,6 @@ class _Definition(NamedTuple):
     name: str
     args: list[str]
     texts: list[tuple[Path, str]]  # forward, then each grad: (path, text)
-    trees: list[ast.expr]
     calls: list[tuple[str, Path, int]]  # custom ops it calls: name, path of the text, offset
     ok: bool  # no problem found in it
 
@@ -88,10 +94,14 @@ class _Builder:
         self.modules = set(modules) if isinstance(modules, dict) else set()
         self.problems: list[Problem] = []
         self.ops: dict[str, Op] = {}
-        # every custom op by name with its arity, to check expressions before the ops exist
-        # (a custom op may not replace a built-in one: that is reported, and the built-in one stays)
-        self.placeholders = {**OPS, **{name: _placeholder(name, definition) for name, definition
-                                       in self.definitions.items() if isinstance(name, str) and name not in OPS}}
+        self.depth: dict[str, int] = {}  # op -> how deep its calls of custom ops nest (1: none)
+        self.steps: dict[str, int] = {}  # op -> table-op steps one run of its forward takes
+        # What expressions may call: the table's ops, and every custom op - a
+        # placeholder with its arity until it is built, so expressions can be
+        # checked before. (A custom op may not replace a table op: that is
+        # reported, and the table's stays.)
+        self.calls = {**OPS, **{name: _placeholder(name, definition) for name, definition
+                                in self.definitions.items() if isinstance(name, str) and name not in OPS}}
 
     def report(self, path: Path, message: str, *, key: bool = False, offset: Optional[int] = None) -> None:
         line, column = (self.document.position_in(path, offset) if offset is not None
@@ -107,10 +117,11 @@ class _Builder:
             if found is not None:
                 parsed[name] = found
         broken = set(self._in_cycles(parsed)) | {name for name, found in parsed.items() if not found.ok}
-        self.ops.update((name, op) for name, op in self.placeholders.items() if op.custom)  # until built
-        for name in _call_order(parsed):
-            if name not in broken:
-                self.ops[name] = self._build(parsed[name])
+        self.broken = broken | (self.calls.keys() - parsed.keys())  # these stay placeholders
+        self.ops.update((name, op) for name, op in self.calls.items() if op.custom)
+        for name in _call_order(parsed):  # each after the ops it calls
+            if name not in self.broken:
+                self.ops[name] = self.calls[name] = self._build(parsed[name])
         return CustomOps(self.ops, self.problems)
 
     # ---- one definition ------------------------------------------------------
@@ -125,33 +136,55 @@ class _Builder:
         args, forward, grads = definition.get("args"), definition.get("forward"), definition.get("grads")
         if not (isinstance(args, list) and args and all(isinstance(arg, str) and rules.NAME.match(arg)
                                                         for arg in args)):
-            return None  # pydantic reports it
+            self._syntax_only(where, forward, grads)
+            return None  # pydantic reports the args
         ok = self._args_ok(args, where) and ok
         if not isinstance(grads, list) or not isinstance(forward, str) or \
                 not all(isinstance(text, str) for text in grads):
             return None
-        if len(grads) != len(args):
-            wanted = ", ".join(f"d/d{arg}" for arg in args)
-            self.report(where + ("grads",), f"{name} has {len(args)} arg{'' if len(args) == 1 else 's'} "
-                                            f"({', '.join(args)}), so grads needs {len(args)} expression"
-                                            f"{'' if len(args) == 1 else 's'} ({wanted}), got {len(grads)}")
-            ok = False
+        ok = self._grads_count_ok(name, args, grads, where) and ok
         texts = [(where + ("forward",), forward)] + [(where + ("grads", index), text)
                                                      for index, text in enumerate(grads)]
-        trees, calls = [], []
+        calls, valid = self._expressions(name, args, texts)
+        return _Definition(name, args, texts, calls, ok and valid)
+
+    def _grads_count_ok(self, name: str, args: list[str], grads: list, where: Path) -> bool:
+        if len(grads) == len(args):
+            return True
+        plural = "" if len(args) == 1 else "s"
+        self.report(where + ("grads",), f"{name} has {len(args)} arg{plural} ({', '.join(args)}), so grads "
+                                        f"needs {len(args)} expression{plural} "
+                                        f"({', '.join(f'd/d{arg}' for arg in args)}), got {len(grads)}")
+        return False
+
+    def _expressions(self, name: str, args: list[str], texts: list[tuple[Path, str]]) -> tuple[list, bool]:
+        """Every expression checked against the grammar and the names it may
+        use: the custom ops they call (name, path, offset), and whether all are valid."""
+        calls: list[tuple[str, Path, int]] = []
+        ok = True
         for index, (path, text) in enumerate(texts):
             try:
                 tree = parse(text, self.limits.max_depth)
-                lower_expression(text, resolve=_resolver(name, args, allow_out=index > 0, calls=self.placeholders),
-                                 calls=self.placeholders, max_depth=self.limits.max_depth)
+                lower_expression(text, resolve=_resolver(name, args, allow_out=index > 0, calls=self.calls),
+                                 calls=self.calls, max_depth=self.limits.max_depth)
             except FormulaError as err:
                 self.report(path, err.message, offset=err.offset)
                 ok = False
                 continue
-            trees.append(tree)
             calls.extend((callee, path, offset) for callee, offset in _calls(tree, text)
                          if callee in self.definitions)
-        return _Definition(name, args, texts, trees, calls, ok)
+        return calls, ok
+
+    def _syntax_only(self, where: Path, forward: Any, grads: Any) -> None:
+        """Without valid args, what can be checked of the expressions: their syntax."""
+        texts = [(where + ("forward",), forward)] + [(where + ("grads", index), text) for index, text in
+                                                     enumerate(grads if isinstance(grads, list) else [])]
+        for path, text in texts:
+            if isinstance(text, str):
+                try:
+                    parse(text, self.limits.max_depth)
+                except FormulaError as err:
+                    self.report(path, err.message, offset=err.offset)
 
     def _name_ok(self, name: str, where: Path) -> bool:
         if rules.is_reserved(name):
@@ -219,10 +252,9 @@ class _Builder:
     # ---- building the row ------------------------------------------------------
 
     def _build(self, definition: _Definition) -> Op:
-        name, args = definition.name, definition.args
-        calls = {**OPS, **self.ops}
+        name, args, calls = definition.name, definition.args, self.calls
         programs: list[_Program] = []
-        for index, ((path, text), tree) in enumerate(zip(definition.texts, definition.trees)):
+        for index, (path, text) in enumerate(definition.texts):
             resolve = _resolver(name, args, allow_out=index > 0, calls=calls)
             try:
                 steps, result = lower_expression(text, resolve=resolve, calls=calls,
@@ -231,10 +263,34 @@ class _Builder:
                 self.report(path, err.message, offset=err.offset)
                 continue
             programs.append(_Program(args, [(calls[step.op], step) for step in steps], result))
-        if len(programs) != len(definition.texts):
+        calls_broken = any(op.name in self.broken for program in programs for op in program.ops if op.custom)
+        if len(programs) != len(definition.texts) or calls_broken or not self._affordable(name, programs):
+            self.broken.add(name)  # its callers are not built either (its problem is reported)
             return _placeholder(name, {"args": args})
         return _op_row(name, args, definition.texts[0][1], [text for _, text in definition.texts[1:]],
                        programs[0], programs[1:])
+
+
+    def _affordable(self, name: str, programs: list[_Program]) -> bool:
+        """Whether running the op stays within bounds: calls nested at most
+        --max-depth deep (each level is a few Python frames), and at most
+        MAX_OP_STEPS steps of table ops per run."""
+        called = [op.name for program in programs for op in program.ops]
+        depth = 1 + max((self.depth.get(callee, 0) for callee in called), default=0)
+        steps = [sum(self.steps.get(op.name, 1) for op in program.ops) for program in programs]
+        self.depth[name], self.steps[name] = depth, steps[0]
+        limit = min(self.limits.max_depth, MAX_CALL_DEPTH)
+        if depth > limit:
+            self.report(("ops", name), f"op {name} calls ops that call ops ... {depth} deep; at most {limit} "
+                                       + ("(--max-depth)" if limit == self.limits.max_depth else
+                                          "(Python's stack allows no more)"), key=True)
+            return False
+        if max(steps) > MAX_OP_STEPS:
+            self.report(("ops", name), f"one use of op {name} runs {max(steps):,} steps of table ops (with the "
+                                       f"steps of the ops it calls, and of those they call); at most "
+                                       f"{MAX_OP_STEPS:,}", key=True)
+            return False
+        return True
 
 
 def _resolver(name: str, args: list[str], *, allow_out: bool, calls: dict) -> Callable[[str, int], str]:
@@ -310,13 +366,21 @@ class _Program:
         self.result = slots[result]
 
     def values(self, args: tuple, out: float = 0.0) -> list[float]:
+        """Every slot's value: the args, out, the constants, then each step's."""
         values = [*args, out, *self.constants]
         append = values.append
         for forward, ins in self.steps:
-            append(forward(*[values[slot] for slot in ins]))
+            # one or two inputs are the common cases, faster spelled out (as in the engine)
+            if len(ins) == 1:
+                append(forward(values[ins[0]]))
+            elif len(ins) == 2:
+                append(forward(values[ins[0]], values[ins[1]]))
+            else:
+                append(forward(*[values[slot] for slot in ins]))
         return values
 
-    def __call__(self, args: tuple, out: float = 0.0) -> float:
+    def run(self, args: tuple, out: float = 0.0) -> float:
+        """The expression's value."""
         return self.values(args, out)[self.result]
 
     def template(self, arity: int) -> Optional[str]:
@@ -336,7 +400,7 @@ class _Program:
 
 def _op_row(name: str, args: list[str], forward_text: str, grad_texts: list[str], forward: _Program,
             grads: list[_Program]) -> Op:
-    arity = len(args)
+    arity, run_forward = len(args), forward.run
     forward_template = forward.template(arity)
     grad_templates = [grad.template(arity) for grad in grads]
     templates = None if forward_template is None or None in grad_templates else \
@@ -359,13 +423,21 @@ def _op_row(name: str, args: list[str], forward_text: str, grad_texts: list[str]
         return ""
 
     return Op(name, arity, arity,
-              lambda *inputs: forward(inputs),
-              lambda inputs, out: tuple(grad(inputs, out) for grad in grads),
+              lambda *inputs: run_forward(inputs),
+              _derivative([grad.run for grad in grads]),
               forward_text, "; ".join(f"d/d{arg} = {text}" for arg, text in zip(args, grad_texts)),
               lambda count: templates if count == arity else None,
               note="a custom op of this spec: its gradients are the grads written there",
               branch=branch if piecewise else None, kink=kink if piecewise else None,
               arg_names=tuple(args), custom=True)
+
+
+def _derivative(runs: list[Callable[[tuple, float], float]]) -> Callable[[tuple, float], tuple]:
+    """The op's derivative(args, out): one written expression per arg."""
+    if len(runs) == 1:
+        (only,) = runs
+        return lambda inputs, out: (only(inputs, out),)
+    return lambda inputs, out: tuple([run(inputs, out) for run in runs])
 
 
 def _placeholder(name: str, definition: Any) -> Op:

@@ -38,6 +38,7 @@ from .custom_ops import build_custom_ops
 from .formulas import FormulaError, Generated, lower
 from .netlist import Group
 from .messages import format_path, suggest
+from ..words import counted
 
 Ref = Union[str, float]
 # In a template: a str is a local name (made by the module: "w0", "g.1"; ""
@@ -147,7 +148,7 @@ class _Expander:
         """Count nodes about to be made; refuse them all beyond the limit."""
         self.count += count
         if self.count > self.limits.max_nodes:
-            self._report(path, f"the spec expands to more than {self.limits.max_nodes:,} nodes (inputs and "
+            self._report(path, f"the spec expands to more than {counted(self.limits.max_nodes, 'node')} (inputs and "
                                "gates); make it smaller or raise --max-nodes if it is real", key=True)
             raise _Stop()
 
@@ -320,7 +321,8 @@ class _Expander:
         if isinstance(value, list):
             where = ("output",) if given else ("gates", output)
             self._report(where, f"the output must be one node, but {output} stands for the list of its "
-                                f"{len(value)} outputs ({value[0]}, ...); name one with 'output:', or add a gate "
+                                f"{counted(len(value), 'output')} ({value[0]}{', ...' if len(value) > 1 else ''}); "
+                                "name one with 'output:', or add a gate "
                                 "that combines them", key=not given)
             return None
         return value if isinstance(value, str) else None
@@ -545,6 +547,9 @@ class _Expander:
              gates: list) -> Optional[tuple[Any, int]]:
         """The output (a local reference, or a list of them) and how many
         gates it adds; its gates are appended to `gates`."""
+        op = self.calls.get(activation) if isinstance(activation, str) else None
+        if op is None or not op.accepts(1):
+            activation = None  # not an op of one input: pydantic reports it
         if isinstance(out, dict):
             values, added = [], 0
             for key, text in out.items():

@@ -20,6 +20,7 @@ from typing import Callable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from ..ops import OPS, Op
 from .rules import NAME_RULE, NODE, is_reserved
+from ..words import counted
 
 Ref = Union[str, float]  # a node's name, or a number constant
 Value = Union[Ref, list]  # what a name or an expression stands for: one reference, or a list of them
@@ -97,7 +98,7 @@ def lower_expression(text: str, *, resolve: Callable[[str, int], Value], calls: 
     lowering = _Lowering("", text, resolve, calls)
     made = lowering._walk(parse(text, max_depth))
     if isinstance(made.value, list):
-        raise FormulaError(f"the expression is a list of {len(made.value)} values; it must be one value "
+        raise FormulaError(f"the expression is a list of {counted(len(made.value), 'value')}; it must be one value "
                            "(lists are for dot(u, v))", made.offset)
     names = [f".{index + 1}" for index in range(len(lowering.gates))]
     return lowering.generated(names), names[made.value] if made.gate else made.value
@@ -131,7 +132,7 @@ def _check_parentheses(text: str, max_depth: int) -> None:
         if character in "([":
             depth += 1
             if depth > max_depth:
-                raise FormulaError(f"the formula is nested deeper than {max_depth} levels; split it into "
+                raise FormulaError(f"the formula is nested deeper than {counted(max_depth, 'level')}; split it into "
                                    "several gates (or raise --max-depth)", offset)
         elif character in ")]":
             depth -= 1
@@ -192,7 +193,7 @@ def _check_depth(tree: ast.expr, offset: Callable[[int], int], max_depth: int) -
     while stack:
         node, depth = stack.pop()
         if depth > max_depth:
-            raise FormulaError(f"the formula is nested deeper than {max_depth} levels; split it into "
+            raise FormulaError(f"the formula is nested deeper than {counted(max_depth, 'level')}; split it into "
                                "several gates (or raise --max-depth)", offset(node.col_offset))
         if isinstance(node, ast.BinOp):
             stack.append((node.left, depth))
@@ -366,7 +367,7 @@ class _Lowering:
 
     def _scalar(self, made: _Made, where: str) -> None:
         if isinstance(made.value, list):
-            raise FormulaError(f"a list of {len(made.value)} values cannot be an input of {where}; lists are "
+            raise FormulaError(f"a list of {counted(len(made.value), 'value')} cannot be an input of {where}; lists are "
                                "for dot(u, v)", made.offset)
 
     def _dot(self, inputs: list[_Made], at: int) -> _Made:

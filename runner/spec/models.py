@@ -67,6 +67,8 @@ NonNegativeNumber = Annotated[float, PlainValidator(_checked(rules.non_negative)
 Fraction = Annotated[float, PlainValidator(_checked(rules.fraction), json_schema_input_type=Annotated[
     float, Field(ge=0, lt=1)])]
 WholeNumber = Annotated[int, PlainValidator(_checked(rules.whole), json_schema_input_type=int)]
+StepCount = Annotated[int, PlainValidator(_checked(rules.step_count), json_schema_input_type=Annotated[
+    int, Field(ge=0)])]
 Iterations = Annotated[int, PlainValidator(_checked(rules.iterations), json_schema_input_type=Annotated[
     int, Field(ge=0, le=MAX_ITERATIONS)])]
 # Names and references are validated natively by pydantic-core (no Python
@@ -84,7 +86,8 @@ OpName = Literal[OP_NAMES]  # type: ignore[valid-type]
 OneInputOp = Literal[tuple(op.name for op in OPS.values() if op.max_arity == 1)]  # type: ignore[valid-type]
 Formula = Annotated[str, Strict(), Field(
     min_length=1, description="A formula: node names, numbers, + - * / **, parentheses and ops called by "
-                              "name (exp(x), max(a, b), pow(a, b), dot(u, v)); Python's precedence.",
+                              "name (exp(x), max(a, b), pow(a, b), dot(u, v), the spec's own ops); Python's "
+                              "precedence.",
     examples=["x - y", "100 - d**2", "sigmoid(a*x + b*y + c)"])]
 
 
@@ -94,7 +97,10 @@ def _custom_op(value: Any, handler: ValidatorFunctionWrapHandler, info: Validati
     """A name of the spec's own `ops:` is an op too: validation passes their
     names (and numbers of args) as the context `ops` (custom_ops.custom_op_names)."""
     custom = (info.context or {}).get("ops") or {}
-    if isinstance(value, str) and value in custom and (not arity or custom[value] in (arity, -1)):
+    if isinstance(value, str) and value in custom:
+        if arity and custom[value] not in (arity, -1):
+            raise PydanticCustomError("rule", f"{value} takes {custom[value]} inputs; an activation is an op of "
+                                              f"{arity} input")
         return value
     return handler(value)
 
@@ -252,7 +258,9 @@ class Module(StrictModel):
         examples=["relu(dot(w, x) + b)"])
 
 
-Expression = Annotated[str, Strict(), Field(min_length=1)]
+# Empty expressions and a grads list of the wrong length are reported by
+# custom_ops.py (once, with what to write); the schema still tells an editor.
+Expression = Annotated[str, Strict(), Field(json_schema_extra={"minLength": 1})]
 
 
 class CustomOp(StrictModel):
@@ -266,7 +274,7 @@ class CustomOp(StrictModel):
                                             "built-in ops and other custom ops).",
                                 examples=["log(1 + exp(a))", "a * sigmoid(a)"])
     grads: list[Expression] = Field(
-        min_length=1, description="One formula per arg, in the order of `args`: the derivative of the "
+        json_schema_extra={"minItems": 1}, description="One formula per arg, in the order of `args`: the derivative of the "
                                   "op's value with respect to that arg. It may use the args and `out` (the "
                                   "op's value).", examples=[["sigmoid(a)"], ["out + sigmoid(a) * (1 - out)"]])
 
@@ -357,6 +365,13 @@ class ExpectOptimized(StrictModel):
     output: Optional[ExpectedNumber] = Field(None, description="The output at the final inputs.")
     inputs: dict[NodeName, ExpectedNumber] = Field(default_factory=dict,
                                                    description="Final values of inputs, by name.")
+    grads: dict[NodeName, ExpectedNumber] = Field(
+        default_factory=dict, description="Gradients d(output)/d(input) at the final inputs, by input name.")
+    steps: Optional[StepCount] = Field(None, description="How many steps the run took, exactly (a tolerance "
+                                                          "or stalled run stops early).", examples=[224])
+    stop: Optional[Literal[rules.STOPS]] = Field(  # type: ignore[valid-type]
+        None, description="Why the run ended: iterations (all done), tolerance, stalled (a step changed no "
+                          "input) or diverged.")
 
 
 class Expect(StrictModel):

@@ -261,6 +261,7 @@ def _expect_problems(data: dict, inputs: set[str], nodes: set[str], view: Any,
     check_names(("values",), nodes, "node")
     check_names(("grads",), nodes, "node")
     check_names(("optimized", "inputs"), inputs, "input")
+    check_names(("optimized", "grads"), inputs, "input")
     if "optimized" in expect and not isinstance(data.get("optimize"), dict):
         line, column, _ = view.where(("expect", "optimized"), key=True)
         problems.append(Problem(line, column, rules.OPTIMIZED_WITHOUT_OPTIMIZE, "expect.optimized"))

@@ -133,9 +133,26 @@ def test_gradcheck_names_the_op_and_the_argument_of_a_wrong_derivative():
     failures = {entry.name: entry for entry in result.failures}
     assert set(failures) == {"y"}  # x's derivative is right, and z does not go through lse
     (culprit,) = failures["y"].wrong_derivatives
-    assert (culprit.gate, culprit.op, culprit.arg, culprit.at) == ("f", "lse", "b", [0.3, -1.0])
+    assert (culprit.gate, culprit.op, culprit.arg, culprit.at, culprit.more) == ("f", "lse", "b", {"a": 0.3, "b": -1.0}, 0)
     assert culprit.numerical == pytest.approx(central_difference(REFERENCE["lse"], [0.3, -1.0], 1), rel=1e-6)
     assert "custom op lse has a wrong derivative" in failures["y"].note and "d/db" in failures["y"].note
+
+
+def test_gradcheck_names_a_wrong_op_once_per_input_however_many_gates_use_it():
+    """A layer of 8 neurons with a wrongly differentiated activation: each
+    weight's failure names the op at its own neuron; x's names it once and
+    counts the 7 other neurons."""
+    wrong = OPS_BLOCK.replace('grads: ["sigmoid(a)"]', 'grads: ["exp(a)"]')
+    text = spec_text("  h: {use: unit, in: [[x]], repeat: 8, activation: softplus}\n  f: \"h.n0 + h.n7\"\n",
+                     {"x": 0.4}, wrong + "modules:\n  unit:\n    in: [x]\n    params: {w: {size: x, init: 0.3}}\n"
+                                         "    out: dot(w, x)\n")
+    result = gradcheck(circuit(text))
+    failures = {entry.name: entry for entry in result.failures}
+    assert set(failures) == {"x", "h.n0.w0", "h.n7.w0"}  # the other neurons do not feed f
+    (culprit,) = failures["x"].wrong_derivatives
+    assert (culprit.op, culprit.arg, culprit.gate, culprit.more) == ("softplus", "a", "h.n0", 1)
+    assert failures["x"].note.endswith("(and at 1 more gate)")
+    assert failures["h.n7.w0"].wrong_derivatives[0].gate == "h.n7"
 
 
 def test_a_right_derivative_passes_gradcheck_and_a_kink_inside_is_flagged_not_failed():
@@ -228,3 +245,82 @@ def test_random_custom_ops_compiled_equal_the_interpreter_bit_for_bit(seed):
         assert fast.forward(moved) == plain.forward(moved) and fast.values == plain.values
         assert fast.backward() == plain.backward()
         assert fast.forward_backward() == plain.forward_backward() and fast.grad_map() == plain.grad_map()
+
+
+def test_ops_calling_ops_as_deep_as_allowed_run_and_compile():
+    """99 ops, each calling the one before: within the bound on nesting, the
+    interpreter and the compiled path agree (each adds 1, the last doubles)."""
+    from runner.limits import Limits
+
+    block = "ops:\n  c0:\n    args: [a]\n    forward: a + 1\n    grads: ['1']\n" + "".join(
+        f"  c{k}:\n    args: [a]\n    forward: c{k - 1}(a) + 1\n    grads: ['c0(a) - a']\n" for k in range(1, 99))
+    text = spec_text("  f: \"c98(x) * 2\"\n", {"x": 0.5}, block)
+    spec = runner.load_spec_text(text, "t.yaml", limits=Limits(max_depth=1000))
+    plain, fast = compile_spec(spec), compile_spec(spec)
+    fast.accelerate()
+    assert plain.forward() == fast.forward() == 2 * (0.5 + 99)
+    assert plain.backward() == fast.backward()
+    assert plain.grad("x") == 2.0  # each written derivative is c0(a) - a = 1
+
+
+# ---- random custom ops against an independent evaluator ----------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from reference import REFERENCE as OP_REFERENCE  # noqa: E402
+
+SAFE = {  # ops whose argument is kept inside the domain by construction
+    "exp": "exp(tanh({}))", "log": "log(2 + sin({}))", "sqrt": "sqrt(2 + cos({}))", "sigmoid": "sigmoid({})",
+    "tanh": "tanh({})", "sin": "sin({})", "cos": "cos({})", "square": "square({})", "abs": "abs({})",
+}
+
+
+@st.composite
+def expressions(draw, names, depth=0):
+    if depth > 3 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(names + ["1.5", "2", "-0.5"]))
+    kind = draw(st.sampled_from(["binary", "call", "unary"]))
+    if kind == "binary":
+        operator = draw(st.sampled_from(["+", "-", "*"]))
+        return f"({draw(expressions(names, depth + 1))} {operator} {draw(expressions(names, depth + 1))})"
+    if kind == "unary":
+        return f"-{draw(expressions(names, depth + 1))}"
+    return SAFE[draw(st.sampled_from(sorted(SAFE)))].format(draw(expressions(names, depth + 1)))
+
+
+def evaluate(text: str, **names: float) -> float:
+    """The test's own evaluator: the expression, which this test wrote from
+    the grammar above, as Python over the reference ops."""
+    ops = {name: OP_REFERENCE[name] for name in SAFE}
+    return eval(text, {"__builtins__": {}}, {**ops, **names})  # noqa: S307 - our own text
+
+
+@settings(max_examples=40, deadline=None)
+@given(expressions(["a", "b"]), expressions(["a", "b", "out"]), expressions(["a", "b", "out"]))
+def test_random_custom_ops_give_their_forward_and_exactly_their_written_derivatives(forward, grad_a, grad_b):
+    """f = r(x, y) * 3: f is 3 forward(x, y), and backprop gives 3 grad_a and
+    3 grad_b as written (right or wrong), with out = forward(x, y)."""
+    block = f"ops:\n  r:\n    args: [a, b]\n    forward: \"{forward}\"\n    grads: [\"{grad_a}\", \"{grad_b}\"]\n"
+    c = circuit(spec_text("  f: \"r(x, y) * 3\"\n", {"x": 0.3, "y": -0.7}, block))
+    value = c.forward()
+    grads = c.backward()
+    out = evaluate(forward, a=0.3, b=-0.7)
+    assert value == pytest.approx(3 * out, rel=1e-9, abs=1e-12)
+    assert grads["x"] == pytest.approx(3 * evaluate(grad_a, a=0.3, b=-0.7, out=out), rel=1e-9, abs=1e-12)
+    assert grads["y"] == pytest.approx(3 * evaluate(grad_b, a=0.3, b=-0.7, out=out), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("name,point", CASES[:1] + CASES[10:11])
+def test_templates_use_only_arithmetic_and_the_helpers_a_page_can_spell(name, point):
+    """The composed templates call nothing but the table's helpers, which
+    have JavaScript spellings (ops.HELPERS): a page can run them as written."""
+    import ast
+
+    forward, grads = circuit(one_gate(name, point)).tape[0].op.code(len(point))
+    for template in (forward, *grads):
+        tree = ast.parse(template.replace("{out}", "out").replace("{0}", "a0").replace("{1}", "a1"), mode="eval")
+        called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)}
+        assert called and called <= set(HELPERS), template
+        assert all(isinstance(node, (ast.expr, ast.operator, ast.unaryop, ast.expr_context))
+                   for node in ast.walk(tree.body)), template

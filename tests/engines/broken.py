@@ -49,3 +49,36 @@ class Lazy(Value):
 
     def backward(self):
         pass
+
+
+class ReadsStdin(Value):
+    """Reads standard input in backward() (where circuit-run's requests would be)."""
+
+    def backward(self):
+        assert sys.stdin.read() == ""
+        super().backward()
+
+
+class GenerousMax(Value):
+    """At a tie, max and min give the whole gradient to every winner."""
+
+    def max(self, other):
+        other = self._wrap(other)
+        if self.data == other.data:
+            return self._make(self.data, (self, other), (1.0, 1.0))
+        return super().max(other)
+
+    def min(self, other):
+        other = self._wrap(other)
+        if self.data == other.data:
+            return self._make(self.data, (self, other), (1.0, 1.0))
+        return super().min(other)
+
+
+class NoneForUnused(Value):
+    """.grad is None until backward() reaches the node: an input the output
+    does not depend on keeps None, as a PyTorch tensor does."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.grad = None

@@ -125,3 +125,26 @@ class Value:
         for node in reversed(order):
             for child, local in zip(node._children, node._local):
                 child.grad += local * node.grad
+
+
+class Accumulating(Value):
+    """PyTorch's convention: backward() adds to the inputs' gradients instead
+    of resetting them (inner nodes start from 0 each time)."""
+
+    def backward(self):
+        order, seen, stack = [], set(), [(self, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+            elif id(node) not in seen:
+                seen.add(id(node))
+                stack.append((node, True))
+                stack.extend((child, False) for child in node._children)
+        for node in order:
+            if node._children:
+                node.grad = 0.0
+        self.grad = 1.0
+        for node in reversed(order):
+            for child, local in zip(node._children, node._local):
+                child.grad += local * node.grad

@@ -92,7 +92,8 @@ def test_the_sanitized_name_is_the_same_for_every_output(tmp_path):
     assert safe_name("été-1.x") == "été-1.x"
 
 
-@pytest.mark.parametrize("option,suffix", [("--trace", ".json"), ("--graph", ".dot"), ("--plot", ".png")])
+@pytest.mark.parametrize("option,suffix", [("--trace", ".json"), ("--graph", ".dot"), ("--plot", ".png"),
+                                           ("--html", ".html")])
 def test_an_output_that_is_one_of_the_specs_is_refused(cli, tmp_path, option, suffix):
     """Issue 17, item 6: `--trace '{name}.json' a.json b.json` replaced both specs with traces."""
     specs = []
@@ -312,3 +313,47 @@ def test_set_names_and_file_names_are_escaped_too(cli, tmp_path):
     assert "--set q\\x1b[2J: the spec has no input" in result.stderr
     check = cli("--check", str(path))
     assert check.stdout.count("\n") == 2 and "a\\nforged.yaml" in check.stdout
+
+
+# ---- --format csv with several specs (issue 12, bug 3) -----------------------------------
+
+def test_csv_of_several_specs_names_the_circuit_on_every_row(cli, write):
+    import csv
+    import io
+
+    first = write("a.yaml", 'name: "odd, \\"name\\"\\n2"\ninputs: {x: 3}\ngates: {f: {op: square, in: [x]}}\n')
+    second = write("b.yaml", "inputs: {x: 1, y: 2}\ngates: {g: {op: add, in: [x, y]}}\n")
+    result = cli("--format", "csv", "--numerical", first, second)
+    assert result.exit_code == 0
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["circuit", "spec", "name", "op", "in", "value", "grad", "numerical_grad"]
+    assert [row[:4] for row in rows[1:]] == [
+        ['odd, "name"\n2', first, "x", "input"], ['odd, "name"\n2', first, "f", "square"],
+        ["b", second, "x", "input"], ["b", second, "y", "input"], ["b", second, "g", "add"]]
+    assert all(len(row) == 8 for row in rows)
+
+
+def test_csv_of_one_spec_is_unchanged(cli):
+    from helpers import CIRCUITS
+
+    result = cli("--format", "csv", str(CIRCUITS / "add-multiply.yaml"))
+    assert result.stdout == ("name,op,in,value,grad\nx,input,,-2.0,-4.0\ny,input,,5.0,-4.0\nz,input,,-4.0,3.0\n"
+                             "q,add,x y,3.0,-4.0\nf,mul,q z,-12.0,1.0\n")
+
+
+def test_open_traces_value_error_is_an_error_not_a_traceback(cli, write, monkeypatch):
+    """Behind the command line's own check of the name: open_trace's ValueError
+    (issue 17, item 3) is reported as the spec's error, exit 2."""
+    from runner.present import trace_files
+
+    opened = []
+
+    def open_trace(path, header):
+        opened.append(path)
+        raise ValueError(f"end the file name with .csv, .jsonl, .json, not {path!r}")
+
+    monkeypatch.setattr(trace_files, "open_trace", open_trace)
+    spec = write("s.yaml", OPTIMIZING.format(name="s"))
+    result = cli("--trace", "t.jsonl", spec)
+    assert result.exit_code == EXIT_SPEC_ERROR and opened == ["t.jsonl"]
+    assert result.stderr == f"{spec}: error: --trace: end the file name with .csv, .jsonl, .json, not 't.jsonl'\n"

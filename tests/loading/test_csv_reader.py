@@ -154,8 +154,8 @@ def test_extra_column_suggests_the_missing_one(write):
     ("a,b\n1, 2 x\n", [("2:4", "'2 x' is not a number")]),
     ('a,b\n1,"two"\n', [("2:3", "'two' is not a number")]),
     ("a,b\n1,   \n", [("2:6", "an empty cell")]),
-    ("a,b\n1\n", [("2:2", "the row has 1 cells, the header has 2")]),
-    ("a,b\r\n1\r\n", [("2:2", "the row has 1 cells, the header has 2")]),
+    ("a,b\n1\n", [("2:2", "the row has 1 cell, the header has 2")]),
+    ("a,b\r\n1\r\n", [("2:2", "the row has 1 cell, the header has 2")]),
     ("a,b\n1,2,3,4\n", [("2:5", "the row has 4 cells, the header has 2")]),
     ("a,b\n1,x,3\n", [("2:3", "'x' is not a number"), ("2:5", "the row has 3 cells")]),
     ("a,b\n1,2\n   \n3,4\n", [("3:1", "a blank line between rows")]),
@@ -197,6 +197,11 @@ def test_a_wholly_wrong_file_reports_a_bounded_number_of_problems(write):
     assert found[-1][1].endswith(f"({1000 - MAX_PROBLEMS:,} more problems in the file are not shown)")
 
 
+def test_one_problem_past_the_limit_is_counted_in_the_singular(write):
+    path = write("d.csv", "a,b\n" + "1,x\n" * (MAX_PROBLEMS + 1))
+    assert problems(path)[-1][1].endswith("(1 more problem in the file is not shown)")
+
+
 def test_an_invalid_utf8_byte_is_placed_by_character(write):
     assert_problems(write("d.csv", b"a,b\n\xc3\xa9,\xff\n"), [("2:3", "byte 0xff")])
     assert_problems(write("e.csv", b"\xef\xbb\xbfa,b\n1,\xff\n"), [("2:3", "byte 0xff")])  # after a BOM
@@ -222,6 +227,17 @@ def test_a_directory(tmp_path):
 def test_an_unreadable_file(write):
     path = write("d.csv", "a\n1\n")
     os.chmod(path, 0)
+    assert problems(path) == [("", "cannot read the file: Permission denied")]
+
+
+def test_an_error_while_reading_is_reported(write, monkeypatch):
+    """As test_an_unreadable_file, where root would read anything."""
+    path = write("d.csv", "a\n1\n")
+
+    def failing_open(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("builtins.open", failing_open)
     assert problems(path) == [("", "cannot read the file: Permission denied")]
 
 

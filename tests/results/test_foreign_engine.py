@@ -5,10 +5,13 @@ hang, crash, print or cannot be used at all."""
 from __future__ import annotations
 
 import json
+import os
+import sys
+from pathlib import Path
 
 import pytest
 
-from helpers import CIRCUITS
+from helpers import CIRCUITS, ROOT
 
 import runner
 from runner.ops import OPS
@@ -19,12 +22,13 @@ from runner.results.foreign_engine import EngineError, ForeignEngine
 MICROGRAD = "micrograd.engine:Value"
 CORRECT = "engines.correct:Value"
 BUGGY = "engines.buggy:Value"
+ENGINES = ROOT / "tests" / "engines"
 
 
 def rows(result) -> dict[str, tuple[str, str]]:
     """case -> (verdict, detail) from the table."""
     found = {}
-    for line in result.stdout.splitlines()[:-1]:
+    for line in result.stdout.splitlines():
         verdict, name, detail = (line.split(None, 2) + [""])[:3]
         found[name] = (verdict, detail)
     return found
@@ -67,8 +71,8 @@ def test_micrograd_findings_are_reported_as_rows_not_crashes(micrograd_suite):
                                           "neither the same nor twice")
     assert {"chain-10", "fan-out-5", "reuse-add-self", "const-sub-left", "const-div-left", "kink-relu-0",
             "op-relu-negative"} <= statuses(micrograd_suite, "pass")
-    assert micrograd_suite.stdout.splitlines()[-1] == \
-        "50 cases: 28 pass, 1 FAIL, 17 skipped, 4 error (engine micrograd.engine:Value)"
+    assert micrograd_suite.stderr == \
+        "50 cases: 28 pass, 1 FAIL, 17 skipped, 4 error (engine micrograd.engine:Value)\n"
 
 
 def test_a_correct_engine_passes_every_case(cli):
@@ -99,6 +103,33 @@ def test_the_classic_mistakes_are_caught_by_the_right_cases(cli):
     assert "const-add-right" in statuses(result, "pass")
     # its iterative sort handles the deep chains
     assert {"chain-10", "chain-1000", "chain-10000"} <= statuses(result, "pass")
+
+
+def test_accumulating_gradients_like_pytorch_passes_backward_twice(cli):
+    result = cli("--engine", "engines.correct:Accumulating", "--conformance")
+    assert result.exit_code == 0
+    assert rows(result)["backward-twice"] == ("pass", "the second backward() adds the gradients again (they "
+                                                      "double, as PyTorch accumulates)")
+
+
+def test_a_tie_that_hands_out_more_than_the_whole_gradient_fails(cli):
+    result = cli("--engine", "engines.broken:GenerousMax", "--conformance")
+    assert statuses(result, "FAIL") == {"tie-max", "tie-max-3", "tie-min", "tie-min-3"}
+    assert rows(result)["tie-max"] == ("FAIL", "a=1, b=1: they add up to 2, not 1")
+    assert {"op-max", "op-max-3", "op-min"} <= statuses(result, "pass")  # no tie there
+
+
+def test_the_worker_spells_only_ops_of_the_table_and_imports_nothing_of_circuit_run():
+    import ast
+
+    from runner.results import engine_worker
+
+    assert set(engine_worker.OPERATORS) | set(engine_worker.UNARY) | {engine_worker.SQRT[0]} <= set(OPS)
+    tree = ast.parse((ROOT / "runner" / "results" / "engine_worker.py").read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0}
+    assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
+    assert imported <= {"__future__", "difflib", "importlib", "json", "os", "sys", "threading", "time", "typing"}
 
 
 def test_every_op_of_the_table_has_a_case():
@@ -148,6 +179,17 @@ def test_a_deep_spec_reports_micrograds_recursion_error_and_the_next_spec_still_
     assert table[small][0] == "pass"
 
 
+def test_a_spec_circuit_run_cannot_run_is_reported_as_usual_and_the_others_still_run(cli, write):
+    broken = write("broken.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, zz]}\n")
+    negative = write("log.yaml", "inputs: {x: -1}\ngates:\n  f: {op: log, in: [x]}\n")
+    fine = write("fine.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, x]}\n")
+    result = cli("--engine", CORRECT, broken, negative, fine)
+    assert result.exit_code == 3  # the highest: log(-1) is a numerical error
+    assert f"{broken}:3:24: error: gates.f.in[1]: unknown node 'zz'" in result.stderr
+    assert f"{negative}:3:3: error: numerical error: gate 'f' (log)" in result.stderr
+    assert list(rows(result)) == [fine]
+
+
 def test_set_changes_both_runs_and_leaves_the_expect_block_out(cli, write):
     path = write("s.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, x]}\nexpect: {output: 9}\n")
     result = cli("--engine", CORRECT, "--set", "x=4", "--format", "json", path)
@@ -174,6 +216,25 @@ def test_a_custom_op_is_skipped_with_the_reason():
                                                          "knows its derivative")
 
 
+def test_the_example_with_a_custom_op_is_skipped(cli, monkeypatch):
+    monkeypatch.chdir(CIRCUITS.parent)
+    result = cli("--engine", CORRECT, "circuits/softplus.yaml", "circuits/add-gate.yaml")
+    assert result.exit_code == 0
+    assert rows(result)["circuits/softplus.yaml"] == ("skipped", "custom op 'softplus' (gate 'f'): only "
+                                                                 "circuit-run knows its derivative")
+
+
+def test_an_engine_beside_a_package_named_runner_is_found(cli, tmp_path, monkeypatch):
+    """The worker is circuit-run's, not a `runner` package in the current directory."""
+    (tmp_path / "runner").mkdir()
+    (tmp_path / "runner" / "__init__.py").write_text("raise ImportError('the user\'s own runner')\n")
+    (tmp_path / "mygrad.py").write_text((ENGINES / "correct.py").read_text())
+    (tmp_path / "s.yaml").write_text("inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, x]}\n")
+    monkeypatch.chdir(tmp_path)
+    result = cli("--engine", "mygrad:Value", "s.yaml")
+    assert result.exit_code == 0 and rows(result)["s.yaml"][0] == "pass"
+
+
 def test_a_spec_with_data_is_refused():
     class WithData:  # what a spec with a data: section will carry
         data = {"columns": ["x"], "rows": [[1.0]]}
@@ -189,6 +250,13 @@ def test_an_engine_that_computes_no_gradients_fails_on_the_first_input(cli, writ
     path = write("s.yaml", "inputs: {x: 3, y: 2}\ngates:\n  f: {op: mul, in: [x, y]}\n")
     result = cli("--engine", "engines.broken:Lazy", path)
     assert rows(result)[path] == ("FAIL", "grads.x: engine 0, circuit-run 2 (allowed 3e-09); 1 more")
+
+
+def test_a_gradient_of_none_counts_as_zero(cli, write):
+    path = write("s.yaml", "inputs: {x: 3, unused: 1}\ngates:\n  f: {op: mul, in: [x, x]}\n"
+                           "expect: {output: 9, grads: {x: 6, unused: 0}}\n")
+    result = cli("--engine", "engines.broken:NoneForUnused", path)
+    assert rows(result)[path] == ("pass", "output and 2 gradients agree with circuit-run; 3 expect entries")
 
 
 def test_numbers_that_are_not_finite_are_null_in_json():
@@ -212,19 +280,119 @@ def test_a_backward_that_hangs_is_stopped_and_the_next_case_runs(cli, write):
     assert rows(result)[first] == rows(result)[second] == expected
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker through /proc")
+def test_the_worker_ends_when_circuit_run_is_killed_while_a_case_hangs(write):
+    import signal
+    import subprocess
+    import time
+
+    path = write("a.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, 2]}\n")
+    command = subprocess.Popen([sys.executable, "-m", "runner", "--engine", "engines.broken:Hangs",
+                                "--engine-timeout", "300", path], cwd=ROOT / "tests",
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        worker = _child_of(command.pid, within=30)
+        assert worker is not None, "the worker did not start"
+        assert _spins(worker, within=60), "the worker never reached the hanging backward()"
+        os.kill(command.pid, signal.SIGKILL)  # no chance to clean up
+        command.wait()
+        assert _ends(worker, within=10), "the worker outlived circuit-run"
+    finally:
+        command.kill()
+        if worker is not None and not _ends(worker, within=0):
+            os.kill(worker, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker through /proc")
+def test_ctrl_c_while_a_case_hangs_ends_both_processes_with_exit_130(write):
+    import signal
+    import subprocess
+
+    path = write("a.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, 2]}\n")
+    command = subprocess.Popen([sys.executable, "-m", "runner", "--engine", "engines.broken:Hangs",
+                                "--engine-timeout", "300", path], cwd=ROOT / "tests", text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    worker = None
+    try:
+        worker = _child_of(command.pid, within=30)
+        assert worker is not None and _spins(worker, within=60)
+        os.killpg(command.pid, signal.SIGINT)  # what a terminal sends: to the whole group
+        out, err = command.communicate(timeout=30)
+        assert (command.returncode, out, err) == (130, "", "circuit-run: interrupted\n")
+        assert _ends(worker, within=10)
+    finally:
+        command.kill()
+        if worker is not None and not _ends(worker, within=0):
+            os.kill(worker, signal.SIGKILL)
+
+
+def _child_of(pid: int, within: float):
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.1)
+    return None
+
+
+def _spins(pid: int, within: float) -> bool:
+    """Whether the process has used a second of CPU time (importing takes a fraction; the
+    hanging backward() takes all it gets)."""
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") >= 1.0:  # utime + stime
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _ends(pid: int, within: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + within
+    while True:  # looked at once at least
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":  # ended, not reaped
+                return True
+        except FileNotFoundError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
 def test_an_engine_that_kills_its_process_is_reported(cli, write):
     path = write("a.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, 2]}\n")
     result = cli("--engine", "engines.broken:Crashes", path, path)
     assert result.exit_code == 1
     assert list(rows(result).values()) == [("error", "Crash: the engine's process ended with exit code 7 "
                                                      "(in backward())")]
-    assert result.stdout.count("\n") == 3  # both runs of the spec reported, and the count
+    assert result.stdout.count("\n") == 2  # both runs of the spec reported
 
 
-def test_prints_in_the_engine_do_not_disturb_the_replies(cli, write):
+@pytest.mark.parametrize("engine", ["engines.broken:Chatty", "engines.broken:ReadsStdin"])
+def test_the_engines_own_input_and_output_do_not_disturb_the_replies(cli, write, engine):
     path = write("a.yaml", "inputs: {x: 3}\ngates:\n  f: {op: mul, in: [x, x]}\n")
-    result = cli("--engine", "engines.broken:Chatty", path)
+    result = cli("--engine", engine, path, path)
     assert result.exit_code == 0 and rows(result)[path][0] == "pass"
+
+
+def test_gates_of_numbers_only_are_made_from_an_object(cli, write):
+    """exp(2) is written Value(2).exp(); 1 + 2 as Value(1) + 2; f = (1+2)*x + e^2 + max(1, 2)."""
+    path = write("c.yaml", "inputs: {x: 3}\ngates:\n  k: {op: add, in: [1, 2]}\n  f: {op: mul, in: [k, x]}\n"
+                           "  g: {op: exp, in: [2]}\n  h: {op: max, in: [1, 2]}\n  o: {op: add, in: [f, g, h]}\n")
+    alone = write("d.yaml", "inputs: {x: 3}\ngates:\n  f: {op: add, in: [1, 2]}\n")  # the output itself
+    result = cli("--engine", CORRECT, "--format", "json", path, alone)
+    assert [json.loads(line)["status"] for line in result.stdout.splitlines()] == ["pass", "pass"]
+    assert result.exit_code == 0
 
 
 @pytest.mark.parametrize("target,message", [
@@ -263,6 +431,8 @@ def test_an_engine_error_from_the_api_is_a_circuit_run_error():
 @pytest.mark.parametrize("args,fragment", [
     (["--engine", "micrograd", "--conformance"], "expected MODULE:CLASS (for example micrograd.engine:Value), "
                                                  "got 'micrograd'"),
+    (["--engine", "./mygrad.py:Value", "x.yaml"], "expected MODULE:CLASS, got './mygrad.py:Value': give the "
+                                                  "file's module name, as in an import: mygrad:Value"),
     (["--conformance"], "--conformance checks another engine: give it with --engine MODULE:CLASS"),
     (["--engine", MICROGRAD, "--conformance", "x.yaml"], "give no SPEC files with it"),
     (["--engine", MICROGRAD, "--check", "x.yaml"], "--engine cannot be combined with --check"),

@@ -46,7 +46,8 @@ NEEDS_THE_CIRCUIT = ("unknown node", "cycle", "reads its own output", "output:",
                      "expect.", "module", "expands to more than", "formula", "not allowed", "not an op",
                      "unknown op 'sigmoud'", "is not power", "'été' is not a valid name", "is an op",
                      "both an input and a gate", "grads needs", "in op swish", "only its grads may use it",
-                     "calls itself", "softplus takes", "unknown op '__import__'")
+                     "calls itself", "softplus takes", "unknown op '__import__'", "steps of table ops",
+                     "calls ops that call ops")
 
 
 def _plain_json(value) -> bool:
