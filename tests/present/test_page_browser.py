@@ -337,9 +337,13 @@ def test_bounds_hold_for_the_slider_the_number_box_and_the_steps(open_page):
     assert opened.js("circuitRun.values()")["y"] == 2
     opened.js("circuitRun.reset()")
     expected = python_steps(spec, spec.optimize, 3)[-1]  # minimize towards (5, 5): stops at the box's corner
-    opened.js("circuitRun.step(3)")
+    opened.js("circuitRun.step(1)")  # one step of 0.3 * (9, 7) reaches the corner (2, 2)
+    assert opened.page.locator("#status").inner_text() == "after 1 step"
+    opened.js("circuitRun.step(2)")
     assert expected.inputs == {"x": 2.0, "y": 2.0}
     assert {name: opened.js("circuitRun.values()")[name] for name in ("x", "y")} == expected.inputs
+    # Python's run stops there ("stalled"); the page says why nothing moves
+    assert "after 3 steps (the last one changed nothing" in opened.page.locator("#status").inner_text()
 
 
 # ---------------------------------------------------------------- safety and reach
