@@ -257,8 +257,10 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
                for target in targets]
     for option, target in outputs:
         if len(specs) > 1 and "{name}" not in target:
-            raise click.UsageError(f"--{option} {target}: with several specs, put {{name}} in the file name "
-                                   "(each spec's name replaces it)")
+            from .present.errors import printable
+
+            raise click.UsageError(printable(f"--{option} {target}: with several specs, put {{name}} in the "
+                                             "file name (each spec's name replaces it)"))
     if explain and fmt == "csv":
         raise click.UsageError("--explain works with --format table or json, not csv")
     changes = {key: value for key, value in settings.items() if key in OVERRIDES and value is not None}
@@ -734,10 +736,12 @@ def _engine_specs(engine, specs: Sequence[str], options: Options, codes: list[in
             spec = _load(path, source, options)
             yield check_spec(engine, spec, source, options.overrides)
         except CircuitRunError as err:
-            from .present.errors import error_lines
+            from .present.errors import error_lines, error_records
 
             for line in error_lines(err, source, path, options.limits):
                 _tell(line)
+            if options.fmt == "json":
+                _json_errors(source, error_records(err, path, options.limits), err.exit_code)
             codes.append(err.exit_code)
             continue
         codes.append(EXIT_OK)

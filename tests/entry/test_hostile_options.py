@@ -357,3 +357,10 @@ def test_open_traces_value_error_is_an_error_not_a_traceback(cli, write, monkeyp
     result = cli("--trace", "t.jsonl", spec)
     assert result.exit_code == EXIT_SPEC_ERROR and opened == ["t.jsonl"]
     assert result.stderr == f"{spec}: error: --trace: end the file name with .csv, .jsonl, .json, not 't.jsonl'\n"
+
+
+def test_a_file_name_in_a_usage_error_is_escaped(cli, write):
+    spec = write("s.yaml", SQUARE)
+    result = cli("--graph", "x\u001b[2J.dot", spec, spec)
+    assert result.exit_code == EXIT_SPEC_ERROR
+    assert "--graph x\\x1b[2J.dot: with several specs" in result.stderr and "\x1b" not in result.stderr

@@ -9,12 +9,12 @@ $CIRCUIT_RUN_ARTIFACTS, or in pytest's temporary folder of the run.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
 import re
 import shutil
-from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -132,6 +132,13 @@ def row_of(opened: Opened, name: str):
     """The node table's row of `name`."""
     cell = opened.page.locator("td.name", has_text=re.compile(f"^{re.escape(name)}$"))
     return opened.page.locator("#nodes tbody tr").filter(has=cell)
+
+
+def python_steps(spec, settings, count: int) -> list:
+    """Rows 1..count of Python's optimization; a run that stops because a step
+    changed nothing ("stalled") would repeat its last row, as the page does."""
+    rows = list(itertools.islice(Optimization(compile_spec(spec), settings), count + 1))[1:]
+    return rows + rows[-1:] * (count - len(rows))
 
 
 def python_at(spec, point: dict[str, float]):
@@ -292,9 +299,7 @@ def test_the_step_button_follows_the_python_optimizer(stem, open_page):
     settings = result.spec.optimize
     assert settings is not None and settings.method != "random"
     opened = open_page(to_html(result))
-    rows = iter(Optimization(compile_spec(result.spec), settings))
-    next(rows)  # the start
-    for expected in islice(rows, 3):  # a run that stalls early has fewer rows
+    for expected in python_steps(result.spec, settings, min(3, settings.iterations)):
         opened.page.locator("#step-button").click()
         values = opened.js("circuitRun.values()")
         for name, value in expected.inputs.items():
@@ -311,11 +316,34 @@ def test_every_optimizer_steps_as_python(optimizer, open_page):
     spec = runner.load_spec_text(text, "rosenbrock.yaml")
     assert spec.optimize.optimizer == optimizer and spec.optimize.step_size == 0.0005
     opened = open_page(to_html(runner.run_spec(spec, run_optimization=False)))
-    rows = list(zip(range(5), Optimization(compile_spec(spec), spec.optimize)))
+    expected = python_steps(spec, spec.optimize, 4)[-1]
     opened.js("circuitRun.step(4)")
     values = opened.js("circuitRun.values()")
-    for name, value in rows[4][1].inputs.items():
+    for name, value in expected.inputs.items():
         assert values[name] == pytest.approx(value, rel=RELATIVE), name
+
+
+def test_bounds_hold_for_the_slider_the_number_box_and_the_steps(open_page):
+    text = (CIRCUITS / "random-search-box.yaml").read_text().replace("method: random", "method: analytic")
+    text = text.replace("step_size: 0.1", "step_size: 0.3")
+    spec = runner.load_spec_text(text, "box.yaml")
+    opened = open_page(to_html(runner.run_spec(spec, run_optimization=False)))
+    slider = opened.page.locator("#range-0")
+    assert (slider.get_attribute("min"), slider.get_attribute("max")) == ("0", "2")
+    slider.focus()
+    opened.page.keyboard.press("End")
+    assert opened.js("circuitRun.values()")["x"] == 2
+    opened.page.locator("#number-1").fill("5")  # y beyond its max: held at 2
+    assert opened.js("circuitRun.values()")["y"] == 2
+    opened.js("circuitRun.reset()")
+    expected = python_steps(spec, spec.optimize, 3)[-1]  # minimize towards (5, 5): stops at the box's corner
+    opened.js("circuitRun.step(1)")  # one step of 0.3 * (9, 7) reaches the corner (2, 2)
+    assert opened.page.locator("#status").inner_text() == "after 1 step"
+    opened.js("circuitRun.step(2)")
+    assert expected.inputs == {"x": 2.0, "y": 2.0}
+    assert {name: opened.js("circuitRun.values()")[name] for name in ("x", "y")} == expected.inputs
+    # Python's run stops there ("stalled"); the page says why nothing moves
+    assert "after 3 steps (the last one changed nothing" in opened.page.locator("#status").inner_text()
 
 
 # ---------------------------------------------------------------- safety and reach

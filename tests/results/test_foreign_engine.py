@@ -454,3 +454,12 @@ def test_json_is_one_object_per_case(cli):
     assert chain["status"] == "error" and chain["detail"].startswith("RecursionError")
     assert set(chain) == {"engine", "case", "status", "detail", "checked", "failures"}
     assert result.exit_code == 1
+
+
+def test_json_gives_a_spec_that_cannot_run_its_errors_line(cli, write):
+    """One line per spec under --engine too (issue 12: -f json printed no line for an invalid spec)."""
+    bad = write("bad.yaml", "inputs: {x: 1}\ngates: {f: {op: nope, in: [x]}}\n")
+    result = cli("--engine", MICROGRAD, "--format", "json", str(CIRCUITS / "add-gate.yaml"), bad)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 2 and lines[1]["spec"] == bad and lines[1]["exit_code"] == 2
+    assert lines[1]["errors"][0]["line"] == 2 and "unknown op 'nope'" in lines[1]["errors"][0]["message"]

@@ -4,8 +4,8 @@ it inside a `<script>` element.
 The page gets the compiled tape (the circuit the engine ran, not the spec's
 gates), so gates made by formulas and modules arrive as the ordinary nodes
 they are. It recomputes every value and gradient itself, from the inputs'
-starting values; `python` holds the engine's numbers at that point for the
-summary view and as a check.
+starting values; only the summary view of a big circuit (`summary`) carries
+numbers from the Python engine.
 """
 
 from __future__ import annotations
@@ -58,9 +58,12 @@ def tape_data(circuit: Circuit, result: RunResult) -> dict[str, Any]:
     """Slots (inputs, constants, gates) and steps, as the engine holds them.
     The inputs start at the run's starting values."""
     first_gate = circuit.n_inputs + circuit.n_constants
-    inputs = [{"name": name, "value": result.values[name], "trainable": name in trainable,
-               "min": circuit.bounds.get(name, (None, None))[0], "max": circuit.bounds.get(name, (None, None))[1]}
-              for trainable in [set(circuit.trainable)] for name in circuit.input_names]
+    trainable = set(circuit.trainable)
+    inputs = []
+    for name in circuit.input_names:
+        low, high = circuit.bounds.get(name, (None, None))
+        inputs.append({"name": name, "value": result.values[name], "trainable": name in trainable,
+                       "min": low, "max": high})
     kinds: dict[str, int] = {}
     steps, ins = [], []
     for step in circuit.tape:

@@ -230,6 +230,7 @@ class Page {
     this.groupColour = {};
     Object.keys(data.groups).forEach((name, i) => { this.groupColour[name] = GROUP_COLOURS[i % GROUP_COLOURS.length]; });
     this.steps = 0;
+    this.stalled = false;
     this.optimizer = makeOptimizer(this.settings);
     this.watcher = new Watcher();
   }
@@ -316,13 +317,16 @@ class Page {
       const grads = settings.method === "numerical" ? this.numericalGrads(slots) : slots.map((slot) => engine.g[slot]);
       const direction = this.optimizer(grads);
       const scale = (settings.goal === "maximize" ? 1 : -1) * settings.step_size;
+      let changed = false;
       slots.forEach((slot, i) => {
         let moved = engine.v[slot] + scale * direction[i];
         const input = engine.inputs[slot];
         if (input.min !== null && moved < input.min) moved = input.min;
         if (input.max !== null && moved > input.max) moved = input.max;
+        changed = changed || moved !== engine.v[slot];
         engine.v[slot] = moved;
       });
+      this.stalled = !changed;  // as Python's "stalled": a bound holds every input, or the step is lost in rounding
       this.steps += 1;
     }
     return this.update();
@@ -345,6 +349,7 @@ class Page {
   reset() {
     this.engine.reset();
     this.steps = 0;
+    this.stalled = false;
     this.optimizer = makeOptimizer(this.settings);
     return this.update();
   }
@@ -376,7 +381,9 @@ class Page {
     this.diagramWatcher.refresh();
     const problem = engine.problem();
     const status = document.getElementById("status");
-    status.textContent = problem ? `Not finite: ${problem}.` : (this.steps ? `after ${this.steps} step${this.steps > 1 ? "s" : ""}` : "");
+    const stalled = this.stalled ? " (the last one changed nothing: a bound holds, or the step is lost in rounding)" : "";
+    status.textContent = problem ? `Not finite: ${problem}.` :
+      (this.steps ? `after ${this.steps} step${this.steps > 1 ? "s" : ""}${stalled}` : "");
     status.className = problem ? "error" : "";
     return output;
   }
