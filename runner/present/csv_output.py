@@ -25,6 +25,9 @@ def iter_csv(result: RunResult) -> Iterator[str]:
     """The node table as CSV, in pieces of about `_CHUNK` lines. Names are
     identifiers and numbers are repr()s, so no field ever needs quoting."""
     circuit = result.circuit
+    if result.loss is not None:
+        yield from _data_lines(result)
+        return
     values, grads = by_slot(result.values, circuit), by_slot(result.grads, circuit)
     numerical = result.numerical_grads
     lines = ["name,op,in,value,grad" + (",numerical_grad" if numerical is not None else "")]
@@ -46,3 +49,27 @@ def _refs_texts(refs: list) -> list[str]:
         return [" ".join(each) for each in refs]
     except TypeError:  # a number constant among them
         return [" ".join([ref if ref.__class__ is str else repr(ref) for ref in each]) for each in refs]
+
+
+def _data_lines(result: RunResult) -> Iterator[str]:
+    """With data: one line per node and row (`row` 1, 2, ...) for nodes that
+    depend on data; one line with an empty `row` for the others."""
+    circuit = result.circuit
+    values, grads = by_slot(result.values, circuit), by_slot(result.grads, circuit)
+    numerical = result.numerical_grads or {}
+    yield "name,op,in,row,value,grad" + (",numerical_grad" if result.numerical_grads is not None else "") + "\n"
+    extra = "," if result.numerical_grads is not None else ""
+
+    def lines(name: str, op: str, text: str, slot: int, tail: str) -> str:
+        value, grad = values[slot], grads[slot]
+        if not hasattr(value, "tolist"):
+            return f"{name},{op},{text},,{value!r},{grad!r}{tail}\n"
+        grad_rows = grad.tolist() if hasattr(grad, "tolist") else [grad] * len(value)
+        return "".join([f"{name},{op},{text},{row},{v!r},{g!r}{extra}\n"
+                        for row, (v, g) in enumerate(zip(value.tolist(), grad_rows), start=1)])
+
+    for slot, name in enumerate(circuit.input_names):
+        tail = f",{numerical[name]!r}" if name in numerical else extra
+        yield lines(name, "input", "", slot, tail)
+    for step, text in zip(circuit.tape, _refs_texts(circuit.refs)):
+        yield lines(circuit.names[step.out], step.op.name, text, step.out, extra)

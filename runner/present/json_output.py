@@ -21,15 +21,15 @@ if TYPE_CHECKING:  # imported only for annotations, to keep start-up light
 def to_json_dict(result: RunResult) -> dict:
     circuit, spec = result.circuit, result.spec
     nodes: dict[str, dict] = {}
+    value, grad = _number_or_rows(result.values), _number_or_rows(result.grads, result.values)
     for name in circuit.input_names:
-        nodes[name] = {"op": "input", "in": [], "value": result.values[name], "grad": result.grads[name],
+        nodes[name] = {"op": "input", "in": [], "value": value(name), "grad": grad(name),
                        "trainable": name in circuit.trainable}
-        if result.numerical_grads is not None:
+        if result.numerical_grads is not None and name in result.numerical_grads:
             nodes[name]["numerical_grad"] = result.numerical_grads[name]
     for step, refs in zip(circuit.tape, circuit.refs):
         name = circuit.names[step.out]
-        nodes[name] = {"op": step.op.name, "in": list(refs), "value": result.values[name],
-                       "grad": result.grads[name]}
+        nodes[name] = {"op": step.op.name, "in": list(refs), "value": value(name), "grad": grad(name)}
     document = {
         "circuit": spec.name,
         "spec": spec.source,
@@ -42,16 +42,43 @@ def to_json_dict(result: RunResult) -> dict:
         document["gradcheck"] = result.gradcheck.as_dict()
     if result.circuit.groups:  # only for specs with formulas or module instances
         document["groups"] = groups_json(result.circuit.groups)
+    if result.loss is not None:  # only for specs with data
+        document.update(data_json(result))
     return document
+
+
+def data_json(result: RunResult) -> dict:
+    """The members a spec with data adds: its rows, the loss in parts, the metrics."""
+    data = result.spec.netlist.data
+    return {"data": {"columns": list(data.columns), "rows": result.rows, "source": data.source},
+            "loss": dict(result.loss or {}), "metrics": result.metrics}
+
+
+def _number_or_rows(numbers: Mapping[str, Any], shape: Mapping[str, Any] | None = None):
+    """name -> a node's number, or its list of per-row numbers (a gradient
+    that is a plain 0 for a per-row node, when nothing flows to it, becomes
+    a list of zeros like its values)."""
+
+    def get(name: str) -> Any:
+        held = numbers[name]
+        if hasattr(held, "tolist"):
+            return held.tolist()
+        if shape is not None and hasattr(shape[name], "tolist") and getattr(shape[name], "ndim", 0):
+            return [float(held)] * len(shape[name])
+        return held
+
+    return get
 
 
 def _optimization_json(run: OptimizationResult | None) -> dict | None:
     if run is None:
         return None
+    from .trace_files import final_json
+
     settings = run.settings
     document = {**settings_json(settings), "steps": run.steps, "stop": run.stop,
                 "trace": [row.as_dict() for row in run.trace],
-                "final": {"output": run.final_output, "inputs": run.final_inputs}}
+                "final": final_json(run)}
     if run.error is not None:
         document["error"] = str(run.error)
     return document
@@ -114,6 +141,9 @@ def iter_json(result: RunResult, extra: Mapping[str, Any] | None = None, *,
     Small members (settings, check, extras) still go through json.dumps.
     """
     extra = extra or {}
+    if result.loss is not None:  # with data: per-row lists, written by json.dumps
+        yield from _data_pieces(result, extra, trace)
+        return
     if set(extra) & {"circuit", "spec", "output", "nodes", "optimization", "check", "gradcheck", "groups"}:
         yield _dumps({**to_json_dict(result), **extra})  # an extra replaces a member
         return
@@ -134,6 +164,28 @@ def iter_json(result: RunResult, extra: Mapping[str, Any] | None = None, *,
         yield f', "groups": {dumps(groups_json(circuit.groups))}'
     for key, value in extra.items():
         yield f", {dumps(key)}: {dumps(value)}"
+    yield "}"
+
+
+def _data_pieces(result: RunResult, extra: Mapping[str, Any], trace: Iterable[str] | None) -> Iterator[str]:
+    document = {**to_json_dict(result), **extra}
+    run = result.optimization if "optimization" not in extra else None
+    pieces = []
+    for key, value in document.items():
+        if key == "optimization" and run is not None:
+            pieces.append(None)
+        else:
+            pieces.append(f"{_dumps(key)}: {_dumps(value)}")
+    yield "{"
+    for index, piece in enumerate(pieces):
+        if index:
+            yield ", "
+        if piece is None:
+            yield '"optimization": '
+            assert run is not None
+            yield from _optimization_pieces(run, trace)
+        else:
+            yield piece
     yield "}"
 
 
@@ -211,7 +263,9 @@ def _optimization_pieces(run: OptimizationResult, trace: Iterable[str] | None) -
         encode = row_json if not rows or _plain(list(rows[0].inputs)) else (lambda row: _dumps(row.as_dict()))
         for start in range(0, len(rows), _CHUNK):
             yield (", " if start else "") + ", ".join(map(encode, rows[start:start + _CHUNK]))
-    tail = f'], "final": {_dumps({"output": run.final_output, "inputs": run.final_inputs})}'
+    from .trace_files import final_json
+
+    tail = f'], "final": {_dumps(final_json(run))}'
     if run.error is not None:
         tail += f', "error": {_dumps(str(run.error))}'
     yield tail + "}"

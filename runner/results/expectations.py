@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Optional
 
 if TYPE_CHECKING:  # annotations only
     from ..spec.models import Expected, Spec, Tolerance
@@ -62,8 +62,11 @@ class CheckResult:
 
 def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
                        grads: Mapping[str, float],
-                       optimization: Optional[OptimizationResult]) -> CheckResult:
-    """Compare results at the spec's starting inputs (and after optimizing)."""
+                       optimization: Optional[OptimizationResult], *,
+                       metrics: Optional[Mapping[str, float]] = None) -> CheckResult:
+    """Compare results at the spec's starting inputs (and after optimizing).
+    With data, a node's expected list is compared row by row, and `metrics`
+    (over all rows) with `expect.metrics`."""
     result = CheckResult()
     expect = spec.expect
     if expect is None:
@@ -78,7 +81,12 @@ def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
     if expect.output is not None:
         compare("output", expect.output, output)
     for name, entry in expect.values.items():
-        compare(f"values.{name}", entry, values[name])
+        if isinstance(entry, list):
+            _compare_rows(result, f"values.{name}", entry, values[name], default)
+        else:
+            compare(f"values.{name}", entry, _one_number(values[name]))
+    for name, entry in expect.metrics.items():
+        compare(f"metrics.{name}", entry, (metrics or {}).get(name))
     for name, entry in expect.grads.items():
         compare(f"grads.{name}", entry, grads[name])
     if expect.optimized is not None:
@@ -90,7 +98,31 @@ def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
             compare("optimized.output", expect.optimized.output, final_output)
         for name, entry in expect.optimized.inputs.items():
             compare(f"optimized.inputs.{name}", entry, final_inputs.get(name))
+        final_metrics = (optimization.final_metrics if optimization else None) or {}
+        for name, entry in expect.optimized.metrics.items():
+            compare(f"optimized.metrics.{name}", entry, final_metrics.get(name))
     return result
+
+
+def _one_number(actual: Any) -> Optional[float]:
+    """A node's value; a per-row node (with data) compared with one number is
+    compared with its first row only when there is one row."""
+    if hasattr(actual, "tolist"):
+        rows = actual.tolist()
+        return rows if not isinstance(rows, list) else rows[0] if len(rows) == 1 else None
+    return actual
+
+
+def _compare_rows(result: CheckResult, path: str, entries: list, actual: Any, default: Tolerance) -> None:
+    """A per-row expectation: one comparison per row (`values.cost[2]`)."""
+    rows = actual.tolist() if hasattr(actual, "tolist") else actual
+    if not isinstance(rows, list):
+        rows = [rows] * len(entries)  # a node that does not depend on data: the same in every row
+    if len(rows) != len(entries):
+        result.notes.append(f"{path} lists {len(entries)} values, but the data has {len(rows)} rows")
+        return
+    for index, (entry, row) in enumerate(zip(entries, rows)):
+        result.comparisons.append(_comparison(f"{path}[{index}]", entry, float(row), default))
 
 
 def _comparison(path: str, entry: Expected, actual: Optional[float], default: Tolerance) -> Comparison:

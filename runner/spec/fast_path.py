@@ -107,6 +107,7 @@ def _flat(model: type[BaseModel], value: Any) -> dict[str, Any]:
 
 def _spec(data: Any) -> tuple[Spec, list[str], Optional[list[int]]]:
     _require(type(data) is dict and _keys(Spec).issuperset(data) and "inputs" in data and "gates" in data)
+    _require(data.keys().isdisjoint(("data", "loss", "metrics")))  # learning from data: the full path
     inputs = _inputs(data["inputs"])
     gates, order, reads = _gates(data["gates"], inputs)
     fields: dict[str, Any] = _flat(Spec, {key: value for key, value in data.items()
@@ -225,7 +226,7 @@ def _expected_by_name(value: Any, known: Any) -> dict[str, Expected]:
 
 
 def _expect(value: Any, inputs: dict[str, Input], gates: dict[str, Gate]) -> Expect:
-    _require(type(value) is dict and _keys(Expect).issuperset(value))
+    _require(type(value) is dict and _keys(Expect).issuperset(value) and "metrics" not in value)
     nodes = inputs.keys() | gates.keys()
     # set explicitly: its default_factory would build the validators we avoid
     fields: dict[str, Any] = {"tolerance": Tolerance.model_construct()}
@@ -239,7 +240,8 @@ def _expect(value: Any, inputs: dict[str, Input], gates: dict[str, Gate]) -> Exp
         if optimized is None:
             fields["optimized"] = None
         else:
-            _require(type(optimized) is dict and _keys(ExpectOptimized).issuperset(optimized))
+            _require(type(optimized) is dict and _keys(ExpectOptimized).issuperset(optimized)
+                     and "metrics" not in optimized)
             inner: dict[str, Any] = {}
             if "output" in optimized:
                 inner["output"] = None if optimized["output"] is None else _expected(optimized["output"])
