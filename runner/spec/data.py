@@ -41,7 +41,7 @@ def load_rows(spec: Spec, document: Document, limits: Limits) -> DataSet:
 
 
 def _from_file(spec: Spec, document: Document, limits: Limits, labels: set[str]) -> DataSet:
-    from ..loading.csv_reader import read_csv
+    from ..loading.csv_reader import cell_locator, read_csv
 
     assert spec.data is not None and spec.data.file is not None
     base = Path.cwd() if document.source == STDIN_NAME else Path(document.source).parent
@@ -52,17 +52,18 @@ def _from_file(spec: Spec, document: Document, limits: Limits, labels: set[str])
                                                   "relative to the spec file)", "data.file")])
     table = read_csv(path, max_bytes=limits.max_bytes, columns=list(spec.data.columns))
     source = str(table.path)
-    lines = _file_lines(path, table.lines) if labels else {}
+    if not table.rows:
+        raise SpecError(source, [Problem(2 if table.lines else 1, 1, "the file has a header but no rows; "
+                                         "add at least one")])
+    locate = cell_locator(table) if labels else None
 
     def where(row: int, column: int) -> tuple[int, int, str]:
-        line = table.lines[row]
-        return line, _cell_column(lines.get(line, ""), column), ""
+        assert locate is not None
+        return (*locate(table.lines[row], column), "")
 
     problems = label_problems(table.columns, table.rows, labels, where)
     if problems:
         raise SpecError(source, problems)
-    if not table.rows:
-        raise SpecError(source, [Problem(1, 1, "the file has a header but no rows; add at least one")])
     return DataSet(tuple(table.columns), table.rows, source, table.lines)
 
 
@@ -72,24 +73,3 @@ def _classifiers(spec: Spec) -> list:
         return []
     return [entry for entry in (metrics.accuracy, metrics.errors, metrics.precision, metrics.recall)
             if entry is not None]
-
-
-def _file_lines(path: Path, wanted: list[int]) -> dict[int, str]:
-    """The text of some lines of a file (to find a cell's column)."""
-    chosen = set(wanted)
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        return {number: text for number, text in enumerate(handle, start=1) if number in chosen}
-
-
-def _cell_column(line: str, index: int) -> int:
-    """The 1-based column where cell `index` of a CSV line starts (cells of
-    numbers have no quoted commas)."""
-    column = 1
-    for _ in range(index):
-        comma = line.find(",", column - 1)
-        if comma < 0:
-            return column
-        column = comma + 2
-    while column <= len(line) and line[column - 1] == " ":
-        column += 1
-    return column

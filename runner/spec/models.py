@@ -419,8 +419,8 @@ class Spec(StrictModel):
                                                   "without its extension.")
     description: Optional[str] = Field(None, description="What the circuit shows, for people.")
     inputs: dict[Name, InputEntry] = Field(
-        min_length=1, description="Input name -> starting value (a number) or "
-                                "{value, trainable, min, max}.",
+        description="Input name -> starting value (a number) or {value, trainable, min, max}. At "
+                    "least one, unless `data` has columns (which are inputs too).",
         examples=[{"x": -2, "y": 5, "z": {"value": -4, "trainable": False}}])
     gates: dict[Name, GateEntry] = Field(
         min_length=1, description="Gate name -> {op, in}, a formula (\"x * y\" or {expr: ...}), or a "

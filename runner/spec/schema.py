@@ -6,7 +6,8 @@ added here, from the same sources the validation uses, so that an editor
 
 - a mapping of names (inputs, gates, modules, ...) allows only valid,
   unreserved names (`propertyNames`, no other keys);
-- an op gate has as many inputs as its op takes (from the op table).
+- an op gate has as many inputs as its op takes (from the op table);
+- `inputs` has at least one entry unless `data` is there (its columns are inputs).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def spec_schema() -> dict:
     schema = Spec.model_json_schema(by_alias=True, mode="validation")
     _name_keys(schema)
     schema["$defs"]["Gate"]["allOf"] = _arities()
+    schema["allOf"] = [{"if": {"not": {"required": ["data"]}},
+                        "then": {"properties": {"inputs": {"minProperties": 1}}}}]
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 

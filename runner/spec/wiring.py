@@ -91,6 +91,8 @@ def wiring_problems(view: Any) -> tuple[list[Problem], list[str] | None]:
                 else:
                     names[section].add(name)
     columns = _data_columns(data, names, report)
+    if data.get("inputs") == {} and not columns:
+        report(("inputs",), "must not be empty; list at least one input")
     inputs = names["inputs"] | columns  # a column is an input with one value per row
     gates = {name: gate for name, gate in _mapping(data, "gates").items() if name in names["gates"]}
     nodes = inputs | set(gates)
