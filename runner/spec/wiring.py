@@ -186,6 +186,9 @@ def _learning_problems(data: dict, inputs: set[str], columns: set[str], nodes: s
         if isinstance(name, str) and NODE.match(name) and name not in allowed:
             report(path, f"unknown {kind} '{name}'" + hints(name, allowed))
 
+    optimize = data.get("optimize")
+    if isinstance(loss, dict) and isinstance(optimize, dict) and optimize.get("goal") == "maximize":
+        report(("optimize", "goal"), rules.LOSS_IS_MINIMIZED)
     if isinstance(loss, dict):
         check(("loss", "of"), loss.get("of"), nodes, "node")
         l2 = loss.get("l2")

@@ -83,6 +83,8 @@ def assert_clean(outcome: Outcome, source: str) -> None:
 
 
 def assert_as_stated(outcome: Outcome, source: str, expected: dict) -> None:
+    if "in" in expected:  # the errors are in the spec's data file
+        source = str(Path(source).parent / expected["in"])
     assert_clean(outcome, source)
     assert outcome.code == expected["exit"], outcome.stderr
     lines = outcome.stderr.splitlines()
