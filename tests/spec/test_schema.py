@@ -45,7 +45,11 @@ MANIFEST = load_file(str(CORPUS / "manifest.yaml")).data
 NEEDS_THE_CIRCUIT = ("unknown node", "cycle", "reads its own output", "output:", "'optimize' block",
                      "expect.", "module", "expands to more than", "formula", "not allowed", "not an op",
                      "unknown op 'sigmoud'", "is not power", "'été' is not a valid name", "is an op",
-                     "both an input and a gate")
+                     "both an input and a gate",
+                     # data: what needs the other names, the column count, or the CSV file
+                     "is also a", "expects metric", "the row has", "is not -1 or +1", "unknown input", "unknown column",
+                     "no such data file", "is not a number", "is not a finite number", "the header has no column",
+                     "is not one of the data's columns", "the file is empty", "has a header but no rows")
 
 
 def _plain_json(value) -> bool:
