@@ -154,6 +154,13 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--max-nodes", type=click.IntRange(min=1), default=Limits().max_nodes, show_default=True,
               metavar="N", help="Refuse specs with more inputs and gates than this (formulas and modules "
                                 "expanded).")
+@click.option("--predict", "predict_file", metavar="FILE.csv",
+              help="Specs with data: after the optimization, evaluate on the rows of FILE.csv (a header "
+                   "row, then numbers) and write them to stdout as CSV, instead of the report: the file's "
+                   "columns and the predicted node's value. Columns the node does not need (labels) may "
+                   "be left out.")
+@click.option("--predict-node", metavar="NAME",
+              help="The node --predict writes (default: the score of the first metric, else loss.of).")
 @click.option("--all-nodes", is_flag=True,
               help="In the table, show every node a formula or a module instance makes, not one row per gate.")
 @optimization_options
@@ -162,7 +169,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
          gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
          max_depth: int, max_alias_nodes: int, max_nodes: int, graph_file: str | None, plot_file: str | None,
-         surface_file: str | None, explain: bool, all_nodes: bool, trace_path: str | None, every: int | None,
+         surface_file: str | None, explain: bool, predict_file: str | None, predict_node: str | None,
+         all_nodes: bool, trace_path: str | None, every: int | None,
          quiet: bool, no_optimize: bool, **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
@@ -197,6 +205,10 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         if target and len(specs) > 1 and "{name}" not in target:
             raise click.UsageError(f"--{option} {target}: with several specs, put {{name}} in the file name "
                                    "(each spec's name replaces it)")
+    if predict_node and not predict_file:
+        raise click.UsageError("--predict-node needs --predict FILE.csv")
+    if predict_file and (len(specs) > 1 or check or gradcheck or explain):
+        raise click.UsageError("--predict takes one spec, without --check, --gradcheck or --explain")
     if explain and fmt == "csv":
         raise click.UsageError("--explain works with --format table or json, not csv")
     changes = {key: value for key, value in settings.items() if key in OVERRIDES and value is not None}
@@ -220,7 +232,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         numerical_h=numerical_h if numerical else None, limits=limits, changes=changes,
         optimize=not no_optimize, trace_path=trace_path, every=every, quiet=quiet,
         pictures={option: target for option, target in pictures.items() if target}, explain=explain,
-        all_nodes=all_nodes)
+        all_nodes=all_nodes, predict=(predict_file, predict_node) if predict_file else None)
     codes = []
     for index, path in enumerate(specs):
         if index and fmt == "table" and not check:
@@ -249,6 +261,7 @@ class Options(NamedTuple):
     pictures: dict[str, str]  # option (graph, plot, plot-surface) -> file
     explain: bool
     all_nodes: bool  # the table unfolds formulas and instances
+    predict: tuple[str, str | None] | None = None  # --predict FILE.csv and --predict-node NAME
 
 
 def _run_one(path: str, options: Options) -> int:
@@ -376,6 +389,8 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
     for warning in result.warnings:
         click.echo(f"{source}: warning: {warning}", err=True)
     fmt, check, gradcheck = options.fmt, options.check, options.gradcheck
+    if options.predict is not None:
+        return _predict(result, source, options)
     if fmt == "json":
         from .present.json_output import iter_json
 
@@ -432,6 +447,27 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
         click.echo(f"{source}: note: last finite inputs (step {run.steps}): {shown}", err=True)
         return EXIT_NUMERICAL_ERROR
     return code
+
+
+def _predict(result, source: str, options: Options) -> int:
+    """--predict: the predicted node on the rows of a CSV file, as CSV on stdout."""
+    from .present.csv_output import prediction_lines
+    from .present.errors import error_lines
+    from .results.predict import predict_file
+
+    path, node = options.predict
+    if result.loss is None:
+        click.echo(f"{source}: error: --predict needs a spec with data (a 'data' block)", err=True)
+        return SpecError.exit_code
+    try:
+        columns, rows, node, predicted = predict_file(result, path, node, options.limits)
+    except CircuitRunError as err:
+        for line in error_lines(err, source, path, options.limits):
+            click.echo(line, err=True)
+        return err.exit_code
+    for piece in prediction_lines(columns, rows, node, predicted):
+        click.echo(piece, nl=False)
+    return _draw_pictures(result, options.pictures) if options.pictures else EXIT_OK
 
 
 def _draw_pictures(result, pictures: dict[str, str]) -> int:

@@ -73,3 +73,12 @@ def _data_lines(result: RunResult) -> Iterator[str]:
         yield lines(name, "input", "", slot, tail)
     for step, text in zip(circuit.tape, _refs_texts(circuit.refs)):
         yield lines(circuit.names[step.out], step.op.name, text, step.out, extra)
+
+
+def prediction_lines(columns: list[str], rows: list[list[float]], node: str, predicted) -> Iterator[str]:
+    """--predict's CSV: the input file's columns and `node`'s value, one line per row."""
+    yield ",".join([*columns, node]) + "\n"
+    values = predicted.tolist()
+    for start in range(0, len(rows), _CHUNK):
+        yield "".join([",".join(map(repr, [*row, value])) + "\n"
+                       for row, value in zip(rows[start:start + _CHUNK], values[start:start + _CHUNK])])

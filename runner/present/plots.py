@@ -43,6 +43,10 @@ def trace_figure(result: RunResult):
     iteration below it: in one panel, or one panel each when their scales differ."""
     run = _optimization(result, "--plot")
     Figure = _figure_class()
+    if result.loss is not None:  # a spec with data: loss, metrics, decision boundary
+        from .data_plots import data_figure
+
+        return data_figure(result, Figure)
     from matplotlib.ticker import MaxNLocator
 
     trace = run.trace
