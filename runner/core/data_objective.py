@@ -14,6 +14,7 @@ epoch, by `random.Random(seed)`.
 from __future__ import annotations
 
 import random
+from operator import itemgetter, mul
 from typing import Any, Sequence
 
 import numpy as np
@@ -44,11 +45,15 @@ class DataObjective(Objective):
         l2_names = (loss.l2.params if loss.l2 is not None and loss.l2.params is not None
                     else circuit.trainable)
         self.l2_slots = [circuit.index[name] for name in l2_names] if self.l2_weight else []
+        self._l2_values = lambda values: [values[slot] for slot in self.l2_slots]
+        if len(self.l2_slots) > 1:
+            self._l2_values = itemgetter(*self.l2_slots)
         self.classifiers = {name: (circuit.index[getattr(metrics, name).score],
                                    circuit.index[getattr(metrics, name).label])
                             for name in METRIC_NAMES if metrics is not None and getattr(metrics, name)}
         self.tape = BatchedTape(circuit, self.column_slots)
         self.live = self.tape.live(self.of)
+        self.fused = None  # a fused.FusedTape, once accelerated
         self.rows: np.ndarray | None = None  # None: every row
         self._batches: list[np.ndarray] = []
         self._batch_size: int | None = None
@@ -88,6 +93,16 @@ class DataObjective(Objective):
         self.use_all_rows()
         return self.value()
 
+    def accelerate(self) -> bool:
+        """Run dense layers as matrix products from now on (fused.py), for
+        training: nodes inside a fused neuron are then not given values."""
+        from .fused import FusedTape
+
+        if self.fused is None:
+            observed = tuple(slot for pair in self.classifiers.values() for slot in pair)
+            self.fused = FusedTape(self.tape, self.of, observed)
+        return bool(self.fused.layers)
+
     # ---- evaluation ---------------------------------------------------------
 
     def _forward(self) -> float:
@@ -95,7 +110,7 @@ class DataObjective(Objective):
         rows = self.rows
         for slot, column in zip(self.column_slots, self.all_columns):
             values[slot] = column if rows is None else column[rows]
-        self.tape.forward(values)
+        (self.fused or self.tape).forward(values)
         self.values = values
         of = values[self.of]
         count = self.row_count
@@ -104,10 +119,13 @@ class DataObjective(Objective):
         else:
             data = float(of) * count if self.reduce == "sum" else float(of)
         params = self.circuit.values
-        regularization = self.l2_weight * sum(params[slot] * params[slot] for slot in self.l2_slots)
+        penalized = self._l2_values(params)
+        regularization = self.l2_weight * sum(map(mul, penalized, penalized))
         self.parts = (data, regularization)
         total = data + regularization
         if total - total != 0.0:
+            if self.fused is not None:  # find the gate on the plain path, which has every value
+                self.tape.forward(values)
             raise row_error(self.circuit, values, self.tape.per_row, rows, "value")
         return total
 
@@ -121,12 +139,16 @@ class DataObjective(Objective):
             seed = np.full(self.row_count, seed)
         else:
             seed = seed * self.row_count
-        grads = self.tape.backward(self.values, self.live, self.of, seed)
-        weight, params = self.l2_weight, self.circuit.values
-        for slot in self.l2_slots:
-            grads[slot] = (grads[slot] or 0.0) + 2.0 * weight * params[slot]
+        if self.fused is not None:
+            grads = self.fused.backward(self.values, seed)
+        else:
+            grads = self.tape.backward(self.values, self.live, self.of, seed)
+        twice = 2.0 * self.l2_weight
+        for slot, value in zip(self.l2_slots, self._l2_values(self.circuit.values)):
+            held = grads[slot]
+            grads[slot] = twice * value if held is None else held + twice * value
         self.grads = grads
-        result = [0.0 if grads[slot] is None else float(grads[slot]) for slot in self.slots]
+        result = [0.0 if grad is None else grad for grad in map(grads.__getitem__, self.slots)]
         check = sum(result)
         if check - check != 0.0:
             raise row_error(self.circuit, grads, self.tape.per_row, self.rows, "gradient")

@@ -130,7 +130,7 @@ class Optimization:
         optimizer = OPTIMIZERS[settings.optimizer](settings)
         iteration = 0
         if _worth_compiling(len(objective.circuit.tape), settings.iterations):
-            objective.circuit.accelerate()
+            objective.accelerate()
         objective.start_batches(settings.batch_size, settings.seed)
         try:
             output, grads = self._evaluate()
