@@ -14,8 +14,10 @@ and 1.7236 for them: the data set and the weights are the notebook's own).
 - micrograd (PyPI micrograd.nn.MLP): its own loop, graph rebuilt every step.
 - numpy by hand: three matrix layers, backprop written out.
 - torch: the same matrix layers as float64 tensors with autograd, one thread.
-- circuit-run: `circuit-run --format json circuits/moons.yaml --iterations N` minus the same
-  at `--iterations 0`, divided by N (start-up, loading and output cancel).
+- circuit-run: `circuit-run -q circuits/moons.yaml --iterations N` minus the same at
+  `--iterations 0`, divided by N (start-up, loading and output cancel). The table, not JSON:
+  JSON lists every node's value per row, 80 million numbers at 100,000 rows, and its trace
+  grows with N, which would not cancel.
 
 Then the 100,000-row variant: a moons CSV of that size (benchmarks/make_moons.py), one
 full-batch step's time and each process's peak memory, and the time to read the CSV.
@@ -242,7 +244,7 @@ def measure_circuit_run(spec: Path, steps: int, repeat: int) -> dict | str:
     runs: dict[int, list] = {steps: [], 0: []}
     for _ in range(repeat):
         for n in (steps, 0):
-            result = child([exe, "--format", "json", "--iterations", str(n), str(spec)])
+            result = child([exe, "-q", "--iterations", str(n), str(spec)])
             if not result.ok:
                 return "unavailable: " + result.describe_failure()
             runs[n].append(result)
@@ -254,10 +256,11 @@ def measure_circuit_run(spec: Path, steps: int, repeat: int) -> dict | str:
 
 
 def _json_loss(stdout: str) -> float | None:
-    try:
-        return float(json.loads(stdout.splitlines()[0])["output"]["value"])
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
+    """The loss from the table's line `* loss = ... = VALUE; grad is ...`."""
+    import re
+
+    found = re.search(r"\* loss = .* = ([-+0-9.e]+); grad is", stdout)
+    return float(found.group(1)) if found else None
 
 
 def big_spec(moons: Path, rows: int) -> tuple[Path, Path] | str:

@@ -168,24 +168,39 @@ def iter_json(result: RunResult, extra: Mapping[str, Any] | None = None, *,
 
 
 def _data_pieces(result: RunResult, extra: Mapping[str, Any], trace: Iterable[str] | None) -> Iterator[str]:
-    document = {**to_json_dict(result), **extra}
-    run = result.optimization if "optimization" not in extra else None
-    pieces = []
-    for key, value in document.items():
-        if key == "optimization" and run is not None:
-            pieces.append(None)
-        else:
-            pieces.append(f"{_dumps(key)}: {_dumps(value)}")
-    yield "{"
-    for index, piece in enumerate(pieces):
-        if index:
-            yield ", "
-        if piece is None:
-            yield '"optimization": '
-            assert run is not None
-            yield from _optimization_pieces(run, trace)
-        else:
-            yield piece
+    """The document of a spec with data, a node at a time: with 100,000 rows
+    each node's lists are long, and the whole text must never exist at once."""
+    circuit, spec = result.circuit, result.spec
+    yield (f'{{"circuit": {_dumps(spec.name)}, "spec": {_dumps(spec.source)}, "output": '
+           f'{{"name": {_dumps(circuit.output_name)}, "value": {_number(result.output)}}}, "nodes": {{')
+    value, grad = _number_or_rows(result.values), _number_or_rows(result.grads, result.values)
+    numerical = result.numerical_grads or {}
+    first = True
+    for name in circuit.input_names:
+        node = {"op": "input", "in": [], "value": value(name), "grad": grad(name),
+                "trainable": name in circuit.trainable}
+        if name in numerical:
+            node["numerical_grad"] = numerical[name]
+        yield ("" if first else ", ") + f"{_dumps(name)}: {_dumps(node)}"
+        first = False
+    for step, refs in zip(circuit.tape, circuit.refs):
+        name = circuit.names[step.out]
+        node = {"op": step.op.name, "in": list(refs), "value": value(name), "grad": grad(name)}
+        yield f", {_dumps(name)}: {_dumps(node)}"
+    yield '}, "optimization": '
+    if "optimization" in extra or result.optimization is None:
+        yield _dumps(extra.get("optimization"))
+    else:
+        yield from _optimization_pieces(result.optimization, trace)
+    rest = {"check": result.check.as_dict() if result.check is not None else None}
+    if result.gradcheck is not None:
+        rest["gradcheck"] = result.gradcheck.as_dict()
+    if circuit.groups:
+        rest["groups"] = groups_json(circuit.groups)
+    rest.update(data_json(result))
+    rest.update({key: item for key, item in extra.items() if key != "optimization"})
+    for key, item in rest.items():
+        yield f", {_dumps(key)}: {_dumps(item)}"
     yield "}"
 
 
