@@ -140,3 +140,24 @@ def test_final_output_is_over_all_rows_after_minibatches():
     hinge = [max(0.0, 1 - label * (final["a"] * x + final["b"] * y + final["c"])) for x, y, label in data.rows]
     expected = sum(hinge) / len(hinge) + 0.1 * (final["a"] ** 2 + final["b"] ** 2)
     assert result.optimization.final_output == pytest.approx(expected, rel=1e-12)
+
+
+def test_update_expect_fixes_a_row_and_a_metric(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SVM_COST.read_text().replace("cost: [0.44, 1.37, 0.0]", "cost: [0.44, 1.3, 0.0]")
+                    .replace("metrics: {accuracy: 0.6666666666666666}", "metrics: {accuracy: 0.5}"))
+    result = invoke("--update-expect", str(spec))
+    assert "values.cost[1]: 1.3 -> 1.37" in result.stdout and "metrics.accuracy: 0.5 -> " in result.stdout
+    assert spec.read_text() == SVM_COST.read_text().replace("accuracy: 0.6666666666666666}", "accuracy: "
+                                                                "0.6666666666666666}")
+    assert invoke("--check", str(spec)).exit_code == 0
+
+
+def test_update_expect_creates_a_block_with_metrics_and_without_columns(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SVM_COST.read_text().split("expect:")[0])
+    assert invoke("--update-expect", str(spec)).exit_code == 0
+    expect = runner.load_spec(str(spec)).expect
+    assert set(expect.grads) == {"w0", "w1", "w2"} and expect.metrics["accuracy"].value == pytest.approx(2 / 3)
+    assert invoke("--check", str(spec)).exit_code == 0
+
