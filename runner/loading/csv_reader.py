@@ -11,6 +11,7 @@ checked by the spec stage; this reader only returns the names.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import Problem, SpecError
-from .source import line_column
 
 _UNPLAIN = re.compile(r"[^\x00-\x7f]|_")
 MAX_PROBLEMS = 20  # shown per file; a wholly wrong file would otherwise print a line per row
@@ -76,18 +76,28 @@ def _read_text(path: Path, max_bytes: int) -> str:
 
 
 def _decode(raw: bytes, source: str) -> str:
+    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw  # a BOM is allowed
     try:
-        text = raw.decode("utf-8-sig")  # a byte order mark is allowed and dropped
+        text = body.decode("utf-8")
     except UnicodeDecodeError as err:
-        line, column = line_column(raw[: err.start].decode("utf-8", "replace"), len(raw))
+        before = body[: err.start].decode("utf-8", "replace")
+        line, column = _line_column(before, len(before))
         raise SpecError(source, [Problem(line, column, f"the file is not valid UTF-8 (byte "
-                                         f"0x{raw[err.start]:02x}); save it as UTF-8")]) from None
+                                         f"0x{body[err.start]:02x}); save it as UTF-8")]) from None
     nul = text.find("\x00")
     if nul >= 0:
-        line, column = line_column(text, nul)
+        line, column = _line_column(text, nul)
         raise SpecError(source, [Problem(line, column, "the file contains a NUL byte; "
                                          "a data file must be text")])
     return text
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of `text[offset]`, lines split as the csv module splits them."""
+    lines = io.StringIO(text[:offset], newline="").readlines()
+    if not lines or lines[-1].endswith(("\n", "\r")):
+        return len(lines) + 1, 1
+    return len(lines), len(lines[-1]) + 1
 
 
 def _fail(source: str, message: str) -> SpecError:

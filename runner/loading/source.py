@@ -3,6 +3,7 @@ decoded as UTF-8. What the text means is the readers' business."""
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 
@@ -40,12 +41,14 @@ def decode(raw: bytes, source: str, limits: Limits = Limits()) -> str:
     """Bytes -> text: size-limited UTF-8 (a BOM is allowed), no NUL bytes."""
     if len(raw) > limits.max_bytes:
         raise _too_big(source, limits)
+    # Without its byte order mark: utf-8-sig's error offsets would not count the BOM.
+    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
     try:
-        text = raw.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as err:
-        line, column = line_column(raw[: err.start].decode("utf-8", "replace"), len(raw))
+        line, column = line_column(body[: err.start].decode("utf-8", "replace"), len(body))
         raise SpecError(source, [Problem(line, column, f"the file is not valid UTF-8 (byte "
-                                         f"0x{raw[err.start]:02x}); save it as UTF-8")]) from None
+                                         f"0x{body[err.start]:02x}); save it as UTF-8")]) from None
     nul = text.find("\x00")
     if nul >= 0:
         line, column = line_column(text, nul)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 import os
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from runner.errors import SpecError
 from runner.loading.csv_reader import MAX_PROBLEMS, DataTable, cell_locator, read_csv
@@ -194,6 +199,12 @@ def test_a_wholly_wrong_file_reports_a_bounded_number_of_problems(write):
 
 def test_an_invalid_utf8_byte_is_placed_by_character(write):
     assert_problems(write("d.csv", b"a,b\n\xc3\xa9,\xff\n"), [("2:3", "byte 0xff")])
+    assert_problems(write("e.csv", b"\xef\xbb\xbfa,b\n1,\xff\n"), [("2:3", "byte 0xff")])  # after a BOM
+
+
+def test_positions_count_old_mac_line_ends_as_lines(write):
+    assert_problems(write("d.csv", b"a,b\r1,\x00\r"), [("2:3", "NUL byte")])
+    assert_problems(write("e.csv", b"a,b\r1,\xff\r"), [("2:3", "byte 0xff")])
 
 
 # --------------------------------------------------------------------------
@@ -211,6 +222,17 @@ def test_a_directory(tmp_path):
 def test_an_unreadable_file(write):
     path = write("d.csv", "a\n1\n")
     os.chmod(path, 0)
+    assert problems(path) == [("", "cannot read the file: Permission denied")]
+
+
+def test_an_error_while_reading_is_reported(write, monkeypatch):
+    """As test_an_unreadable_file, where root would read anything."""
+    path = write("d.csv", "a\n1\n")
+
+    def failing_open(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("builtins.open", failing_open)
     assert problems(path) == [("", "cannot read the file: Permission denied")]
 
 
@@ -248,3 +270,45 @@ def test_cell_locator_finds_cells_of_rows_and_header(write):
     path = write("d.csv", 'x0, x1 ,"y"\n1.2,  0.7,1\n-0.3,"a\nb",-1\n')
     where = cell_locator(DataTable(Path(path), ["x0", "x1", "y"], [], [2, 3]))
     assert [where(1, 1), where(1, 2), where(2, 1), where(3, 2)] == [(1, 5), (1, 9), (2, 7), (4, 4)]
+
+
+# --------------------------------------------------------------------------
+# Properties: any table of finite numbers comes back as written; any text
+# is either read or refused with positions inside the file
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(rows=st.lists(st.lists(finite, min_size=3, max_size=3), min_size=1, max_size=20),
+       newline=st.sampled_from(["\n", "\r\n", "\r"]),
+       quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+       trailing=st.integers(0, 3))
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_written_tables_read_back_exactly(tmp_path, rows, newline, quoting, trailing):
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=newline, quoting=quoting).writerows([COLUMNS, *map(_as_text, rows)])
+    path = tmp_path / "t.csv"
+    path.write_text(buffer.getvalue() + newline * trailing, encoding="utf-8", newline="")
+    table = read(path, COLUMNS)
+    assert table.rows == rows and table.lines == list(range(2, len(rows) + 2))
+
+
+def _as_text(row: list[float]) -> list[str]:
+    return [repr(value) for value in row]
+
+
+@given(text=st.text(alphabet='ab1.e-,"_ \n\r\t\u00e9', max_size=60))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_text_is_read_or_refused_at_a_real_position(tmp_path, text):
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    try:
+        table = read(path)
+    except SpecError as error:
+        lines = io.StringIO(text, newline="").readlines() or [""]
+        for problem in error.problems:
+            assert 1 <= problem.line <= len(lines), (problem, lines)
+            assert 1 <= problem.column <= len(lines[problem.line - 1].rstrip("\r\n")) + 1, (problem, lines)
+    else:
+        assert table.rows and all(len(row) == len(table.columns) for row in table.rows)
+        assert all(map(math.isfinite, (value for row in table.rows for value in row)))

@@ -106,6 +106,14 @@ def test_utf8_bom_is_accepted(cli, write):
     assert cli.json(path)[0]["output"]["value"] == 4.0
 
 
+def test_a_bad_byte_after_a_bom_is_named_and_placed_right(cli, write):
+    """The BOM's three bytes once shifted the offset: the byte before was named, 3 columns early."""
+    path = write("bom.yaml", b"\xef\xbb\xbfinputs:\n  x: 1 # \xff\n")
+    result = cli(path)
+    assert result.exit_code == 2
+    assert f"{path}:2:10: error: the file is not valid UTF-8 (byte 0xff)" in result.stderr
+
+
 def test_missing_file_and_directory(cli, tmp_path):
     result = cli(str(tmp_path / "nope.yaml"), str(tmp_path))
     assert result.exit_code == 2
