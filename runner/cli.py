@@ -293,6 +293,9 @@ def _load(path: str, source: str, options: Options):
     inputs = spec.netlist.inputs  # a module's parameters are inputs too
     problems = [Problem(0, 0, f"--set {name}: the spec has no input '{name}'" + _suggest(name, inputs))
                 for name in options.overrides if name not in inputs]
+    data = spec.netlist.data
+    problems += [Problem(0, 0, f"--set {name}: '{name}' is a data column, with a value per row; edit the "
+                               "data instead") for name in options.overrides if data and name in data.columns]
     problems += [Problem(0, 0, f"--set {name}={value:g}: outside the input's bounds ({bounds})")
                  for name, value in options.overrides.items() if name in inputs
                  for bounds in [_outside(value, inputs[name].min, inputs[name].max)] if bounds]

@@ -201,6 +201,7 @@ def _reference(value: Any) -> Any:
 
 def _optimize(value: Any) -> Optimize:
     fields = _flat(Optimize, value)
+    _require(fields.get("batch_size") is None)  # needs data: the full path explains
     method = fields.get("method", "analytic")
     if fields.get("tolerance") is not None:
         _require(rules.tolerance_problem(method) is None)

@@ -8,7 +8,7 @@ added here, from the same sources the validation uses, so that an editor
   unreserved names (`propertyNames`, no other keys);
 - an op gate has as many inputs as its op takes (from the op table);
 - `inputs` has at least one entry unless `data` is there (its columns are inputs);
-- data comes as `rows` (at least one) or as a `file`; `loss` and `metrics` need data,
+- data comes as `rows` (at least one) or as a `file`; `loss`, `metrics` and a `batch_size` need data,
   and a loss is minimized.
 """
 
@@ -32,7 +32,8 @@ def spec_schema() -> dict:
     _name_keys(schema)
     schema["$defs"]["Gate"]["allOf"] = _arities()
     schema["allOf"] = [{"if": {"not": {"required": ["data"]}},
-                        "then": {"properties": {"inputs": {"minProperties": 1}}}},
+                        "then": {"properties": {"inputs": {"minProperties": 1},
+                                                "optimize": {"properties": {"batch_size": {"type": "null"}}}}}},
                        {"if": {"required": ["loss"]},
                         "then": {"properties": {"optimize": {"properties": {"goal": {"const": "minimize"}}}}}}]
     schema["dependentRequired"] = {"loss": ["data"], "metrics": ["data"]}

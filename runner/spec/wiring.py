@@ -181,12 +181,15 @@ def _learning_problems(data: dict, inputs: set[str], columns: set[str], nodes: s
         if isinstance(data.get(section), dict) and not has_data:
             report((section,), f"'{section}' needs data: add a 'data' block with columns and rows",
                    key=True)
+    optimize = data.get("optimize")
+    if isinstance(optimize, dict) and optimize.get("batch_size") is not None and not has_data:
+        report(("optimize", "batch_size"), "'batch_size' needs data: minibatches are drawn from its rows",
+               key=True)
 
     def check(path: tuple, name: Any, allowed: set[str], kind: str) -> None:
         if isinstance(name, str) and NODE.match(name) and name not in allowed:
             report(path, f"unknown {kind} '{name}'" + hints(name, allowed))
 
-    optimize = data.get("optimize")
     if isinstance(loss, dict) and isinstance(optimize, dict) and optimize.get("goal") == "maximize":
         report(("optimize", "goal"), rules.LOSS_IS_MINIMIZED)
     if isinstance(loss, dict):

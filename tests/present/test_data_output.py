@@ -161,3 +161,8 @@ def test_update_expect_creates_a_block_with_metrics_and_without_columns(tmp_path
     assert set(expect.grads) == {"w0", "w1", "w2"} and expect.metrics["accuracy"].value == pytest.approx(2 / 3)
     assert invoke("--check", str(spec)).exit_code == 0
 
+
+
+def test_set_refuses_a_data_column():
+    result = invoke("--set", "x0=1", str(SVM_COST))
+    assert result.exit_code == 2 and "'x0' is a data column" in result.stderr
