@@ -166,3 +166,18 @@ def test_update_expect_creates_a_block_with_metrics_and_without_columns(tmp_path
 def test_set_refuses_a_data_column():
     result = invoke("--set", "x0=1", str(SVM_COST))
     assert result.exit_code == 2 and "'x0' is a data column" in result.stderr
+
+
+def test_plot_surface_of_a_data_spec_is_the_loss_over_all_rows(tmp_path):
+    pytest.importorskip("matplotlib")
+    from runner.present.plots import surface_grid
+
+    source = ("inputs: {a: 1.0, c: -1.0}\ndata:\n  columns: [x, label]\n  rows: [[1.2, 1], [-0.3, -1], [3.0, 1]]\n"
+              "gates:\n  score: \"a*x + c\"\n  hinge: \"max(0, 1 - label*score)\"\nloss: {of: hinge}\n"
+              "optimize: {step_size: 0.1, iterations: 5}\n")
+    result = run_source(source)
+    gx, gy, z = surface_grid(result, grid=5)
+    a, c = float(gx[1]), float(gy[3])
+    rows = [(1.2, 1), (-0.3, -1), (3.0, 1)]
+    expected = sum(max(0.0, 1 - label * (a * x + c)) for x, label in rows) / 3
+    assert z[3, 1] == pytest.approx(expected, rel=1e-12)
