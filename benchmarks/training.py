@@ -14,13 +14,12 @@ and 1.7236 for them: the data set and the weights are the notebook's own).
 - micrograd (PyPI micrograd.nn.MLP): its own loop, graph rebuilt every step.
 - numpy by hand: three matrix layers, backprop written out.
 - torch: the same matrix layers as float64 tensors with autograd, one thread.
-- circuit-run: `circuit-run -q circuits/moons.yaml --iterations N` minus the same at
-  `--iterations 0`, divided by N (start-up, loading and output cancel). The table, not JSON:
-  JSON lists every node's value per row, 80 million numbers at 100,000 rows, and its trace
-  grows with N, which would not cancel.
+- circuit-run: `circuit-run --format json circuits/moons.yaml --iterations N` minus the same
+  at `--iterations 0`, divided by N (start-up, loading and output cancel).
 
-Then the 100,000-row variant: a moons CSV of that size (benchmarks/make_moons.py), one
-full-batch step's time and each process's peak memory, and the time to read the CSV.
+Then the 100,000-row variant: a moons CSV of that size (benchmarks/make_moons.py), the time
+of a full-batch step (circuit-run: 10 steps minus 0, divided by 10) and each process's peak
+memory, and the time to read the CSV.
 
 Every measurement runs in its own child process, timed by CPU time (user + sys, from
 os.wait4 or time.process_time) since the machine may be shared; numpy, torch and
@@ -49,6 +48,7 @@ OUT = HERE / "out"
 SHAPE = (2, 16, 16, 1)
 ALPHA = 1e-4  # the L2 weight
 SEED = 1337
+BIG_STEPS = 10  # full-batch steps timed on the big data (one step alone drowns in the noise)
 ANCHORS_MS = {"micrograd": 1483.0, "torch": 0.259, "numpy": 0.062}  # the issue's, per step
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -209,11 +209,14 @@ def peer_main(engine: str, path: Path, steps: int) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def child(cmd: list[str], timeout: float = 900) -> "run.Child":
+def child(cmd: list[str], timeout: float = 900, capture: bool = True) -> "run.Child":
+    """Run cmd in a child process: its CPU seconds, peak RSS and (if `capture`) its output.
+    Big outputs go to /dev/null: held here, they would swell this process, and a child's
+    peak RSS on Linux starts from its parent's."""
     import run  # benchmarks/run.py: child processes with CPU time and their own peak RSS
 
     os.environ.update(ONE_THREAD)
-    return run.run_child(cmd, timeout, capture=True)
+    return run.run_child(cmd, timeout, capture=capture)
 
 
 def measure_peer(engine: str, path: Path, steps: int) -> dict | str:
@@ -227,15 +230,23 @@ def measure_peer(engine: str, path: Path, steps: int) -> dict | str:
     return {**json.loads(result.stdout), "max_rss": result.max_rss}
 
 
+CIRCUIT_RUN: str | None = None  # --circuit-run
+
+
 def circuit_run_exe() -> str | None:
     import shutil
 
+    if CIRCUIT_RUN:
+        return CIRCUIT_RUN
     beside = Path(sys.executable).parent / "circuit-run"
     return str(beside) if beside.exists() else shutil.which("circuit-run")
 
 
-def measure_circuit_run(spec: Path, steps: int, repeat: int) -> dict | str:
-    """(t(steps) - t(0)) / steps over `repeat` interleaved pairs of runs; medians."""
+def measure_circuit_run(spec: Path, steps: int, repeat: int, keep_loss: bool = True,
+                        fmt: str = "json") -> dict | str:
+    """(t(steps) - t(0)) / steps over `repeat` interleaved pairs of runs; medians. The
+    output goes to /dev/null; with `keep_loss`, two more runs, at 0 and 1 steps, their output
+    kept, give the loss at steps 0 and 1 (not for big data: the JSON has every row's values)."""
     exe = circuit_run_exe()
     if exe is None:
         return "not installed (circuit-run)"
@@ -244,23 +255,27 @@ def measure_circuit_run(spec: Path, steps: int, repeat: int) -> dict | str:
     runs: dict[int, list] = {steps: [], 0: []}
     for _ in range(repeat):
         for n in (steps, 0):
-            result = child([exe, "-q", "--iterations", str(n), str(spec)])
+            result = child([exe, "--format", fmt, "--iterations", str(n), str(spec)], capture=False)
             if not result.ok:
                 return "unavailable: " + result.describe_failure()
             runs[n].append(result)
+    losses = [_json_loss(child([exe, "--format", "json", "--iterations", str(n), str(spec)]).stdout)
+              for n in ((0, 1) if keep_loss else ())]
     seconds = {n: statistics.median(r.seconds for r in rs) for n, rs in runs.items()}
     return {"ms_per_step": 1000 * (seconds[steps] - seconds[0]) / steps,
             "process_seconds": seconds[steps], "start_seconds": seconds[0],
             "max_rss": max(r.max_rss for r in runs[steps]),
-            "losses": [_json_loss(runs[0][0].stdout)], "steps": steps}
+            "losses": losses, "steps": steps}
 
 
 def _json_loss(stdout: str) -> float | None:
-    """The loss from the table's line `* loss = ... = VALUE; grad is ...`."""
-    import re
-
-    found = re.search(r"\* loss = .* = ([-+0-9.e]+); grad is", stdout)
-    return float(found.group(1)) if found else None
+    """The loss after the run's steps: `optimization.final.output`, else (no steps) `output`."""
+    try:
+        report = json.loads(stdout.splitlines()[0])
+        final = (report.get("optimization") or {}).get("final") or {}
+        return float(final.get("output", report["output"]["value"]))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
 
 
 def big_spec(moons: Path, rows: int) -> tuple[Path, Path] | str:
@@ -337,12 +352,13 @@ def report(results: dict, rows: int) -> str:
 
 def big_report(results: dict, rows: int, csv_read) -> str:
     lines = [f"## One full-batch step on {rows:,} rows", "",
-             "| engine | per step | whole process | peak RSS |", "|---|---|---|---|"]
+             f"| engine | per step | whole run: 0 steps / {BIG_STEPS} steps | peak RSS |", "|---|---|---|---|"]
     for name, result in results.items():
         if isinstance(result, str):
             lines.append(f"| {name} | {result} | | |")
             continue
-        whole = f"{result['process_seconds']:.2f} s" if "process_seconds" in result else ""
+        whole = (f"{result['start_seconds']:.2f} s / {result['process_seconds']:.2f} s"
+                 if "process_seconds" in result else "")
         lines.append(f"| {name} | {fmt_ms(result['ms_per_step'])} | {whole} | "
                      f"{result['max_rss'] / 2**20:.0f} MiB |")
     lines.append("")
@@ -378,11 +394,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats; skip the 100,000 rows")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the big variant")
+    parser.add_argument("--big-json", action="store_true",
+                        help="also time the big variant with --format json (minutes, GiBs)")
+    parser.add_argument("--circuit-run", metavar="EXE",
+                        help="the circuit-run to time (default: beside this Python, else on PATH)")
     parser.add_argument("--spec", type=Path, default=MOONS_SPEC,
                         help="circuit-run's moons spec (default circuits/moons.yaml)")
     args = parser.parse_args(argv)
     use_benchmark_venv()
     sys.path.insert(0, str(HERE))
+    global CIRCUIT_RUN
+    CIRCUIT_RUN = args.circuit_run
     repeat = 3 if args.quick else 5
     print(f"[load average {os.getloadavg()[0]:.2f}; CPU time, one thread]", file=sys.stderr)
 
@@ -397,8 +419,13 @@ def main(argv: list[str] | None = None) -> int:
     data = made[1] if isinstance(made, tuple) else OUT / f"moons-{args.rows}.csv"
     if not data.exists():
         child([sys.executable, str(HERE / "make_moons.py"), "-n", str(args.rows), "-o", str(data)])
-    big = {"numpy": measure_peer("numpy", data, 5), "torch": measure_peer("torch", data, 5),
-           "circuit-run": made if isinstance(made, str) else measure_circuit_run(made[0], 1, 3)}
+    big = {"numpy": measure_peer("numpy", data, 5), "torch": measure_peer("torch", data, 5)}
+    # The table (it shows a few values of each row-wise node), not --format json, whose
+    # every row of every node outweighs the step many times over at this size.
+    big["circuit-run"] = made if isinstance(made, str) else measure_circuit_run(
+        made[0], BIG_STEPS, 3, keep_loss=False, fmt="table")
+    if args.big_json and not isinstance(made, str):
+        big["circuit-run --format json"] = measure_circuit_run(made[0], BIG_STEPS, 1, keep_loss=False)
     print()
     print(big_report(big, args.rows, measure_csv_read(data, 3)))
     print(f"\n[load average {os.getloadavg()[0]:.2f} at end]", file=sys.stderr)

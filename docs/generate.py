@@ -4,6 +4,7 @@
     python docs/generate.py --check   # exit 1 if any is out of date (a test runs this)
 
 - the op table in docs/spec-format.md, from runner/ops.py;
+- the exit codes in README.md, from runner/errors.py;
 - the import graph in docs/architecture.md, from the imports of runner/.
 
 Each generated part sits between `<!-- generated: NAME -->` and
@@ -24,7 +25,7 @@ PACKAGE = ROOT / "runner"
 # stage and from earlier ones, never from a later one. The base modules hold
 # what every stage shares (errors, limits, the op table).
 LAYERS = ["base", "loading", "spec", "core", "optimization", "results", "present", "entry points"]
-BASE = {"errors", "limits", "ops", "gc_pause", "_version"}
+BASE = {"errors", "limits", "ops", "gc_pause", "_version", "words"}
 ENTRY_POINTS = {"cli", "pytest_plugin", "__init__", "__main__"}
 
 
@@ -123,7 +124,17 @@ def op_table() -> str:
     return "\n".join(rows)
 
 
+def exit_codes() -> str:
+    sys.path.insert(0, str(ROOT))
+    from runner.errors import EXIT_CODES
+
+    rows = ["| code | meaning |", "|---|---|"]
+    rows += [f"| {code} | {meaning.replace('|', chr(92) + '|')} |" for code, (_, meaning) in EXIT_CODES.items()]
+    return "\n".join(rows)
+
+
 GENERATED = {
+    ROOT / "README.md": {"exit-codes": exit_codes},
     ROOT / "docs" / "spec-format.md": {"op-table": op_table},
     ROOT / "docs" / "architecture.md": {"import-graph": import_graph},
 }

@@ -6,19 +6,23 @@ through present/errors.py and exits with the highest code of the specs run.
 
 from __future__ import annotations
 
+import errno
 import gc
 import math
+import os
 import sys
+from contextlib import contextmanager
 from typing import Any, NamedTuple, Sequence
 
 import click
 
 from ._version import __version__
-from .errors import (EXIT_CHECK_FAILED, EXIT_NUMERICAL_ERROR, EXIT_OK, CircuitRunError, OutputError, Problem,
-                     SpecError)
+from .errors import (EXIT_BROKEN_PIPE, EXIT_CHECK_FAILED, EXIT_CODES, EXIT_INTERRUPTED, EXIT_NUMERICAL_ERROR,
+                     EXIT_OK, EXIT_SPEC_ERROR, CircuitRunError, OutputError, Problem, SpecError)
 from .limits import MAX_ITERATIONS, Limits
 from .loading.source import STDIN, STDIN_NAME
 from .spec import rules
+from .words import counted
 
 EXAMPLES = """
 \b
@@ -28,14 +32,15 @@ Examples:
   circuit-run --set x=3 --set y=-1 circuits/add-multiply.yaml
   circuit-run --check circuits/*.yaml
   circuit-run --gradcheck circuits/neuron.yaml
+  circuit-run --html neuron.html circuits/neuron.yaml
   circuit-run --update-expect circuits/neuron.yaml
   circuit-run --iterations 100000 --optimizer adam --trace run.jsonl circuits/rosenbrock.yaml
+  circuit-run --engine micrograd.engine:Value --conformance
   cat spec.yaml | circuit-run -
 
 \b
-Exit codes: 0 success, 1 a check failed (--check, --gradcheck),
-2 invalid spec or usage, 3 numerical error (a value went non-finite).
-"""
+Exit codes (with several specs, the highest):
+""" + "\n".join(f"  {code:<3} {brief}" for code, (brief, _) in EXIT_CODES.items()) + "\n"
 
 
 class Assignment(click.ParamType):
@@ -59,29 +64,51 @@ class Assignment(click.ParamType):
         return name, number
 
 
-class PositiveFinite(click.ParamType):
-    """A finite number greater than 0 (a step size or tolerance)."""
+class EngineTarget(click.ParamType):
+    """MODULE:CLASS, checked for its shape only (importing it runs the user's code)."""
+
+    name = "MODULE:CLASS"
+
+    def convert(self, value: Any, param, ctx) -> str:
+        from .results.foreign_engine import check_target
+
+        try:
+            return check_target(str(value))
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+class FiniteNumber(click.ParamType):
+    """A finite number above a minimum (a step, a size, a tolerance).
+
+    click's FloatRange lets NaN through (every comparison with NaN is
+    false) and takes inf as in range; neither means anything here."""
 
     name = "X"
 
+    def __init__(self, minimum: float = 0.0, *, inclusive: bool = False):
+        self.minimum, self.inclusive = minimum, inclusive
+
     def convert(self, value: Any, param, ctx) -> float:
-        if isinstance(value, float):
+        if isinstance(value, float) and math.isfinite(value):
             return value
         try:
             number = float(value)
-        except ValueError:
+        except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number", param, ctx)
-        if not (math.isfinite(number) and number > 0):
-            self.fail(f"must be a finite number greater than 0, got {value!r}", param, ctx)
+        above = number >= self.minimum if self.inclusive else number > self.minimum
+        if not (math.isfinite(number) and above):
+            relation = "at least" if self.inclusive else "greater than"
+            self.fail(f"must be a finite number {relation} {self.minimum:g}, got {value!r}", param, ctx)
         return number
 
 
 def optimization_options(command):
     """--trace, --every, --quiet and the overrides of the spec's optimize block."""
     options = [
-        click.option("--trace", "trace_path", metavar="FILE",
+        click.option("--trace", "trace_paths", metavar="FILE", multiple=True,
                      help="Write every optimization row to FILE as it runs: .csv, .jsonl or .json by "
-                          "its extension. With several specs, put {name} in FILE."),
+                          "its extension. With several specs, put {name} in FILE. Repeatable."),
         click.option("--every", type=click.IntRange(min=1), metavar="N",
                      help="In the table, show every Nth optimization row (and the last) instead of "
                           "the first, evenly spaced and last rows."),
@@ -90,12 +117,12 @@ def optimization_options(command):
         click.option("--iterations", type=click.IntRange(0, MAX_ITERATIONS), metavar="N",
                      help="Override optimize.iterations. Any override gives a spec without an "
                           "optimize block one, with the defaults."),
-        click.option("--step-size", type=PositiveFinite(), help="Override optimize.step_size."),
+        click.option("--step-size", type=FiniteNumber(), help="Override optimize.step_size."),
         click.option("--method", type=click.Choice(rules.METHODS), help="Override optimize.method."),
         click.option("--goal", type=click.Choice(rules.GOALS), help="Override optimize.goal."),
         click.option("--optimizer", type=click.Choice(rules.OPTIMIZERS), help="Override optimize.optimizer."),
         click.option("--seed", type=int, metavar="N", help="Override optimize.seed."),
-        click.option("--tolerance", type=PositiveFinite(), help="Override optimize.tolerance."),
+        click.option("--tolerance", type=FiniteNumber(), help="Override optimize.tolerance."),
         click.option("--no-optimize", is_flag=True, help="Skip the spec's optimize block."),
     ]
     for option in reversed(options):
@@ -118,18 +145,21 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--gradcheck", is_flag=True,
               help="Compare every input's analytic gradient with a central difference; exit 1 on a "
                    "mismatch. Kinks (relu/abs at 0, max/min ties) are flagged, not failed.")
-@click.option("--gradcheck-eps", type=click.FloatRange(min=0, min_open=True), default=1e-6,
+@click.option("--gradcheck-eps", type=FiniteNumber(), default=1e-6,
               show_default=True, metavar="EPS", help="Step of --gradcheck's central differences.")
-@click.option("--gradcheck-atol", type=click.FloatRange(min=0), default=1e-5, show_default=True,
+@click.option("--gradcheck-atol", type=FiniteNumber(0.0, inclusive=True), default=1e-5, show_default=True,
               metavar="ATOL", help="--gradcheck passes when |analytic - numerical| <= ATOL + RTOL*|numerical|.")
-@click.option("--gradcheck-rtol", type=click.FloatRange(min=0), default=1e-3, show_default=True,
+@click.option("--gradcheck-rtol", type=FiniteNumber(0.0, inclusive=True), default=1e-3, show_default=True,
               metavar="RTOL", help="See --gradcheck-atol.")
 @click.option("--update-expect", is_flag=True,
               help="Write the actual results into each spec's expect block (only entries that fail; "
                    "creates the block if missing). The rest of the file is kept byte for byte.")
+@click.option("--round", "round_numbers", is_flag=True,
+              help="With --update-expect: write each number as the shortest decimal within half of its "
+                   "entry's tolerance (7.3, not 7.300000000000001, under abs 5e-4).")
 @click.option("--numerical", "numerical", is_flag=True,
               help="Also show central-difference gradients of the inputs beside the analytic ones.")
-@click.option("--numerical-h", type=click.FloatRange(min=0, min_open=True), default=1e-6, show_default=True,
+@click.option("--numerical-h", type=FiniteNumber(), default=1e-6, show_default=True,
               metavar="H", help="Step of --numerical's central differences.")
 @click.option("--schema", is_flag=True, help="Print the JSON Schema of the spec format and exit.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=Limits().max_bytes, show_default=True,
@@ -138,15 +168,25 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
               show_default=True, metavar="N", help="Refuse specs nested deeper than this.")
 @click.option("--max-alias-nodes", type=click.IntRange(min=0), default=Limits().max_alias_nodes,
               show_default=True, metavar="N", help="Refuse YAML whose aliases expand to more nodes.")
-@click.option("--graph", "graph_file", metavar="FILE",
+@click.option("--graph", "graph_files", metavar="FILE", multiple=True,
               help="Draw the circuit (values and gradients on its wires) to FILE: .dot, or .svg/.png/.pdf "
-                   "with Graphviz's dot program. With several specs, put {name} in FILE.")
-@click.option("--plot", "plot_file", metavar="FILE",
+                   "with Graphviz's dot program. With several specs, put {name} in FILE. Repeatable.")
+@click.option("--html", "html_files", metavar="FILE", multiple=True,
+              help="Write a self-contained HTML page to FILE: the diagram, the node table, the trace and a "
+                   "playground that reruns the circuit in the browser. With several specs, put {name} in FILE. "
+                   "Repeatable.")
+@click.option("--plot", "plot_files", metavar="FILE", multiple=True,
               help="Plot the optimization (output and trainable inputs against iteration) to FILE "
-                   "(.png, .svg or .pdf; needs circuit-run[plot]).")
-@click.option("--plot-surface", "surface_file", metavar="FILE",
+                   "(.png, .svg or .pdf; needs circuit-run[plot]). Repeatable.")
+@click.option("--columns", metavar="NAME,...",
+              help="The trainable inputs the optimization table shows, in this order (default: as many as "
+                   "fit in 120 characters).")
+@click.option("--plot-scale", type=click.Choice(["auto", "linear", "log"]), default="auto", show_default=True,
+              help="--plot's output axis: log, linear, or auto (log when the output keeps one sign and "
+                   "spans three decades or more).")
+@click.option("--plot-surface", "surface_files", metavar="FILE", multiple=True,
               help="Contours of the output over the plane of the two trainable inputs, with the "
-                   "optimization path, to FILE (.png, .svg or .pdf; needs circuit-run[plot]).")
+                   "optimization path, to FILE (.png, .svg or .pdf; needs circuit-run[plot]). Repeatable.")
 @click.option("--explain", is_flag=True,
               help="Show how backprop made every gradient, term by term (chain rule), after the table; "
                    "with --format json, as an `explain` member. Uses · and ∂, or * and d where the "
@@ -163,15 +203,28 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
               help="The node --predict writes (default: the score of the first metric, else loss.of).")
 @click.option("--all-nodes", is_flag=True,
               help="In the table, show every node a formula or a module instance makes, not one row per gate.")
+@click.option("--engine", "engine", type=EngineTarget(), metavar="MODULE:CLASS",
+              help="Run each spec with another scalar autodiff class (micrograd-style: CLASS(number), "
+                   "operators, .backward(), .data, .grad) and compare its output and gradients with "
+                   "circuit-run's and the expect block; exit 1 on a difference. Imports and runs that code.")
+@click.option("--conformance", is_flag=True,
+              help="With --engine: run circuit-run's conformance suite (every op, constants, reuse, ties, "
+                   "backward twice, deep chains) instead of specs; one row per case.")
+@click.option("--engine-timeout", type=FiniteNumber(), default=10.0, show_default=True, metavar="SECONDS",
+              help="Time limit of each --engine case (a backward() that hangs is stopped and reported); "
+                   "importing the class may take the larger of this and 60 s.")
 @optimization_options
 @click.version_option(__version__, "-V", "--version", prog_name="circuit-run")
 def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]], check: bool,
          gradcheck: bool, gradcheck_eps: float, gradcheck_atol: float, gradcheck_rtol: float,
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
-         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_file: str | None, plot_file: str | None,
-         surface_file: str | None, explain: bool, predict_file: str | None, predict_node: str | None,
-         all_nodes: bool, trace_path: str | None, every: int | None,
-         quiet: bool, no_optimize: bool, **settings: Any) -> None:
+         max_depth: int, max_alias_nodes: int, max_nodes: int, graph_files: Sequence[str],
+         html_files: Sequence[str], plot_files: Sequence[str],
+         surface_files: Sequence[str], explain: bool, predict_file: str | None, predict_node: str | None,
+         all_nodes: bool, trace_paths: Sequence[str],
+         every: int | None, quiet: bool, no_optimize: bool, engine: str | None, conformance: bool,
+         engine_timeout: float, round_numbers: bool, plot_scale: str, columns: str | None,
+         **settings: Any) -> None:
     """Run circuit specs: every wire's value and gradient, optimization, checks.
 
     SPEC is a YAML or JSON circuit file, or - for standard input. Values and
@@ -180,9 +233,12 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     if schema:
         from .spec.schema import schema_text
 
-        click.echo(schema_text(), nl=False)
+        with _ends_cleanly():
+            click.echo(schema_text(), nl=False)
         return
-    if not specs:
+    if conformance and not engine:
+        raise click.UsageError("--conformance checks another engine: give it with --engine MODULE:CLASS")
+    if not specs and not conformance:
         raise click.UsageError("give at least one SPEC file (or - for standard input)")
     if list(specs).count(STDIN) > 1:
         raise click.UsageError("standard input (-) can be read only once")
@@ -194,15 +250,21 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     limits = Limits(max_bytes, max_depth, max_alias_nodes, max_nodes)
     if update_expect:
         clashing = [flag for flag, used in (("--check", check), ("--gradcheck", gradcheck),
-                                             ("--set", assignments), ("--numerical", numerical)) if used]
+                                             ("--set", assignments), ("--numerical", numerical), ("--engine", engine)) if used]
         if clashing:
             raise click.UsageError(f"--update-expect cannot be combined with {', '.join(clashing)}")
         if STDIN in specs:
             raise click.UsageError("--update-expect needs spec files; standard input cannot be updated")
-        sys.exit(max(_update_one(path, fmt, limits) for path in specs))
-    pictures = {"graph": graph_file, "plot": plot_file, "plot-surface": surface_file}
-    for option, target in pictures.items():
-        if target and len(specs) > 1 and "{name}" not in target:
+        with _ends_cleanly():
+            sys.exit(max(_update_one(path, fmt, limits, round_numbers) for path in specs))
+    if round_numbers:
+        raise click.UsageError("--round goes with --update-expect")
+    outputs = [(option, target) for option, targets in (("trace", trace_paths), ("graph", graph_files),
+                                                        ("html", html_files), ("plot", plot_files),
+                                                        ("plot-surface", surface_files))
+               for target in targets]
+    for option, target in outputs:
+        if len(specs) > 1 and "{name}" not in target:
             raise click.UsageError(f"--{option} {target}: with several specs, put {{name}} in the file name "
                                    "(each spec's name replaces it)")
     if predict_node and not predict_file:
@@ -214,34 +276,99 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
     changes = {key: value for key, value in settings.items() if key in OVERRIDES and value is not None}
     if no_optimize and changes:
         raise click.UsageError(f"--no-optimize cannot be combined with --{next(iter(changes)).replace('_', '-')}")
-    if trace_path and len(specs) > 1 and "{name}" not in trace_path:
-        raise click.UsageError("with several specs, put {name} in the --trace file name "
-                               "(for example --trace 'traces/{name}.jsonl')")
-    if trace_path:
-        from .present.trace_files import TRACE_FORMATS
+    if trace_paths:
+        from .present.trace_files import trace_format
 
-        if not trace_path.lower().endswith(TRACE_FORMATS):
-            raise click.BadParameter(f"end the file name with {', '.join(TRACE_FORMATS)}, not "
-                                     f"{trace_path!r}", param_hint="'--trace'")
+        for trace_path in trace_paths:
+            try:
+                trace_format(trace_path)
+            except ValueError as err:
+                raise click.BadParameter(str(err), param_hint="'--trace'") from None
     if check and assignments:
-        click.echo("circuit-run: warning: --set changes the inputs that the expect blocks were written "
-                   "for, so --check compares against other numbers", err=True)
+        _tell("circuit-run: warning: --set changes the inputs that the expect blocks were written "
+                   "for, so --check compares against other numbers")
     options = Options(
         fmt=fmt, overrides=dict(assignments), check=check,
         gradcheck=dict(eps=gradcheck_eps, atol=gradcheck_atol, rtol=gradcheck_rtol) if gradcheck else None,
         numerical_h=numerical_h if numerical else None, limits=limits, changes=changes,
-        optimize=not no_optimize, trace_path=trace_path, every=every, quiet=quiet,
-        pictures={option: target for option, target in pictures.items() if target}, explain=explain,
-        all_nodes=all_nodes, predict=(predict_file, predict_node) if predict_file else None)
+        optimize=not no_optimize, outputs=_output_paths(outputs, specs), every=every, quiet=quiet,
+        explain=explain, all_nodes=all_nodes, plot_scale=plot_scale,
+        columns=tuple(name.strip() for name in columns.split(",") if name.strip()) if columns else (),
+        several=len(specs) > 1, predict=(predict_file, predict_node) if predict_file else None)
+    if engine:
+        _refuse_with_engine(options, conformance, specs, update_expect, gradcheck)
+        with _ends_cleanly():
+            sys.exit(_run_engine(engine, engine_timeout, conformance, specs, options))
     codes = []
-    for index, path in enumerate(specs):
-        if index and fmt == "table" and not check:
-            click.echo()
-        codes.append(_run_one(path, options))
+    with _ends_cleanly():
+        if fmt == "csv" and options.several:  # one header for the rows of every spec
+            from .present.csv_output import csv_header
+
+            click.echo(csv_header(numerical=numerical, circuit_columns=True), nl=False)
+        for index, path in enumerate(specs):
+            if index and fmt == "table" and not check:
+                click.echo()
+            codes.append(_run_one(path, options, interruptible=True))
+            if codes[-1] == EXIT_INTERRUPTED:  # Ctrl-C: this spec's rows so far are shown; stop here
+                sys.exit(EXIT_INTERRUPTED)
     if check and fmt == "table" and len(codes) > 1:  # stderr: stdout stays one verdict per line
         passed = codes.count(EXIT_OK)
-        click.echo(f"{len(codes)} specs: {passed} passed, {len(codes) - passed} failed", err=True)
+        _tell(f"{len(codes)} specs: {passed} passed, {len(codes) - passed} failed")
     sys.exit(max(codes))
+
+
+def _output_paths(outputs: list[tuple[str, str]], specs: Sequence[str]):
+    from .present.output_paths import OutputPaths
+
+    return OutputPaths(outputs, [path for path in specs if path != STDIN])
+
+
+@contextmanager
+def _ends_cleanly():
+    """Ctrl-C, a closed pipe and a full disk end the command with their exit
+    codes and at most one line on stderr, never a traceback (or click's
+    "Aborted!" and exit 1, which would read as a failed check).
+
+    An OSError that reaches here comes from writing stdout: every stage
+    turns the errors of its own files into `CircuitRunError`s."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _say("circuit-run: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except OSError as err:
+        _silence_stdout()
+        if err.errno == errno.EPIPE:  # `| head` has what it wanted: say nothing
+            sys.exit(EXIT_BROKEN_PIPE)
+        _say(f"circuit-run: error: cannot write the output: {err.strerror or err}")
+        sys.exit(EXIT_SPEC_ERROR)
+
+
+def _say(line: str) -> None:
+    """A last line on stderr, if stderr can still take it."""
+    try:
+        _tell(line)
+    except (OSError, ValueError):
+        pass
+
+
+def _tell(line: str) -> None:
+    """One line on stderr (an error, a warning, a note), with any name in it
+    `printable`: a key from a spec cannot forge a line or drive the terminal."""
+    from .present.errors import printable
+
+    click.echo(printable(line), err=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered for a closed pipe
+    or a full disk is dropped at exit instead of failing again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's captured output)
+        pass
 
 
 class Options(NamedTuple):
@@ -255,34 +382,54 @@ class Options(NamedTuple):
     limits: Limits
     changes: dict[str, Any]  # overrides of the optimize block
     optimize: bool  # False with --no-optimize
-    trace_path: str | None
+    outputs: Any  # OutputPaths: the files of --trace, --graph, --plot, --plot-surface
     every: int | None
     quiet: bool
-    pictures: dict[str, str]  # option (graph, plot, plot-surface) -> file
     explain: bool
     all_nodes: bool  # the table unfolds formulas and instances
+    plot_scale: str = "auto"  # --plot's output axis
+    columns: tuple[str, ...] = ()  # --columns: trainable inputs of the optimization table
+    several: bool = False  # more than one spec: CSV rows name their circuit, under one header
     predict: tuple[str, str | None] | None = None  # --predict FILE.csv and --predict-node NAME
 
 
-def _run_one(path: str, options: Options) -> int:
-    """Run one spec and print its report; return its exit code."""
+def _run_one(path: str, options: Options, *, interruptible: bool = False) -> int:
+    """Run one spec and print its report; return its exit code.
+    `interruptible`: Ctrl-C during the optimization shows the rows so far
+    and returns EXIT_INTERRUPTED."""
     source = STDIN_NAME if path == STDIN else path
     try:
         spec = _load(path, source, options)
-        result, trace_rows = _run(spec, source, options)
+        outputs = options.outputs.resolve(spec.name, source)
+        result, trace_rows = _run(spec, source, options, [target for option, target in outputs if option == "trace"],
+                                  interruptible)
     except CircuitRunError as err:
-        from .present.errors import error_lines
+        from .present.errors import error_lines, error_records
 
         for line in error_lines(err, source, path, options.limits):
-            click.echo(line, err=True)
+            _tell(line)
+        if options.fmt == "json":
+            _json_errors(source, error_records(err, path, options.limits), err.exit_code)
         return _not_run(source, options, err.exit_code, _WHY_NOT_RUN.get(type(err).__name__, "invalid spec"))
     except (RecursionError, MemoryError):
-        click.echo(f"{source}: error: the spec is too large or too deeply nested to process", err=True)
+        message = "the spec is too large or too deeply nested to process"
+        _tell(f"{source}: error: {message}")
+        if options.fmt == "json":
+            _json_errors(source, [{"line": None, "column": None, "message": message}], SpecError.exit_code)
         return _not_run(source, options, SpecError.exit_code, "invalid spec")
-    return _report(result, trace_rows, source, path, options)
+    pictures = [(option, target) for option, target in outputs if option != "trace"]
+    return _report(result, trace_rows, source, path, options, pictures)
 
 
-_WHY_NOT_RUN = {"NumericalError": "numerical error", "OutputError": "trace file not written"}
+def _json_errors(source: str, errors: list[dict], code: int) -> None:
+    """--format json prints a line for every spec: for one that could not run,
+    `{"spec", "errors": [{"line", "column", "message"}], "exit_code"}`."""
+    import json
+
+    click.echo(json.dumps({"spec": source, "errors": errors, "exit_code": code}, allow_nan=False))
+
+
+_WHY_NOT_RUN = {"NumericalError": "numerical error", "OutputError": "output file not written"}
 
 
 def _load(path: str, source: str, options: Options):
@@ -291,17 +438,26 @@ def _load(path: str, source: str, options: Options):
 
     spec = load_spec(path, options.limits)
     inputs = spec.netlist.inputs  # a module's parameters are inputs too
-    problems = [Problem(0, 0, f"--set {name}: the spec has no input '{name}'" + _suggest(name, inputs))
-                for name in options.overrides if name not in inputs]
+    problems = [Problem(0, 0, _not_an_input(name, spec.netlist)) for name in options.overrides if name not in inputs]
     data = spec.netlist.data
     problems += [Problem(0, 0, f"--set {name}: '{name}' is a data column, with a value per row; edit the "
                                "data instead") for name in options.overrides if data and name in data.columns]
     problems += [Problem(0, 0, f"--set {name}={value:g}: outside the input's bounds ({bounds})")
                  for name, value in options.overrides.items() if name in inputs
                  for bounds in [_outside(value, inputs[name].min, inputs[name].max)] if bounds]
+    trainable = [name for name, entry in inputs.items() if entry.trainable]
+    problems += [Problem(0, 0, f"--columns {name}: not a trainable input" + _suggest(name, trainable))
+                 for name in options.columns if name not in trainable]
     if problems:
         raise SpecError(source, problems)
     return spec
+
+
+def _not_an_input(name: str, netlist) -> str:
+    if name in netlist.gates or name in netlist.groups:
+        shown = ", ".join(list(netlist.inputs)[:8]) + (", ..." if len(netlist.inputs) > 8 else "")
+        return f"--set {name}: '{name}' is a gate, computed from its inputs; --set takes inputs ({shown})"
+    return f"--set {name}: the spec has no input '{name}'" + _suggest(name, netlist.inputs)
 
 
 def _suggest(name: str, candidates) -> str:
@@ -317,7 +473,7 @@ def _outside(value: float, low: float | None, high: float | None) -> str:
     return ", ".join(f"{label} {bound:g}" for label, bound in (("min", low), ("max", high)) if bound is not None)
 
 
-def _run(spec, source: str, options: Options):
+def _run(spec, source: str, options: Options, traces: Sequence[str], interruptible: bool = False):
     """run_spec with the command line's optimize overrides, trace file,
     progress bar, and the rows the chosen output needs kept in memory.
     Returns the result and, for --format json, the trace rows as text
@@ -335,9 +491,9 @@ def _run(spec, source: str, options: Options):
                        gradcheck=options.gradcheck)
     settings = spec.optimize if options.optimize else None
     if settings is None:  # nothing to trace: no need for the optimizer's machinery
-        if options.trace_path:
-            click.echo(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
-                       "(add one, or an override such as --iterations N)", err=True)
+        if traces:
+            _tell(f"{source}: warning: --trace: the spec has no optimize block, so there is no trace "
+                       "(add one, or an override such as --iterations N)")
         return run_spec(spec, run_optimization=False, **run_options), None
 
     from contextlib import ExitStack
@@ -348,7 +504,7 @@ def _run(spec, source: str, options: Options):
     from .present.trace_files import JsonRows, open_trace
 
     # a plot wants many rows (evenly spaced, up to ~1,000), a table a few
-    plotting = any(option.startswith("plot") for option in options.pictures)
+    plotting = options.outputs.plotting
     keep = KeepEvery(options.every) if options.every else \
         KeepSummary(middle=1000) if plotting else KeepSummary()
     trace_rows = None
@@ -356,16 +512,20 @@ def _run(spec, source: str, options: Options):
         keep = trace_rows = JsonRows(keep)
     with ExitStack() as stack:
         observers = []
-        if options.trace_path:
+        writers = []
+        for trace in traces:
             try:
-                writer = stack.enter_context(open_trace(
-                    options.trace_path.replace("{name}", spec.name or "circuit"),
-                    {"circuit": spec.name, "spec": source, **settings_json(settings)}))
+                writers.append(stack.enter_context(open_trace(
+                    trace, {"circuit": spec.name, "spec": source, **settings_json(settings)})))
             except OSError as err:
                 raise OutputError(source, f"cannot write the trace file: {err}") from None
-            observers.append(writer.write)
+            except ValueError as err:  # no trace format in the name (checked up front; kept as a guard)
+                raise OutputError(source, f"--trace: {err}") from None
+            observers.append(writers[-1].write)
         if progress_wanted(quiet=options.quiet, fmt=options.fmt):
-            observers.append(stack.enter_context(Progress(settings.iterations, spec.name or source)))
+            from .present.errors import printable
+
+            observers.append(stack.enter_context(Progress(settings.iterations, printable(spec.name or source))))
 
         def observe(row) -> None:
             for each in observers:
@@ -373,8 +533,8 @@ def _run(spec, source: str, options: Options):
 
         try:
             result = run_spec(spec, run_optimization=True, keep=keep, observe=observe if observers else None,
-                              **run_options)
-            if options.trace_path:
+                              interruptible=interruptible, **run_options)
+            for writer in writers:
                 writer.finish(result.optimization)
         except BaseException as err:
             if trace_rows is not None:
@@ -385,15 +545,16 @@ def _run(spec, source: str, options: Options):
     return result, trace_rows
 
 
-def _report(result, trace_rows, source: str, path: str, options: Options) -> int:
+def _report(result, trace_rows, source: str, path: str, options: Options,
+            pictures: Sequence[tuple[str, str]] = ()) -> int:
     """Print one run's results as the options ask; return its exit code."""
     from .present import tables
 
     for warning in result.warnings:
-        click.echo(f"{source}: warning: {warning}", err=True)
+        _tell(f"{source}: warning: {warning}")
     fmt, check, gradcheck = options.fmt, options.check, options.gradcheck
     if options.predict is not None:
-        return _predict(result, source, options)
+        return _predict(result, source, options, pictures)
     if fmt == "json":
         from .present.json_output import iter_json
 
@@ -412,25 +573,24 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
     elif fmt == "csv":
         from .present.csv_output import iter_csv
 
-        for piece in iter_csv(result):
+        for piece in iter_csv(result, circuit_columns=options.several, header=not options.several):
             click.echo(piece, nl=False)
     elif not check and gradcheck is None:
         shown = result
-        plotting = any(option.startswith("plot") for option in options.pictures)
-        if plotting and not options.every and result.optimization is not None:
+        if options.outputs.plotting and not options.every and result.optimization is not None:
             # the run kept many rows for the plot; the table shows a summary of them
             from dataclasses import replace
 
             shown = replace(result, optimization=replace(
                 result.optimization, trace=tables.summary_rows(result.optimization.trace)))
-        click.echo(tables.render_table(shown, all_nodes=options.all_nodes), nl=False)
+        click.echo(tables.render_table(shown, all_nodes=options.all_nodes, columns=options.columns), nl=False)
     if options.explain and fmt == "table":
         from .present.explain import render_text
 
         if not (check or gradcheck is not None):  # a blank line after the node table
             click.echo()
         click.echo(render_text(result, ascii=not _can_print("·∂")), nl=False)
-    code = _draw_pictures(result, options.pictures) if options.pictures else EXIT_OK
+    code = _draw_pictures(result, pictures, options.plot_scale) if pictures else EXIT_OK
     if check:
         assert result.check is not None
         if fmt != "json":
@@ -446,13 +606,16 @@ def _report(result, trace_rows, source: str, path: str, options: Options) -> int
         from .present.errors import numerical_error_line
 
         shown = ", ".join(f"{name}={value!r}" for name, value in run.trace[-1].inputs.items())
-        click.echo(numerical_error_line(run.error, source, path, options.limits), err=True)
-        click.echo(f"{source}: note: last finite inputs (step {run.steps}): {shown}", err=True)
+        _tell(numerical_error_line(run.error, source, path, options.limits))
+        _tell(f"{source}: note: last finite inputs (step {run.steps}): {shown}")
         return EXIT_NUMERICAL_ERROR
+    if run is not None and run.stop == "interrupted":
+        _tell(f"{source}: interrupted at step {run.steps} (the rows so far are shown)")
+        return EXIT_INTERRUPTED
     return code
 
 
-def _predict(result, source: str, options: Options) -> int:
+def _predict(result, source: str, options: Options, pictures: Sequence[tuple[str, str]]) -> int:
     """--predict: the predicted node on the rows of a CSV file, as CSV on stdout."""
     from .present.csv_output import prediction_lines
     from .present.errors import error_lines
@@ -460,37 +623,42 @@ def _predict(result, source: str, options: Options) -> int:
 
     path, node = options.predict
     if result.loss is None:
-        click.echo(f"{source}: error: --predict needs a spec with data (a 'data' block)", err=True)
+        _tell(f"{source}: error: --predict needs a spec with data (a 'data' block)")
         return SpecError.exit_code
     try:
         columns, rows, node, predicted = predict_file(result, path, node, options.limits)
     except CircuitRunError as err:
         for line in error_lines(err, source, path, options.limits):
-            click.echo(line, err=True)
+            _tell(line)
         return err.exit_code
     for piece in prediction_lines(columns, rows, node, predicted):
         click.echo(piece, nl=False)
-    return _draw_pictures(result, options.pictures) if options.pictures else EXIT_OK
+    return _draw_pictures(result, pictures, options.plot_scale) if pictures else EXIT_OK
 
 
-def _draw_pictures(result, pictures: dict[str, str]) -> int:
-    """Write the --graph / --plot / --plot-surface files of one run; return
-    the exit code (each is attempted even when another failed)."""
-    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.spec.name or "circuit")
+def _draw_pictures(result, pictures: Sequence[tuple[str, str]], plot_scale: str = "auto") -> int:
+    """Write the --graph / --html / --plot / --plot-surface files of one run
+    (option, path pairs); return the exit code (each is attempted even when another failed)."""
     code = EXIT_OK
-    for option, target in pictures.items():
-        target = target.replace("{name}", name)
+    for option, target in pictures:
         try:
             if option == "graph":
                 from .present import diagram
 
                 diagram.write(diagram.to_dot(result), target)
+            elif option == "html":
+                from .present import page
+
+                page.write_html(result, target)
             else:
                 from .present import plots
 
-                (plots.plot_trace if option == "plot" else plots.plot_surface)(result, target)
+                if option == "plot":
+                    plots.plot_trace(result, target, output_scale=plot_scale)
+                else:
+                    plots.plot_surface(result, target)
         except OutputError as err:
-            click.echo(str(err), err=True)
+            _tell(str(err))
             code = max(code, err.exit_code)
     return code
 
@@ -507,11 +675,13 @@ def _can_print(text: str) -> bool:
 def _not_run(source: str, options: Options, code: int, why: str) -> int:
     """Under --check every spec gets a verdict line, even one that could not run."""
     if options.check and options.fmt == "table":
-        click.echo(f"FAIL {source} ({why}; see the errors above)")
+        from .present.errors import printable
+
+        click.echo(printable(f"FAIL {source} ({why}; see the errors above)"))
     return code
 
 
-def _update_one(path: str, fmt: str, limits: Limits) -> int:
+def _update_one(path: str, fmt: str, limits: Limits, round_numbers: bool = False) -> int:
     """--update-expect for one file; print what changed and return its exit code."""
     import json
 
@@ -519,10 +689,17 @@ def _update_one(path: str, fmt: str, limits: Limits) -> int:
     from .results.update_expect import describe_number, update_file
 
     try:
-        outcome = update_file(path, limits)
+        outcome = update_file(path, limits, round_numbers=round_numbers)
     except CircuitRunError as err:
         for line in error_lines(err, path, path, limits):
-            click.echo(line, err=True)
+            _tell(line)
+        if fmt == "json":
+            from .present.errors import error_records
+
+            _json_errors(path, error_records(err, path, limits), err.exit_code)
+        if err.exit_code == EXIT_NUMERICAL_ERROR:
+            _tell(f"{path}: note: the file was left unchanged (an update records only a run that "
+                       "finishes)")
         return err.exit_code
     if fmt == "json":
         click.echo(json.dumps(outcome.as_dict(), allow_nan=False))
@@ -531,13 +708,78 @@ def _update_one(path: str, fmt: str, limits: Limits) -> int:
         click.echo(f"unchanged {path} ({outcome.checked} checked, all within tolerance)")
         return EXIT_OK
     if outcome.created:
-        click.echo(f"created expect block in {path} ({len(outcome.changes)} entries)")
+        click.echo(f"created expect block in {path} ({counted(len(outcome.changes), 'entry', 'entries')})")
     else:
-        click.echo(f"updated {path} ({len(outcome.changes)} of {outcome.checked} entries)")
+        click.echo(f"updated {path} ({len(outcome.changes)} of {counted(outcome.checked, 'entry', 'entries')})")
     for change in outcome.changes:
         old = "" if change.old is None else f"{describe_number(change.old)} -> "
         click.echo(f"  {change.path}: {old}{describe_number(change.new)}")
     return EXIT_OK
+
+
+def _refuse_with_engine(options: Options, conformance: bool, specs: Sequence[str], update_expect: bool,
+                        gradcheck: bool) -> None:
+    """--engine runs its own comparison; options that change or add to a normal run do not apply."""
+    clashing = [flag for flag, used in (
+        ("--check", options.check), ("--gradcheck", gradcheck), ("--update-expect", update_expect),
+        ("--numerical", options.numerical_h is not None), ("--explain", options.explain),
+        ("--trace/--graph/--html/--plot", bool(options.outputs.templates)), ("--format csv", options.fmt == "csv"))
+        if used]
+    if clashing:
+        raise click.UsageError(f"--engine cannot be combined with {', '.join(clashing)}")
+    if conformance and specs:
+        raise click.UsageError("--conformance runs the built-in suite; give no SPEC files with it")
+
+
+def _run_engine(target: str, timeout: float, conformance: bool, specs: Sequence[str], options: Options) -> int:
+    """--engine: each spec (or each conformance case) run by the other
+    engine and compared, a row as each finishes; return the exit code."""
+    from .present import engine_report
+    from .results.foreign_engine import EngineError, ForeignEngine
+
+    try:
+        with ForeignEngine(target, timeout) as engine:
+            if conformance:
+                from .results.conformance import cases, run_suite
+
+                width = max(len(case.name) for case in cases())
+                results = run_suite(engine)
+                codes = [EXIT_OK]
+            else:
+                width = max(len(STDIN_NAME if path == STDIN else path) for path in specs)
+                codes = []
+                results = _engine_specs(engine, specs, options, codes)
+            shown = []
+            for result in results:
+                shown.append(result)
+                click.echo(engine_report.row_json(result, target) if options.fmt == "json" else
+                           engine_report.row(result, width), nl=False)
+    except EngineError as err:
+        _tell(err.lines()[0])
+        return err.exit_code
+    if options.fmt == "table" and shown:
+        click.echo(engine_report.summary(shown, target), nl=False, err=True)  # stdout: one row per case
+    return max(codes + [EXIT_CHECK_FAILED if any(result.failed for result in shown) else EXIT_OK])
+
+
+def _engine_specs(engine, specs: Sequence[str], options: Options, codes: list[int]):
+    """Each spec's CaseResult; a spec that cannot be loaded or run by
+    circuit-run is reported as usual and its exit code added to `codes`."""
+    from .results.engine_check import check_spec
+
+    for path in specs:
+        source = STDIN_NAME if path == STDIN else path
+        try:
+            spec = _load(path, source, options)
+            yield check_spec(engine, spec, source, options.overrides)
+        except CircuitRunError as err:
+            from .present.errors import error_lines
+
+            for line in error_lines(err, source, path, options.limits):
+                _tell(line)
+            codes.append(err.exit_code)
+            continue
+        codes.append(EXIT_OK)
 
 
 def command() -> None:
@@ -561,7 +803,6 @@ def command() -> None:
     if not isinstance(code, int):  # click's usage errors and --help end here too, with an int
         raise SystemExit(code)
     import atexit
-    import os
 
     atexit._run_exitfuncs()
     try:

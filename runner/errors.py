@@ -15,17 +15,30 @@ from typing import NamedTuple
 
 # Exit codes, the command line's contract. With several specs the highest wins.
 EXIT_OK = 0
-EXIT_CHECK_FAILED = 1  # --check or --gradcheck found a difference
+EXIT_CHECK_FAILED = 1  # --check, --gradcheck or --engine found a difference
 EXIT_SPEC_ERROR = 2  # an invalid spec or usage, or a file that cannot be read or written
 EXIT_NUMERICAL_ERROR = 3  # a value or gradient left the finite numbers
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
+EXIT_BROKEN_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE), as for any Unix filter
 
+# What each code means, briefly (for `circuit-run --help`) and in full: the one
+# source of both that list and the table in README.md (docs/generate.py writes it).
 EXIT_CODES = {
-    EXIT_OK: "success",
-    EXIT_CHECK_FAILED: "a check failed (--check, --gradcheck)",
-    EXIT_SPEC_ERROR: "invalid spec or usage, or a file that cannot be read or written",
-    EXIT_NUMERICAL_ERROR: "numerical error (a value or gradient went non-finite)",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_OK: ("success", "success"),
+    EXIT_CHECK_FAILED: ("a check failed", "an expectation or gradient check failed (`--check`, `--gradcheck`), "
+                                            "or another engine differs (`--engine`)"),
+    EXIT_SPEC_ERROR: ("invalid spec or usage, or a file that cannot be read or written",
+                      "invalid spec or invalid usage (every problem of the file is listed), or a file that "
+                      "cannot be read or written (a spec, a trace, a picture, the output itself: "
+                      "`cannot write the output: No space left on device`)"),
+    EXIT_NUMERICAL_ERROR: ("numerical error (a value went non-finite)",
+                           "numerical error: a value or gradient is not a finite number (the gate, its op and "
+                           "inputs are named)"),
+    EXIT_INTERRUPTED: ("interrupted (Ctrl-C)",
+                       "interrupted with Ctrl-C: the rows so far are shown, and `interrupted at step N`"),
+    EXIT_BROKEN_PIPE: ("the reader of the output went away (| head)",
+                       "the output's reader closed the pipe early (`circuit-run ... | head`): nothing more "
+                       "is printed, as any Unix filter does"),
 }
 
 

@@ -49,6 +49,10 @@ class Op(NamedTuple):
     # them to tell a kink from a wrong derivative.
     branch: Optional[Callable[[tuple], Hashable]] = None
     kink: Optional[Callable[[tuple], str]] = None
+    # A spec's own op (`ops:` of a spec, built by spec/custom_ops.py): the
+    # names of its inputs, for messages ("d/da"); empty for the table's ops.
+    arg_names: tuple[str, ...] = ()
+    custom: bool = False
 
     def accepts(self, count: int) -> bool:
         return count >= self.min_arity and (self.max_arity is None or count <= self.max_arity)

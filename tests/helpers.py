@@ -51,3 +51,25 @@ class Cli:
         result = self(*args, "--format", "json", input=input)
         assert result.exit_code == 0, result.stderr
         return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+# --html: text that tries to break out of the page (a script element, quotes,
+# the line separators JavaScript once treated as newlines, unicode)
+HOSTILE = "</script><script>window.pwned = 1</script><!-- \"quotes\" 'single' & \u2028\u2029 ünïcødé 🎛"
+
+
+def hostile_spec() -> str:
+    """A spec whose name and description are HOSTILE (YAML escapes for U+2028/9, which YAML reads as line breaks)."""
+    quoted = json.dumps(HOSTILE, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return f"name: {quoted}\ndescription: {quoted}\ninputs: {{x: 1}}\ngates:\n  f: {{op: neg, in: [x]}}\n"
+
+
+def chain_spec(gates: int) -> str:
+    """A spec of `gates` gates in a chain, of five ops, over inputs x and y."""
+    lines = ["inputs: {x: 0.5, y: 2}", "gates:", "  g0: {op: mul, in: [x, y]}"]
+    ops = ["add", "mul", "sub", "tanh", "sin"]
+    for i in range(1, gates):
+        op = ops[i % len(ops)]
+        refs = f"[g{i - 1}]" if op in ("tanh", "sin") else f"[g{i - 1}, {'x' if i % 2 else 'y'}]"
+        lines.append(f"  g{i}: {{op: {op}, in: {refs}}}")
+    return "\n".join(lines) + "\n"

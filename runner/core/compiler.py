@@ -51,7 +51,8 @@ def compile_netlist(netlist: Netlist, overrides: Mapping[str, float]) -> Circuit
     values += [0.0] * len(netlist.order)
     remaining = iter(reads)  # cut gate by gate
     ins = [tuple(islice(remaining, len(each))) for each in refs]
-    ops = [OPS[gate.op] for gate in gates]
+    table = {**OPS, **netlist.ops} if netlist.ops else OPS  # with the spec's custom ops
+    ops = [table[gate.op] for gate in gates]
     tape = _steps(ops, first_gate, ins)
     trainable = [name for name, entry in inputs.items() if entry.trainable]
     output = first_gate + netlist.order.index(netlist.output)

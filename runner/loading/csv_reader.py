@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import Problem, SpecError
+from ..words import counted
 
 _UNPLAIN = re.compile(r"[^\x00-\x7f]|_")
 MAX_PROBLEMS = 20  # shown per file; a wholly wrong file would otherwise print a line per row
@@ -105,7 +106,7 @@ def _fail(source: str, message: str) -> SpecError:
 
 
 def _too_big(source: str, max_bytes: int) -> SpecError:
-    return _fail(source, f"the file is larger than the limit of {max_bytes:,} bytes "
+    return _fail(source, f"the file is larger than the limit of {counted(max_bytes, 'byte')} "
                          "(raise it with --max-bytes if the data is real)")
 
 
@@ -229,7 +230,7 @@ class _Parser:
         """Say what is wrong with a row that failed the fast path."""
         if len(cells) < width:
             where = self._where_end(line)
-            self._report(*where, f"the row has {len(cells)} cells, the header has {width}; "
+            self._report(*where, f"the row has {counted(len(cells), 'cell')}, the header has {width}; "
                                  "add the missing cells")
         elif len(cells) > width:
             self._report_cell(line, width, f"the row has {len(cells)} cells, the header has "
@@ -270,8 +271,9 @@ class _Parser:
         problems = sorted(self.problems)
         if self.more:
             last = problems[-1]
-            problems[-1] = last._replace(message=f"{last.message} ({self.more:,} more problems "
-                                                 "in the file are not shown)")
+            more = counted(self.more, "more problem")
+            problems[-1] = last._replace(message=f"{last.message} ({more} in the file "
+                                                 f"{'is' if self.more == 1 else 'are'} not shown)")
         raise SpecError(str(self.path), problems)
 
 

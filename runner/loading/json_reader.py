@@ -11,6 +11,7 @@ from ..errors import Problem, SpecError
 from ..limits import Limits
 from .document import Document, Path
 from .source import fail, line_column
+from ..words import counted
 
 # --------------------------------------------------------------------------
 # JSON
@@ -55,7 +56,7 @@ def _parse_json(text: str, source: str, limits: Limits, **hooks: Callable) -> An
         message = err.msg.removesuffix(" at")  # "Invalid control character at": the position follows
         raise SpecError(source, [Problem(err.lineno, err.colno, f"invalid JSON: {message}")]) from None
     except RecursionError:
-        raise fail(source, f"the document is nested deeper than {limits.max_depth} levels; "
+        raise fail(source, f"the document is nested deeper than {counted(limits.max_depth, 'level')}; "
                             "flatten it or raise --max-depth") from None
     except ValueError as err:  # e.g. an integer literal with thousands of digits
         digits = re.search(r"[0-9]{4301,}", text)
@@ -136,7 +137,7 @@ def _check_json_depth(data: Any, source: str, text: str, limits: Limits) -> None
         if depth > limits.max_depth:
             line, column = _json_scan(text, limits)[0].get(path, (0, 0))
             raise SpecError(source, [Problem(line, column, f"the document is nested deeper than "
-                                             f"{limits.max_depth} levels; flatten it or raise --max-depth")])
+                                             f"{counted(limits.max_depth, 'level')}; flatten it or raise --max-depth")])
         if isinstance(value, dict):
             stack.extend((child, depth + 1, path + (key,)) for key, child in value.items()
                          if isinstance(child, (dict, list)))

@@ -9,6 +9,7 @@ import sys
 
 from ..errors import Problem, SpecError
 from ..limits import Limits
+from ..words import counted
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -69,6 +70,6 @@ def fail(source: str, message: str) -> SpecError:
 
 
 def _too_big(source: str, limits: Limits) -> SpecError:
-    return fail(source, f"the file is larger than the limit of {limits.max_bytes:,} bytes "
+    return fail(source, f"the file is larger than the limit of {counted(limits.max_bytes, 'byte')} "
                          "(raise it with --max-bytes if the spec is real)")
 

@@ -20,6 +20,7 @@ from ..errors import Problem, SpecError
 from ..limits import Limits
 from .document import Document, Path
 from .source import fail, line_column
+from ..words import counted
 
 try:  # libyaml's parser is ~10x faster; the pure-Python one gives the same nodes.
     from yaml._yaml import CParser as _Parser
@@ -177,7 +178,7 @@ def _construct(root: Node, limits: Limits) -> tuple[Any, list[Problem]]:
         if id(node) in seen:
             alias_nodes += 1
             if alias_nodes > limits.max_alias_nodes:
-                raise _NodeError(blame, f"aliases expand to more than {limits.max_alias_nodes:,} nodes "
+                raise _NodeError(blame, f"aliases expand to more than {counted(limits.max_alias_nodes, 'node')} "
                                         "(a recursive alias or an alias bomb); write the data out "
                                         "or raise --max-alias-nodes")
             expanding = True
@@ -193,7 +194,7 @@ def _construct(root: Node, limits: Limits) -> tuple[Any, list[Problem]]:
         if depth > limits.max_depth:
             hint = " (an alias used inside its own anchor?)" if expanding else ""
             raise _NodeError(blame if expanding else node,
-                             f"the document is nested deeper than {limits.max_depth} levels{hint}; "
+                             f"the document is nested deeper than {counted(limits.max_depth, 'level')}{hint}; "
                              "flatten it or raise --max-depth")
         child_blame = blame if expanding else node
         if node.tag not in (_MAP, _SEQ):
@@ -274,7 +275,7 @@ def _check_nesting(text: str, source: str, limits: Limits) -> None:
                 if depth > budget:
                     mark = event.start_mark
                     raise SpecError(source, [Problem(mark.line + 1, mark.column + 1,
-                                                     f"the document is nested deeper than {budget} levels; "
+                                                     f"the document is nested deeper than {counted(budget, 'level')}; "
                                                      "flatten it or raise --max-depth")])
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
@@ -327,6 +328,11 @@ def read_yaml(text: str, source: str, limits: Limits) -> Document:
     return Document(source, data, lambda: _yaml_positions(root), problems, text)
 
 
+# What PyYAML and libyaml say when a line is indented wrongly (both spellings)
+_INDENTATION_SIGNS = ("did not find expected key", "mapping values are not allowed",
+                      "did not find expected '-' indicator", "expected <block end>")
+
+
 def _syntax_problem(err: yaml.MarkedYAMLError, text: str) -> Problem:
     mark = err.problem_mark or err.context_mark
     problem = err.problem or "syntax error"
@@ -340,6 +346,11 @@ def _syntax_problem(err: yaml.MarkedYAMLError, text: str) -> Problem:
         hint = "; define the anchor (&name) before using the alias (*name)"
     elif "expected a single document" in f"{problem} {err.context}":  # libyaml: in the context
         hint = "; a spec file holds one document, remove the extra '---'"
+    elif any(sign in problem for sign in _INDENTATION_SIGNS):
+        hint = ("; check the indentation of this line and the one above: the keys of one mapping start "
+                "in the same column, and what belongs to a key is indented further than the key")
+        if "mapping values" in problem:  # also `description: f: x`, a value with ': ' in it
+            hint += "; a value that contains ': ' needs quotes"
     context = f" ({err.context})" if err.context and not hint else ""
     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     return Problem(line, column, f"invalid YAML: {problem}{context}{hint}")

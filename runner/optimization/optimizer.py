@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import math
 import random
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Optional, Sequence, Union
 
@@ -34,7 +37,7 @@ class OptimizationResult:
     settings: Optimize
     trace: list[TraceRow]  # the rows kept (every row unless a keep policy dropped some)
     steps: int
-    stop: str  # "iterations", "tolerance" or "diverged"
+    stop: str  # "iterations", "tolerance", "stalled", "diverged" or "interrupted"
     final_output: float  # after divergence: at the last finite row
     final_inputs: dict[str, float] = field(default_factory=dict)  # every input
     error: Optional[NumericalError] = None  # why the run diverged
@@ -107,9 +110,10 @@ class Optimization:
             return settings.step_size
         return settings.step_size + (end - settings.step_size) * (step - 1) / (count - 1)
 
-    def _move(self, moves: Sequence[float], scale: float) -> None:
-        """params <- clamp(params + scale * moves). Runs once per step for
-        every weight of a network, so it works on whole lists."""
+    def _move(self, moves: Sequence[float], scale: float) -> bool:
+        """params <- clamp(params + scale * moves); False when that changed
+        nothing (the step is lost in rounding, or a bound holds every input).
+        Runs once per step for every weight of a network, so it works on whole lists."""
         objective = self.objective
         old = objective.get()
         moved = [x + scale * step for x, step in zip(old, moves)]
@@ -121,7 +125,10 @@ class Optimization:
                 if not math.isfinite(after):
                     raise NumericalError(name, "input", [(name, before), ("step", scale * step)],
                                          f"steps to {after!r}")
+        if moved == old:
+            return False
         objective.set(moved)
+        return True
 
     def __iter__(self) -> Iterator[TraceRow]:
         objective, settings = self.objective, self.settings
@@ -143,12 +150,15 @@ class Optimization:
                     yield self._row(iteration, output, None)
                     continue
                 assert grads is not None
-                self._move(optimizer.direction(grads), sign * self._step_size(iteration))
+                moved = self._move(optimizer.direction(grads), sign * self._step_size(iteration))
                 previous = output
                 objective.next_batch()
                 output, grads = self._evaluate()
                 self.steps = iteration
                 yield self._row(iteration, output, grads)
+                if not moved and optimizer.settled():  # every later step would be this one again
+                    self.stop = "stalled"
+                    return
                 if settings.tolerance is not None and abs(output - previous) < settings.tolerance:
                     self.stop = "tolerance"
                     return
@@ -180,9 +190,33 @@ def _worth_compiling(gates: int, iterations: int) -> bool:
     return iterations >= 100 or (iterations >= 10 and gates <= 10_000)
 
 
+@contextmanager
+def _ctrl_c_between_rows(enabled: bool) -> Iterator[Callable[[], bool]]:
+    """While the block runs, a first Ctrl-C (SIGINT) only raises a flag, so
+    the run can stop at a row boundary with every kept row also observed
+    (written to the trace); a second one raises KeyboardInterrupt as usual.
+    Yields the flag's reader. Only the main thread can take signals: elsewhere,
+    or when not `enabled`, nothing changes."""
+    pressed: list[bool] = []
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def on_ctrl_c(signum, frame) -> None:
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(True)
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
 def optimize(target: Union[Circuit, Objective], settings: Optimize, *, bounds: Bounds | None = None,
-             keep: Keep | None = None,
-             observe: Callable[[TraceRow], None] | None = None) -> OptimizationResult:
+             keep: Keep | None = None, observe: Callable[[TraceRow], None] | None = None,
+             interruptible: bool = False) -> OptimizationResult:
     """Run the whole optimization.
 
     `target` is a circuit (its trainable inputs are optimized) or an
@@ -193,22 +227,29 @@ def optimize(target: Union[Circuit, Objective], settings: Optimize, *, bounds: B
     had: `stop` is "diverged", `error` says where, and the final values are
     those of the last finite row (the circuit is put back there too). A run
     that cannot even compute its first row raises the `NumericalError`.
+    With `interruptible` (the command line), Ctrl-C ends the run after the
+    row in progress, which is kept and observed like any other, with `stop`
+    "interrupted"; a second Ctrl-C interrupts at once (KeyboardInterrupt).
     """
     run = Optimization(target, settings, bounds)
     objective = run.objective
     keep = keep if keep is not None else KeepAll()
     error = None
-    try:
-        for row in run:
-            keep.add(row)
-            if observe is not None:
-                observe(row)
-    except NumericalError as err:
-        if run.last_row is None:
-            raise
-        error = err
-        objective.set(list(run.last_row.inputs.values()))
-        objective.value()
+    with _ctrl_c_between_rows(interruptible) as interrupted:
+        try:
+            for row in run:
+                keep.add(row)
+                if observe is not None:
+                    observe(row)
+                if interrupted():
+                    run.stop = "interrupted"
+                    break
+        except NumericalError as err:
+            if run.last_row is None:
+                raise
+            error = err
+            objective.set(list(run.last_row.inputs.values()))
+            objective.value()
     assert run.last_row is not None
     final_output = objective.final_value(run.last_row.output)
     return OptimizationResult(settings, keep.rows(), run.steps, run.stop, final_output,

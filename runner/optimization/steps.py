@@ -24,6 +24,10 @@ class Sgd:
     def direction(self, grads: Sequence[float]) -> Sequence[float]:
         return grads
 
+    def settled(self) -> bool:
+        """Whether the same gradients would give the same step again (no state to change)."""
+        return True
+
 
 class Momentum:
     """torch.optim.SGD(momentum=mu): v = mu * v + grad (v starts at 0); direction = v."""
@@ -31,12 +35,17 @@ class Momentum:
     def __init__(self, settings: Optimize):
         self.mu = settings.momentum
         self.velocity: list[float] | None = None
+        self.unchanged = False  # the last update left the velocity as it was
 
     def direction(self, grads: Sequence[float]) -> Sequence[float]:
         mu = self.mu
         velocity = self.velocity or [0.0] * len(grads)
         self.velocity = [mu * v + grad for v, grad in zip(velocity, grads)]
+        self.unchanged = self.velocity == velocity
         return self.velocity
+
+    def settled(self) -> bool:
+        return self.unchanged
 
 
 class Adam:
@@ -48,17 +57,22 @@ class Adam:
         self.m: list[float] = []
         self.v: list[float] = []
         self.t = 0
+        self.unchanged = False  # the last update left m, v and the bias corrections as they were
 
     def direction(self, grads: Sequence[float]) -> Sequence[float]:
         self.t += 1
         b1, b2, eps = self.b1, self.b2, self.eps
         correction1 = 1 - b1 ** self.t
         root_correction2 = math.sqrt(1 - b2 ** self.t)
-        m = self.m or [0.0] * len(grads)
-        v = self.v or [0.0] * len(grads)
-        self.m = m = [b1 * old + (1 - b1) * grad for old, grad in zip(m, grads)]
-        self.v = v = [b2 * old + (1 - b2) * grad * grad for old, grad in zip(v, grads)]
+        m_before = self.m or [0.0] * len(grads)
+        v_before = self.v or [0.0] * len(grads)
+        self.m = m = [b1 * old + (1 - b1) * grad for old, grad in zip(m_before, grads)]
+        self.v = v = [b2 * old + (1 - b2) * grad * grad for old, grad in zip(v_before, grads)]
+        self.unchanged = m == m_before and v == v_before and correction1 == 1 and root_correction2 == 1
         return [(mean / correction1) / (math.sqrt(var) / root_correction2 + eps) for mean, var in zip(m, v)]
+
+    def settled(self) -> bool:
+        return self.unchanged
 
 
 # the spec's `optimizer` names (rules.OPTIMIZERS) -> their rules

@@ -1,4 +1,8 @@
-"""Results as CSV for programs: the node table, one row per input and gate."""
+"""Results as CSV for programs: the node table, one row per input and gate.
+
+With several specs in one output, every row starts with the spec's
+`circuit` name and `spec` file (quoted as CSV needs: they are any text),
+under one header, so the rows of different circuits can be told apart."""
 
 from __future__ import annotations
 
@@ -21,26 +25,47 @@ def write_csv(result: RunResult, file: IO[str]) -> None:
 _CHUNK = 10_000  # lines per piece of output
 
 
-def iter_csv(result: RunResult) -> Iterator[str]:
+def csv_header(*, numerical: bool, circuit_columns: bool = False) -> str:
+    """The header line: `name,op,in,value,grad` (then `numerical_grad` with
+    --numerical), after `circuit,spec` when several specs share the output."""
+    return ("circuit,spec," if circuit_columns else "") + "name,op,in,value,grad" + \
+        (",numerical_grad" if numerical else "") + "\n"
+
+
+def iter_csv(result: RunResult, *, circuit_columns: bool = False, header: bool = True) -> Iterator[str]:
     """The node table as CSV, in pieces of about `_CHUNK` lines. Names are
-    identifiers and numbers are repr()s, so no field ever needs quoting."""
+    identifiers and numbers are repr()s, so no field ever needs quoting;
+    `circuit_columns` starts every row with the circuit's name and spec file
+    (which may need it). `header=False` leaves out the header line (written
+    once for several specs)."""
     circuit = result.circuit
     if result.loss is not None:
         yield from _data_lines(result)
         return
     values, grads = by_slot(result.values, circuit), by_slot(result.grads, circuit)
     numerical = result.numerical_grads
-    lines = ["name,op,in,value,grad" + (",numerical_grad" if numerical is not None else "")]
+    lead = _fields(result.spec.name or "", result.spec.source) + "," if circuit_columns else ""
+    lines = [csv_header(numerical=numerical is not None, circuit_columns=circuit_columns)] if header else []
     for slot, name in enumerate(circuit.input_names):
         extra = f",{numerical[name]!r}" if numerical is not None else ""
-        lines.append(f"{name},input,,{values[slot]!r},{grads[slot]!r}{extra}")
-    yield "\n".join(lines) + "\n"
+        lines.append(f"{lead}{name},input,,{values[slot]!r},{grads[slot]!r}{extra}\n")
+    yield "".join(lines)
     extra = "," if numerical is not None else ""
     names, tape, refs = circuit.names, circuit.tape, circuit.refs
     for start in range(0, len(tape), _CHUNK):  # a piece per _CHUNK gates
         ins = _refs_texts(refs[start:start + _CHUNK])
-        yield "".join([f"{names[step.out]},{step.op.name},{text},{values[step.out]!r},{grads[step.out]!r}{extra}\n"
-                       for step, text in zip(tape[start:start + _CHUNK], ins)])
+        yield "".join([f"{lead}{names[step.out]},{step.op.name},{text},{values[step.out]!r},{grads[step.out]!r}"
+                       f"{extra}\n" for step, text in zip(tape[start:start + _CHUNK], ins)])
+
+
+def _fields(*texts: str) -> str:
+    """Text fields as one CSV line's worth, quoted where CSV needs it."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(texts)  # the terminator's characters are quoted too
+    return out.getvalue()[:-2]
 
 
 def _refs_texts(refs: list) -> list[str]:

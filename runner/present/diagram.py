@@ -60,7 +60,8 @@ def to_dot(result: RunResult, *, gradients: bool = True) -> str:
         '  graph [fontname="Helvetica", nodesep=0.4, ranksep=0.7, labelloc=b, labeljust=l,',
         f"         label=<{_legend(result, gradients)}>];",
         '  node [fontname="Helvetica", fontsize=12];',
-        '  edge [fontname="Helvetica", fontsize=11, arrowsize=0.7];',
+        # decorate: a line ties each label to its wire, where wires into one gate run close together
+        '  edge [fontname="Helvetica", fontsize=11, arrowsize=0.7, decorate=true];',
     ]
     for name in circuit.input_names:
         trainable = name in circuit.trainable
@@ -73,10 +74,13 @@ def to_dot(result: RunResult, *, gradients: bool = True) -> str:
         extra = f', fontcolor="{UNUSED_COLOUR}"' if name in unused else ""
         lines.append(f'  "{name}" [shape=ellipse, style="{style}", fillcolor="{fill}", label=<{label}>{extra}];')
 
-    constants = sorted({ref for refs in circuit.refs for ref in refs if not isinstance(ref, str)})
-    for constant in constants:
-        lines.append(f'  {_constant_id(constant)} [shape=plaintext, fontcolor="#616161", '
-                     f'label=<{html.escape(number(constant))}<br/><font point-size="9">constant</font>>];')
+    # a constant per use, beside its gate: one node shared by every `2` of a
+    # circuit would pull wires across the whole drawing
+    for name, refs in zip(circuit.gate_names, circuit.refs):
+        for position, ref in enumerate(refs):
+            if not isinstance(ref, str):
+                lines.append(f'  {_constant_id(name, position)} [shape=plaintext, fontcolor="#616161", '
+                             f'label=<{html.escape(number(ref))}<br/><font point-size="9">constant</font>>];')
 
     for step, refs in zip(circuit.tape, circuit.refs):
         name, op = circuit.names[step.out], step.op
@@ -89,14 +93,16 @@ def to_dot(result: RunResult, *, gradients: bool = True) -> str:
             attributes = f'shape=box, style="rounded,dashed", color="{UNUSED_COLOUR}", fontcolor="{UNUSED_COLOUR}"'
             note = '<br/><font point-size="10">unused</font>'
         total = grad_line(name) if fan_out.get(name, 0) > 1 else ""
+        if op.custom:  # what the spec's own op computes, on hover in SVG
+            attributes += f', tooltip="{_attribute(_custom_op_text(op))}"'
         lines.append(f'  "{name}" [{attributes}, label=<<b>{name}</b> <i>{op.name}</i><br/>'
                      f'{html.escape(_expression(op, refs))}{note}{total}>];')
 
     for name, refs in zip(circuit.gate_names, circuit.refs):
         for position, ref in enumerate(refs):
             if not isinstance(ref, str):
-                lines.append(f'  {_constant_id(ref)} -> "{name}" [label=<{_font(VALUE_COLOUR, number(ref))}>, '
-                             'style=dashed];')
+                lines.append(f'  {_constant_id(name, position)} -> "{name}" '
+                             f'[label=<{_font(VALUE_COLOUR, number(ref))}>, style=dashed];')
                 continue
             label = _font(VALUE_COLOUR, number(values[ref]))
             if gradients:
@@ -139,6 +145,15 @@ def _clusters(circuit) -> list[str]:
     return lines
 
 
+def _custom_op_text(op: Op) -> str:
+    return f"{op.name}({', '.join(op.arg_names)}) = {op.formula}; {op.gradient} (a custom op of this spec)"
+
+
+def _attribute(text: str) -> str:
+    """Text inside a double-quoted DOT attribute."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _expression(op: Op, refs: list) -> str:
     """What the gate computes, in its inputs' names: `x + y`, `sigmoid(z)`."""
     names = [ref if isinstance(ref, str) else number(ref) for ref in refs]
@@ -149,9 +164,9 @@ def _expression(op: Op, refs: list) -> str:
     return f"{op.name}({', '.join(names)})"
 
 
-def _constant_id(value: float) -> str:
+def _constant_id(gate: str, position: int) -> str:
     # a space cannot occur in a node name, so these ids never clash with one
-    return f'"constant {value!r}"'
+    return f'"constant {gate} {position}"'
 
 
 def _font(colour: str, text: str) -> str:

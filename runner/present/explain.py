@@ -65,9 +65,10 @@ def walk(result: RunResult) -> list[NodeGradient]:
                                      tuple(terms[name]), upstream))
         args = tuple(values[ref] if isinstance(ref, str) else ref for ref in refs)
         local = step.op.derivative(args, values[name])
+        repeated = _repeated(refs)
         for position, (ref, derivative) in enumerate(zip(refs, local)):
             if isinstance(ref, str):  # constants get no gradient
-                terms[ref].append(Term(name, position, refs.count(ref) > 1, upstream, derivative,
+                terms[ref].append(Term(name, position, ref in repeated, upstream, derivative,
                                        upstream * derivative))
 
     for name in circuit.input_names:
@@ -80,6 +81,20 @@ def walk(result: RunResult) -> list[NodeGradient]:
             finished.append(NodeGradient(name, "input" if circuit.index[name] < circuit.n_inputs else "gate", (), 0.0,
                                          unused=True))
     return finished
+
+
+def _repeated(refs) -> set:
+    """The references a gate uses more than once, in one pass (a gate with
+    10,000 inputs must not compare each with all the others)."""
+    if len(refs) == 2:
+        return {refs[0]} if refs[0] == refs[1] else set()
+    seen: set = set()
+    twice: set = set()
+    for ref in refs:
+        if ref in seen:
+            twice.add(ref)
+        seen.add(ref)
+    return twice
 
 
 def _sum(terms: list[Term]) -> float:
@@ -107,6 +122,7 @@ def render_text(result: RunResult, *, ascii: bool = False) -> str:
         lines.append(first)
     circuit = result.circuit
     announced: set[str] = set()
+    custom = {circuit.names[tape_step.out]: tape_step.op for tape_step in circuit.tape if tape_step.op.custom}
     for step in steps:
         if step.unused:
             continue
@@ -114,6 +130,11 @@ def render_text(result: RunResult, *, ascii: bool = False) -> str:
         if group is not None and group not in announced:  # say once where generated nodes come from
             announced.add(group)
             lines.append(f"  [{_group_text(circuit, group)}]")
+        op = custom.get(step.node)
+        if op is not None and op.name not in announced:  # and what a custom op computes
+            announced.add(op.name)
+            lines.append(f"  [{op.name} is a custom op of this spec: {op.name}({', '.join(op.arg_names)}) = "
+                         f"{op.formula}; {op.gradient}]")
         left = f"d{f}/d{step.node}"
         if step.role == "output":
             lines.append(f"  {left} = 1  (the output: backprop starts here)")
@@ -126,7 +147,7 @@ def render_text(result: RunResult, *, ascii: bool = False) -> str:
             equation += " = " + " + ".join(number(t.product) for t in step.terms)
         lines.append(f"{equation} = {number(step.grad)}")
     lines.append(f"  ({partial}g/{partial}a is gate g's local derivative with respect to its input a, "
-                 "from the op table" + ("; a[k]: a as the gate's k-th input" if _any_repeated(steps) else "")
+                 "from the op table" + (" (a custom op's: from its grads)" if custom else "") + ("; a[k]: a as the gate's k-th input" if _any_repeated(steps) else "")
                  + ")")
     constants = sorted({ref for refs in result.circuit.refs for ref in refs if not isinstance(ref, str)})
     if constants:

@@ -42,6 +42,8 @@ def to_json_dict(result: RunResult) -> dict:
         document["gradcheck"] = result.gradcheck.as_dict()
     if result.circuit.groups:  # only for specs with formulas or module instances
         document["groups"] = groups_json(result.circuit.groups)
+    if getattr(spec, "ops", None):  # only for specs with ops of their own
+        document["ops"] = custom_ops_json(spec.ops)
     if result.loss is not None:  # only for specs with data
         document.update(data_json(result))
     return document
@@ -95,6 +97,12 @@ def groups_json(groups: Mapping) -> dict:
             document[name] = {"kind": "instance", "module": group.module, "copies": group.copies,
                               "activation": group.activation, "in": list(group.bindings)}
     return document
+
+
+def custom_ops_json(ops: Mapping) -> dict:
+    """The spec's own ops as written: args, forward and grads."""
+    return {name: {"args": list(op.args), "forward": op.forward, "grads": list(op.grads)}
+            for name, op in ops.items()}
 
 
 def settings_json(settings: Optimize) -> dict:
@@ -162,6 +170,8 @@ def iter_json(result: RunResult, extra: Mapping[str, Any] | None = None, *,
         yield f', "gradcheck": {dumps(result.gradcheck.as_dict())}'
     if circuit.groups:
         yield f', "groups": {dumps(groups_json(circuit.groups))}'
+    if getattr(result.spec, "ops", None):
+        yield f', "ops": {dumps(custom_ops_json(result.spec.ops))}'
     for key, value in extra.items():
         yield f", {dumps(key)}: {dumps(value)}"
     yield "}"
@@ -197,6 +207,8 @@ def _data_pieces(result: RunResult, extra: Mapping[str, Any], trace: Iterable[st
         rest["gradcheck"] = result.gradcheck.as_dict()
     if circuit.groups:
         rest["groups"] = groups_json(circuit.groups)
+    if getattr(spec, "ops", None):
+        rest["ops"] = custom_ops_json(spec.ops)
     rest.update(data_json(result))
     rest.update({key: item for key, item in extra.items() if key != "optimization"})
     for key, item in rest.items():

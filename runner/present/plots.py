@@ -24,11 +24,14 @@ GRID = 121  # points per side of the surface plot's grid
 _INSTALL = 'plotting needs matplotlib: install circuit-run[plot] (pip install "circuit-run[plot]")'
 
 
-def plot_trace(result: RunResult, path: str | Path) -> None:
+SCALES = ("auto", "linear", "log")
+
+
+def plot_trace(result: RunResult, path: str | Path, *, output_scale: str = "auto") -> None:
     """Save the trace plot of a run that optimized (see `trace_figure`)."""
     _optimization(result, "--plot")
     _check_format(path)
-    _save(trace_figure(result), path)
+    _save(trace_figure(result, output_scale=output_scale), path)
 
 
 def plot_surface(result: RunResult, path: str | Path, *, grid: int = GRID) -> None:
@@ -38,9 +41,14 @@ def plot_surface(result: RunResult, path: str | Path, *, grid: int = GRID) -> No
     _save(surface_figure(result, grid=grid), path)
 
 
-def trace_figure(result: RunResult):
+def trace_figure(result: RunResult, *, output_scale: str = "auto"):
     """Output against iteration (top) and the trainable inputs against
-    iteration below it: in one panel, or one panel each when their scales differ."""
+    iteration below it: in one panel, or one panel each when their scales differ.
+
+    `output_scale` is the output axis's: linear, log, or auto (log when the
+    output keeps one sign and spans three decades or more, as a minimized
+    loss does). Legends sit to the right of their panel, clear of the lines
+    and the ticks."""
     run = _optimization(result, "--plot")
     Figure = _figure_class()
     if result.loss is not None:  # a spec with data: loss, metrics, decision boundary
@@ -59,22 +67,40 @@ def trace_figure(result: RunResult):
     groups = _input_panels(columns)
     figure = Figure(figsize=(7, 3 + 1.6 * len(groups)), layout="constrained")
     top, *panels = figure.subplots(1 + len(groups), 1, sharex=True, squeeze=False)[:, 0]
-    top.plot(iterations, [row.output for row in trace], marker=marker, color="black", label=output)
-    top.set_ylabel(f"output {output}")
+    outputs = [row.output for row in trace]
+    top.plot(iterations, outputs, marker=marker, color="black", label=output)
+    scale = _output_scale(outputs, output_scale)
+    top.set_ylabel(f"output {output}" + (" (log scale)" if scale != "linear" else ""))
     for panel, group in zip(panels, groups):
         for name in group:
             colour = f"C{names.index(name)}"
             panel.plot(iterations, columns[name], marker=marker, label=name, color=colour)
         panel.set_ylabel(f"input {group[0]}" if len(group) == 1 else "trainable inputs")
-        if len(group) > 1:
-            panel.legend(loc="best")
+        if len(group) > 1:  # outside the panel: "best" can still cover lines or tick labels
+            panel.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, fontsize=9)
     for axes in (top, *panels):
         axes.grid(alpha=0.3)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
-        axes.ticklabel_format(axis="y", useOffset=False)  # 3.0021, not 0.0021 + 3
+        if axes is not top or scale == "linear":
+            axes.ticklabel_format(axis="y", useOffset=False)  # 3.0021, not 0.0021 + 3
+    if scale == "log":
+        top.set_yscale("log")
+    elif scale == "symlog":  # asked for log, but the output reaches 0 or changes sign
+        smallest = min((abs(v) for v in outputs if v != 0), default=1.0)
+        top.set_yscale("symlog", linthresh=smallest)
     (panels or [top])[-1].set_xlabel("iteration (optimization step; 0 is the start)")
     top.set_title(_title(result), fontsize=10)
     return figure
+
+
+def _output_scale(outputs: list[float], asked: str) -> str:
+    """'linear', 'log' or (log asked for values that reach 0 or change sign) 'symlog'."""
+    positive = all(v > 0 for v in outputs)
+    if asked == "log":
+        return "log" if positive else "symlog"
+    if asked == "auto" and positive and max(outputs) >= 1000 * min(outputs):
+        return "log"
+    return "linear"
 
 
 def _input_panels(columns: dict[str, list[float]]) -> list[list[str]]:
@@ -100,8 +126,7 @@ def surface_grid(result: RunResult, grid: int = GRID):
     """
     run = _optimization(result, "--plot-surface")
     xname, yname = _surface_inputs(result)
-    _figure_class()  # numpy comes with matplotlib: same message when missing
-    import numpy as np
+    np = _numpy()
 
     xs = [row.inputs[xname] for row in run.trace]
     ys = [row.inputs[yname] for row in run.trace]
@@ -122,10 +147,9 @@ def surface_figure(result: RunResult, *, grid: int = GRID):
     """Contours of the output over the plane of the two trainable inputs, with
     the optimization's path on top. One scale on both axes, so angles are
     true: a gradient path crosses the contours at right angles."""
-    import numpy as np
-
-    gx, gy, surface = surface_grid(result, grid)
     Figure = _figure_class()
+    np = _numpy()
+    gx, gy, surface = surface_grid(result, grid)
     circuit, trace = result.circuit, result.optimization.trace
     xname, yname = circuit.trainable
     xs = [row.inputs[xname] for row in trace]
@@ -226,6 +250,15 @@ def _figure_class():
     except ImportError:
         raise OutputError("circuit-run", _INSTALL) from None
     return Figure
+
+
+def _numpy():
+    """numpy, which comes with matplotlib: the same message when it is missing."""
+    try:
+        import numpy
+    except ImportError:
+        raise OutputError("circuit-run", _INSTALL) from None
+    return numpy
 
 
 def _save(figure, path: str | Path) -> None:

@@ -131,14 +131,23 @@ def final_json(result: OptimizationResult) -> dict[str, Any]:
     return final
 
 
+def trace_format(path: str) -> str:
+    """The trace format of `path` (".csv", ".jsonl" or ".json") from its
+    extension. Raises ValueError, with the fix, for any other name, and for a
+    name that is only an extension (".jsonl" is a hidden file without one)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in TRACE_FORMATS:
+        return suffix
+    if Path(path).name.lower() in TRACE_FORMATS:
+        raise ValueError(f"{path!r} has no name before its extension; write for example "
+                         f"'trace{Path(path).name.lower()}' or '{{name}}{Path(path).name.lower()}'")
+    raise ValueError(f"end the file name with {', '.join(TRACE_FORMATS)}, not {path!r}")
+
+
 def open_trace(path: str, header: dict[str, Any]) -> TraceWriter:
     """The writer for `path`'s extension. Raises ValueError for another
-    extension and OSError when the file cannot be opened."""
-    suffix = Path(path).suffix.lower()
-    writer = {".csv": CsvTrace, ".jsonl": JsonlTrace, ".json": JsonTrace}.get(suffix)
-    if writer is None:
-        raise ValueError(f"cannot tell the trace format from {path!r}; "
-                         f"end the name with {', '.join(TRACE_FORMATS)}")
+    extension (see `trace_format`) and OSError when the file cannot be opened."""
+    writer = {".csv": CsvTrace, ".jsonl": JsonlTrace, ".json": JsonTrace}[trace_format(path)]
     return writer(path, header)
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Optional
 
 if TYPE_CHECKING:  # annotations only
-    from ..spec.models import Expected, Spec, Tolerance
+    from ..spec.models import Expected, ExpectOptimized, Spec, Tolerance
     from ..optimization.optimizer import OptimizationResult
+
+
+UNFINISHED = ("diverged", "interrupted")  # how an optimization can stop short of its end
 
 
 class Comparison(NamedTuple):
@@ -62,11 +65,13 @@ class CheckResult:
 
 def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
                        grads: Mapping[str, float],
-                       optimization: Optional[OptimizationResult], *,
+                       optimization: Optional[OptimizationResult],
+                       final_grads: Callable[[], Mapping[str, float]] = dict, *,
                        metrics: Optional[Mapping[str, float]] = None) -> CheckResult:
     """Compare results at the spec's starting inputs (and after optimizing).
-    With data, a node's expected list is compared row by row, and `metrics`
-    (over all rows) with `expect.metrics`."""
+    `final_grads` gives the inputs' gradients at the final inputs (asked
+    only when the spec pins some). With data, a node's expected list is
+    compared row by row, and `metrics` (over all rows) with `expect.metrics`."""
     result = CheckResult()
     expect = spec.expect
     if expect is None:
@@ -74,6 +79,10 @@ def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
                             "to say what it should compute")
         return result
     default = expect.tolerance
+    if optimization is not None and optimization.stop in UNFINISHED:
+        at = optimization.steps + (optimization.stop == "diverged")  # the step that failed, or the last one
+        result.notes.append(f"the optimization did not run to the end ({optimization.stop} at step {at}), "
+                            "so the spec does not pass")
 
     def compare(path: str, entry: Expected, actual: Optional[float]) -> None:
         result.comparisons.append(_comparison(path, entry, actual, default))
@@ -101,7 +110,23 @@ def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
         final_metrics = (optimization.final_metrics if optimization else None) or {}
         for name, entry in expect.optimized.metrics.items():
             compare(f"optimized.metrics.{name}", entry, final_metrics.get(name))
+        _check_how_it_ended(expect.optimized, optimization, final_grads, compare, result)
     return result
+
+
+def _check_how_it_ended(expected: ExpectOptimized, optimization: Optional[OptimizationResult],
+                        final_grads: Callable[[], Mapping[str, float]],
+                        compare: Callable[[str, Expected, Optional[float]], None], result: CheckResult) -> None:
+    """optimized.grads (with tolerances), steps (exactly) and stop."""
+    if expected.grads:
+        at_end = final_grads() if optimization is not None else {}
+        for name, entry in expected.grads.items():
+            compare(f"optimized.grads.{name}", entry, at_end.get(name))
+    if expected.steps is not None:
+        steps = float(optimization.steps) if optimization is not None else None
+        result.comparisons.append(Comparison("optimized.steps", float(expected.steps), steps, 0.0, 0.0))
+    if expected.stop is not None and optimization is not None and optimization.stop != expected.stop:
+        result.notes.append(f"optimized.stop: expected '{expected.stop}', got '{optimization.stop}'")
 
 
 def _one_number(actual: Any) -> Optional[float]:

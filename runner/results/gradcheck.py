@@ -15,12 +15,17 @@ recorded at x - eps, x and x + eps; if nudging this input changes a branch,
 the quotient crosses or touches a kink. That also catches a kink that is not
 at x but within eps of it, where the analytic gradient is right and the
 estimate is not.
+
+When an input fails and its gradient flows through custom ops (a spec's
+`ops:`, whose derivatives are written by hand), each such gate's written
+derivatives are compared with central differences of its own forward, and
+the ones that disagree are named: the op, its argument, the gate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from ..core.engine import Circuit
 from ..core.objective import Objective
@@ -40,6 +45,7 @@ class InputCheck:
     allowed: float
     status: str  # "ok", "mismatch", "kink" (not differentiable here) or "undefined"
     note: str = ""
+    wrong_derivatives: tuple = ()  # WrongDerivative of custom ops on this input's path (a mismatch)
 
     @property
     def difference(self) -> Optional[float]:
@@ -48,9 +54,24 @@ class InputCheck:
         return abs(self.analytic - self.numerical)
 
     def as_dict(self) -> dict:
-        return {"analytic": self.analytic, "numerical": self.numerical,
-                "difference": _finite_or_none(self.difference), "allowed": _finite_or_none(self.allowed),
-                "status": self.status, "note": self.note or None}
+        found = {"analytic": self.analytic, "numerical": self.numerical,
+                 "difference": _finite_or_none(self.difference), "allowed": _finite_or_none(self.allowed),
+                 "status": self.status, "note": self.note or None}
+        if self.wrong_derivatives:
+            found["wrong_derivatives"] = [wrong._asdict() for wrong in self.wrong_derivatives]
+        return found
+
+
+class WrongDerivative(NamedTuple):
+    """A custom op's written derivative that disagrees with its forward at one gate."""
+
+    gate: str
+    op: str
+    arg: str  # the op's name for the input
+    at: dict  # the gate's input values, by the op's names for them
+    written: float  # what the op's grads expression gives
+    numerical: float  # the central difference of its forward
+    more: int = 0  # other gates on the same input's path where this op's d/d(arg) is wrong too
 
 
 @dataclass
@@ -86,10 +107,14 @@ def gradcheck(circuit: Circuit, *, eps: float = EPS, atol: float = ATOL, rtol: f
     _, analytic = objective.value_and_grad()
     base_branches = _branches_of(objective)
     result = GradcheckResult(eps, atol, rtol)
+    local: dict = {name: [] for name in circuit.unused_nodes()}  # custom-op gates checked, by name (unused: none)
     try:
         for index, name in enumerate(objective.names):
-            result.inputs.append(_check_input(objective, index, start, analytic[index], base_branches,
-                                              eps, atol, rtol))
+            entry = _check_input(objective, index, start, analytic[index], base_branches, eps, atol, rtol)
+            if entry.status == "mismatch":
+                objective.value()  # back at the starting point, where the gates' inputs are
+                entry = _name_wrong_derivatives(circuit, entry, eps, atol, rtol, local)
+            result.inputs.append(entry)
     finally:
         objective.set(start)
         objective.value()
@@ -125,6 +150,73 @@ def _branches_of(objective: Objective) -> dict[int, tuple]:
     piece a tuple over the rows, and the inputs of the first row at a kink)."""
     rows_of = getattr(objective, "row_branches", None)
     return rows_of() if rows_of is not None else _branches(objective.circuit)
+
+
+def _name_wrong_derivatives(circuit: Circuit, entry: InputCheck, eps: float, atol: float, rtol: float,
+                            local: dict) -> InputCheck:
+    """The failing input, with the custom ops on its path whose written
+    derivatives disagree with their own forward named in its note: each op
+    and arg once, at the first such gate (how many more there are is
+    counted). `local` keeps each gate's check for the next input (a gate
+    that does not feed the output has none)."""
+    first: dict[tuple[str, str], WrongDerivative] = {}
+    more: dict[tuple[str, str], int] = {}
+    reached = {circuit.index[entry.name]}
+    for step in circuit.tape:
+        if reached.isdisjoint(step.ins):
+            continue
+        reached.add(step.out)
+        if not step.op.custom:
+            continue
+        gate = circuit.names[step.out]
+        if gate not in local:
+            local[gate] = _wrong_at(circuit, step, eps, atol, rtol)
+        for slot, wrong in local[gate]:
+            if slot in reached:
+                key = (wrong.op, wrong.arg)
+                if key in first:
+                    more[key] = more.get(key, 0) + 1
+                else:
+                    first[key] = wrong
+    if not first:
+        return entry
+    found = tuple(wrong._replace(more=more.get(key, 0)) for key, wrong in first.items())
+    return InputCheck(entry.name, entry.analytic, entry.numerical, entry.allowed, entry.status,
+                      "; ".join(map(_wrong_text, found)), found)
+
+
+def _wrong_at(circuit: Circuit, step, eps: float, atol: float, rtol: float) -> list:
+    """(slot, WrongDerivative) for each input of a custom-op gate whose
+    written derivative disagrees with a central difference of the op's forward."""
+    values, op = circuit.values, step.op
+    args = tuple(values[slot] for slot in step.ins)
+    written = op.derivative(args, values[step.out])
+    found = []
+    for index, slot in enumerate(step.ins):
+        slope = _slope(op.forward, args, index, eps)
+        if slope is not None and not abs(written[index] - slope) <= atol + rtol * abs(slope):
+            found.append((slot, WrongDerivative(circuit.names[step.out], op.name, op.arg_names[index],
+                                                dict(zip(op.arg_names, args)), written[index], slope)))
+    return found
+
+
+def _wrong_text(wrong: WrongDerivative) -> str:
+    at = ", ".join(f"{name} = {value:.10g}" for name, value in wrong.at.items())
+    others = f" (and at {wrong.more} more gate{'' if wrong.more == 1 else 's'})" if wrong.more else ""
+    return (f"custom op {wrong.op} has a wrong derivative: at gate '{wrong.gate}' ({at}) its grads give "
+            f"d/d{wrong.arg} = {wrong.written:.10g}, its forward's slope is {wrong.numerical:.10g}{others}")
+
+
+def _slope(forward, args: tuple, position: int, eps: float) -> Optional[float]:
+    """The central difference of an op's forward in one of its inputs, or
+    None where the forward cannot be computed."""
+    try:
+        shifted = [list(args), list(args)]
+        shifted[0][position] += eps
+        shifted[1][position] -= eps
+        return (forward(*shifted[0]) - forward(*shifted[1])) / (2 * eps)
+    except (ArithmeticError, ValueError):
+        return None
 
 
 def _branches(circuit: Circuit) -> dict[int, tuple]:

@@ -14,6 +14,7 @@ from ..core.compiler import compile_spec
 from ..core.engine import Circuit
 from ..core.objective import Objective
 from ..spec.models import Spec
+from ..words import counted
 
 if TYPE_CHECKING:  # annotations only; the modules are imported when a run needs them
     from .gradcheck import GradcheckResult
@@ -74,11 +75,28 @@ class RunResult:
     rows: int = 0
     objective: Optional[Objective] = None
 
+    def final_grads(self) -> dict[str, float]:
+        """d(output)/d(input) of every input where the optimization ended
+        ({} without one): one more forward and backward pass, since random
+        and numerical runs leave no analytic gradients behind."""
+        if self.optimization is None:
+            return {}
+        data = self.spec.netlist.data
+        if data is not None:  # the loss over every row, by the inputs that are not columns
+            from ..core.data_objective import DataObjective
+
+            names = [name for name in self.circuit.input_names if name not in data.columns]
+            every_input: Objective = DataObjective(self.circuit, data, self.spec.loss, self.spec.metrics, names)
+        else:
+            every_input = Objective(self.circuit, self.circuit.input_names)
+        _, grads = every_input.value_and_grad()
+        return dict(zip(every_input.names, grads))
+
 
 def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_optimization: bool = True,
              check: bool = False, numerical_h: float | None = None,
              gradcheck: Mapping[str, float] | None = None, keep: Keep | None = None,
-             observe: Callable[[TraceRow], None] | None = None) -> RunResult:
+             observe: Callable[[TraceRow], None] | None = None, interruptible: bool = False) -> RunResult:
     """Run a validated spec. Raises `NumericalError` if a value goes non-finite
     at the starting inputs; an optimization that diverges later ends with
     `result.optimization.stop == "diverged"` (see `optimize`).
@@ -87,11 +105,13 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     the inputs with that step, to set beside the analytic ones. `gradcheck`,
     when given (`{}` for the defaults, or eps/atol/rtol), checks the analytic
     gradients against central differences at the starting inputs. `keep` and
-    `observe` are passed to `optimize` (which rows to hold; a callback per row).
+    `observe` are passed to `optimize` (which rows to hold; a callback per row),
+    and so is `interruptible` (Ctrl-C ends the optimization with the rows so far).
     """
     circuit = compile_spec(spec, overrides)
     if spec.netlist.data is not None:
-        return _run_with_data(spec, circuit, run_optimization, check, numerical_h, gradcheck, keep, observe)
+        return _run_with_data(spec, circuit, run_optimization, check, numerical_h, gradcheck, keep, observe,
+                              interruptible)
     output, _ = Objective(circuit).value_and_grad()  # every node's value and gradient, left in the circuit
     # Copies of the slot lists (8 bytes a node): optimization and the
     # gradient checks move the circuit's own values later.
@@ -101,7 +121,7 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     unused = circuit.unused_nodes()
     if unused:
         shown = ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
-        result.warnings.append(f"{len(unused)} node{'s' if len(unused) > 1 else ''} do not feed the output "
+        result.warnings.append(f"{counted(len(unused), 'node')} {'does' if len(unused) == 1 else 'do'} not feed the output "
                                f"'{circuit.output_name}' (gradient 0): {shown}")
     if numerical_h is not None:
         every_input = Objective(circuit, circuit.input_names)
@@ -113,15 +133,17 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     if spec.optimize is not None and run_optimization:
         from ..optimization.optimizer import optimize
 
-        result.optimization = optimize(circuit, spec.optimize, keep=keep, observe=observe)
+        result.optimization = optimize(circuit, spec.optimize, keep=keep, observe=observe,
+                                       interruptible=interruptible)
     if check:
-        result.check = check_expectations(spec, output, result.values, grads, result.optimization)
+        result.check = check_expectations(spec, output, result.values, grads, result.optimization,
+                                          result.final_grads)
     return result
 
 
 def _run_with_data(spec: Spec, circuit: Circuit, run_optimization: bool, check: bool,
                    numerical_h: float | None, gradcheck: Mapping[str, float] | None, keep: Keep | None,
-                   observe: Callable[[TraceRow], None] | None) -> RunResult:
+                   observe: Callable[[TraceRow], None] | None, interruptible: bool) -> RunResult:
     """`run_spec` for a spec with data: the output is the loss over all rows."""
     from ..core.data_objective import DataObjective
 
@@ -146,10 +168,11 @@ def _run_with_data(spec: Spec, circuit: Circuit, run_optimization: bool, check: 
     if spec.optimize is not None and run_optimization:
         from ..optimization.optimizer import optimize
 
-        result.optimization = optimize(objective, spec.optimize, keep=keep, observe=observe)
+        result.optimization = optimize(objective, spec.optimize, keep=keep, observe=observe,
+                                       interruptible=interruptible)
     if check:
         result.check = check_expectations(spec, output, result.values, result.grads, result.optimization,
-                                          metrics=result.metrics)
+                                          result.final_grads, metrics=result.metrics)
     return result
 
 

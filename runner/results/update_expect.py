@@ -51,8 +51,9 @@ class UpdateError(CircuitRunError):
 @dataclass(frozen=True)
 class Change:
     path: str  # "grads.x", "optimized.inputs.y"
-    old: Optional[float]  # None for an entry that did not exist
-    new: float
+    old: Optional[float | str]  # None for an entry that did not exist; a word for optimized.stop
+    new: float | str
+    allowed: float = 0.0  # the entry's tolerance at `new`: how far a rounded number may be from it
 
 
 @dataclass
@@ -72,8 +73,12 @@ class UpdateResult:
                 "changes": [{"path": c.path, "old": c.old, "new": c.new} for c in self.changes]}
 
 
-def format_number(value: float) -> str:
-    """The shortest text that reads back as exactly `value`, in YAML 1.2 and 1.1 alike."""
+def format_number(value: float | str) -> str:
+    """The shortest text that reads back as exactly `value`, in YAML 1.2 and 1.1 alike
+    (a word, such as a stop reason, as it is)."""
+    if isinstance(value, str):
+        return value
+    value = float(value)
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     text = repr(value)
@@ -83,11 +88,29 @@ def format_number(value: float) -> str:
     return text
 
 
+def rounded(value: float | str, allowed: float) -> float | str:
+    """The shortest decimal within half of `allowed` of `value` (7.3 for
+    7.300000000000001 under a tolerance of 5e-4): it passes its check with
+    room to spare for the last digits of another platform's arithmetic."""
+    if isinstance(value, (str, int)) or not allowed > 0 or not math.isfinite(value):
+        return value  # a word, a count (steps), or nothing to spare
+    for digits in range(1, 18):
+        candidate = float(f"{value:.{digits}g}")
+        if abs(candidate - value) <= allowed / 2:
+            return candidate
+    return value
+
+
+def _rounding(changes: list[Change]) -> list[Change]:
+    return [Change(c.path, c.old, rounded(c.new, c.allowed), c.allowed) for c in changes]
+
+
 # --------------------------------------------------------------------------
 # The whole update of one file
 
-def update_file(path: str, limits: Limits = Limits()) -> UpdateResult:
-    """Run the spec at `path` and rewrite its failing or missing expectations.
+def update_file(path: str, limits: Limits = Limits(), *, round_numbers: bool = False) -> UpdateResult:
+    """Run the spec at `path` and rewrite its failing or missing expectations;
+    with `round_numbers`, each as the shortest decimal its tolerance allows.
 
     Raises `SpecError` / `NumericalError` like a normal run (the file is not
     touched then) and `UpdateError` when the file cannot be edited or written.
@@ -96,6 +119,9 @@ def update_file(path: str, limits: Limits = Limits()) -> UpdateResult:
         raise UpdateError(path, "standard input cannot be updated; pass the spec's file name")
     try:
         with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise UpdateError(path, "not a regular file (a pipe or a device cannot be updated in place); "
+                                        "pass the spec's file name")
             raw = handle.read(limits.max_bytes + 1)
     except OSError as err:
         raise SpecError(path, [Problem(0, 0, f"cannot read the file: {err.strerror or err}")]) from None
@@ -104,18 +130,28 @@ def update_file(path: str, limits: Limits = Limits()) -> UpdateResult:
     spec = validate(load_text(text, path, limits, fmt=fmt))
     result = run_spec(spec, check=True)
     assert result.check is not None
+    run = result.optimization
+    if run is not None and run.error is not None:  # what a run refuses, an update does not record
+        raise run.error
     outcome = UpdateResult(path, len(result.check.comparisons))
     has_entries = bool(result.check.comparisons) or (spec.expect is not None and spec.expect.optimized)
     if has_entries:
-        outcome.changes = [Change(c.path, c.expected, c.actual) for c in result.check.failures
-                           if c.actual is not None]
+        outcome.changes = [Change(c.path, c.expected, c.actual, _allowed_at(c, c.actual))
+                           for c in result.check.failures if c.actual is not None] + _stop_change(spec, result)
+        if round_numbers:
+            outcome.changes = _rounding(outcome.changes)
         if not outcome.changes:
             return outcome
         new_text = (_edit_yaml if fmt == "yaml" else _edit_json)(text, path, outcome.changes)
     else:
         entries = fresh_entries(result)
         outcome.created = True
-        outcome.changes = [Change(p, None, v) for p, v in _flatten(entries)]
+        outcome.changes = [Change(p, None, v, 0.0 if isinstance(v, str) else
+                                  _TOLERANCE["abs"] + _TOLERANCE["rel"] * abs(v))
+                           for p, v in _flatten(entries)]
+        if round_numbers:
+            outcome.changes = _rounding(outcome.changes)
+            entries = _unflatten([(c.path, c.new) for c in outcome.changes])
         new_text = (_create_yaml if fmt == "yaml" else _create_json)(text, path, entries)
     _verify(new_text, path, fmt, limits, spec)
     bom = BOM if raw.startswith(BOM.encode("utf-8")) else ""
@@ -139,6 +175,8 @@ def fresh_entries(result: RunResult) -> dict[str, Any]:
                                 "inputs": {name: run.final_inputs[name] for name in circuit.trainable}}
         if run.final_metrics:
             entries["optimized"]["metrics"] = dict(run.final_metrics)
+        if run.stop in ("tolerance", "stalled"):  # ended early: how far it went is a result worth pinning
+            entries["optimized"].update(steps=run.steps, stop=run.stop)
     return entries
 
 
@@ -154,6 +192,31 @@ def _parts(path: str) -> list:
 
 
 _TOLERANCE = {"abs": 1e-9, "rel": 1e-9}  # the format's defaults, written out to be edited
+
+
+def _allowed_at(comparison, actual: float) -> float:
+    """The entry's tolerance once `actual` is its expected value."""
+    return comparison.abs_tol + comparison.rel_tol * abs(actual)
+
+
+def _stop_change(spec, result: RunResult) -> list[Change]:
+    """optimized.stop, when the run ended for another reason than the one pinned."""
+    expected = spec.expect.optimized.stop if spec.expect is not None and spec.expect.optimized else None
+    run = result.optimization
+    if expected is None or run is None or run.stop == expected:
+        return []
+    return [Change("optimized.stop", expected, run.stop)]
+
+
+def _unflatten(flat: list[tuple[str, Any]]) -> dict[str, Any]:
+    entries: dict[str, Any] = {}
+    for path, value in flat:
+        *parents, last = path.split(".")
+        node = entries
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return entries
 
 
 def _flatten(entries: dict, prefix: str = "") -> list[tuple[str, float]]:
@@ -186,9 +249,12 @@ def write_atomically(path: str, data: bytes) -> None:
     """
     target = os.path.realpath(path)
     directory = os.path.dirname(target) or "."
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+    temporary = None
     try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+        # the temporary name must fit in NAME_MAX (255 bytes) even when the spec's name nearly fills it
+        prefix = "." + os.path.basename(target).encode()[:_TEMPORARY_PREFIX].decode(errors="ignore") + "."
+        fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -196,11 +262,15 @@ def write_atomically(path: str, data: bytes) -> None:
         os.chmod(temporary, mode)
         os.replace(temporary, target)
     except OSError as err:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
         raise UpdateError(path, f"cannot write the file: {err.strerror or err}; it was left unchanged") from None
+
+
+_TEMPORARY_PREFIX = 100  # bytes of the file's name kept in its temporary file's name
 
 
 # --------------------------------------------------------------------------
@@ -295,10 +365,8 @@ def _create_yaml(text: str, path: str, entries: dict) -> str:
     newline = "\r\n" if "\r\n" in text else "\n"
     block = dict(entries, tolerance=_TOLERANCE)
     existing = _child(root, "expect")
-    if isinstance(existing, ScalarNode):  # `expect:` with no value: fill it in on its line
-        start, end = existing.start_mark.index, existing.end_mark.index
-        lead = " " if start == end else ""
-        return text[:start] + lead + _flow(block) + text[end:]
+    if isinstance(existing, ScalarNode):  # `expect:` with no value: fill it in, in the file's style
+        return _fill_empty(text, root, existing, block, newline)
     if isinstance(existing, MappingNode):  # a block that lists only a tolerance: add entries
         return _insert_into(text, existing, entries, newline, _indent_step(root))
     if root.flow_style:  # the whole spec is one {...}
@@ -312,6 +380,24 @@ def _create_yaml(text: str, path: str, entries: dict) -> str:
     if at == len(text) and text and not text.endswith("\n"):
         insert = newline + insert
     return text[:at] + insert + text[at:]
+
+
+def _fill_empty(text: str, root, empty, block: dict, newline: str) -> str:
+    """`expect:` (or `expect: null`) filled in: as a {...} in a one-line
+    spec, else as a block under the key, indented like the file; a comment
+    after the key stays on its line."""
+    start, end = empty.start_mark.index, empty.end_mark.index
+    if root.flow_style:
+        lead = " " if start == end else ""
+        return text[:start] + lead + _flow(block) + text[end:]
+    key = next(k for k, v in root.value if v is empty)
+    step = " " * _indent_step(root)
+    lines = _block_lines(block, " " * key.start_mark.column + step, step)
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end == -1 else line_end
+    comment = text[end:line_end].rstrip()  # "   # fill me", or ""
+    head = text[:start].rstrip(" \t") + comment
+    return head + newline + newline.join(lines) + newline + text[line_end + 1:]
 
 
 def _insert_into(text: str, mapping, entries: dict, newline: str, step: int) -> str:
@@ -341,6 +427,7 @@ def _document_end(text: str, root) -> int:
 # JSON: the same edits, with positions from the loader
 
 _JSON_NUMBER = re.compile(r"[^\s{}\[\],:\"]+")
+_JSON_STRING = re.compile(r'"[a-z]*"')  # a stop reason
 
 
 def _offset(text: str, line: int, column: int) -> int:
@@ -361,7 +448,7 @@ def _edit_json(text: str, path: str, changes: list[Change]) -> str:
         if isinstance(entry, dict):
             where += ("value",)
         start = _offset(text, *document.position(where))
-        token = _JSON_NUMBER.match(text, start)
+        token = (_JSON_STRING if isinstance(change.new, str) else _JSON_NUMBER).match(text, start)
         if token is None:  # pragma: no cover - the entry was validated as a number
             raise UpdateError(path, f"cannot find expect.{change.path} in the file")
         edits.append((start, token.end(), json.dumps(change.new)))
@@ -397,5 +484,7 @@ def _replace_json_expect(text: str, document, entries: dict) -> str:
     return text[:start + 1] + inner + separator + text[start + 1:]
 
 
-def describe_number(value: Optional[float]) -> str:
+def describe_number(value: Optional[float | str]) -> str:
+    if isinstance(value, str):
+        return value
     return "(new)" if value is None else format_number(value) if math.isfinite(value) else repr(value)

@@ -34,9 +34,11 @@ from ..limits import Limits
 from ..loading.document import Document
 from ..ops import OPS
 from . import rules
+from .custom_ops import build_custom_ops
 from .formulas import FormulaError, Generated, lower
 from .netlist import Group
 from .messages import format_path, suggest
+from ..words import counted
 
 Ref = Union[str, float]
 # In a template: a str is a local name (made by the module: "w0", "g.1"; ""
@@ -51,12 +53,16 @@ class Expansion(NamedTuple):
     generated: dict[str, tuple]  # name of a generated gate -> where it came from (see View)
     groups: dict[str, Group]  # each formula gate and instance, for presenters
     problems: list[Problem]
+    ops: dict = {}  # the spec's custom ops (name -> ops.Op), see custom_ops.py
 
 
 def needs_expanding(data: Any) -> bool:
-    """Whether any gate is a formula or an instance (or the spec has modules)."""
+    """Whether any gate is a formula or an instance (or the spec has modules
+    or custom ops)."""
     if not isinstance(data, dict):
         return False
+    if data.get("ops"):
+        return True
     gates = data.get("gates")
     if data.get("modules") or not isinstance(gates, dict):
         return bool(data.get("modules"))
@@ -96,6 +102,10 @@ class _Expander:
         self.sizes: dict[tuple, tuple[int, Any]] = {}
         self.templates: dict[tuple, _Template] = {}
         self.count = 0
+        custom = build_custom_ops(document, limits)
+        self.custom_ops = custom.ops
+        self.problems.extend(custom.problems)
+        self.calls = {**OPS, **custom.ops} if custom.ops else OPS
 
     # ---- the spec's own gates ------------------------------------------------
 
@@ -123,7 +133,7 @@ class _Expander:
             pass
         output = self._output(data.get("output"), gates, aliases if "aliases" in locals() else {})
         flat = dict(data, inputs=made_inputs, gates=made_gates)
-        return Expansion(flat, output, self.generated, self.groups, self.problems)
+        return Expansion(flat, output, self.generated, self.groups, self.problems, self.custom_ops)
 
     def _report(self, path: tuple, message: str, *, key: bool = False, offset: Optional[int] = None) -> None:
         if offset is not None:
@@ -138,7 +148,7 @@ class _Expander:
         """Count nodes about to be made; refuse them all beyond the limit."""
         self.count += count
         if self.count > self.limits.max_nodes:
-            self._report(path, f"the spec expands to more than {self.limits.max_nodes:,} nodes (inputs and "
+            self._report(path, f"the spec expands to more than {counted(self.limits.max_nodes, 'node')} (inputs and "
                                "gates); make it smaller or raise --max-nodes if it is real", key=True)
             raise _Stop()
 
@@ -213,7 +223,7 @@ class _Expander:
             return aliases.get(word, word)
 
         try:
-            lowered = lower(name, text, resolve=resolve, max_depth=self.limits.max_depth)
+            lowered = lower(name, text, resolve=resolve, calls=self.calls, max_depth=self.limits.max_depth)
         except FormulaError as err:
             self._report(text_path, err.message, offset=err.offset)
             made[name] = {"op": None, "in": []}  # so that gates reading it are not called unknown
@@ -311,7 +321,8 @@ class _Expander:
         if isinstance(value, list):
             where = ("output",) if given else ("gates", output)
             self._report(where, f"the output must be one node, but {output} stands for the list of its "
-                                f"{len(value)} outputs ({value[0]}, ...); name one with 'output:', or add a gate "
+                                f"{counted(len(value), 'output')} ({value[0]}{', ...' if len(value) > 1 else ''}); "
+                                "name one with 'output:', or add a gate "
                                 "that combines them", key=not given)
             return None
         return value if isinstance(value, str) else None
@@ -432,7 +443,7 @@ class _Expander:
                 gates.extend((step.name, step.op, step.refs) for step in lowered)
                 size += len(lowered)
             elif isinstance(gate, dict):
-                op = OPS.get(gate.get("op")) if isinstance(gate.get("op"), str) else None
+                op = self.calls.get(gate.get("op")) if isinstance(gate.get("op"), str) else None
                 refs = [self._local(ref, scope, module, gate_path + ("in", index))
                         for index, ref in enumerate(gate.get("in") or [])]
                 if op is None or any(ref is None or isinstance(ref, list) for ref in refs):
@@ -527,7 +538,7 @@ class _Expander:
             return [0.0] * value.length if isinstance(value, _Many) else value  # counted, never made
 
         try:
-            return lower(name, text, resolve=resolve, max_depth=self.limits.max_depth)
+            return lower(name, text, resolve=resolve, calls=self.calls, max_depth=self.limits.max_depth)
         except FormulaError as err:
             self._report(path, err.message, offset=err.offset)
             return None
@@ -536,6 +547,9 @@ class _Expander:
              gates: list) -> Optional[tuple[Any, int]]:
         """The output (a local reference, or a list of them) and how many
         gates it adds; its gates are appended to `gates`."""
+        op = self.calls.get(activation) if isinstance(activation, str) else None
+        if op is None or not op.accepts(1):
+            activation = None  # not an op of one input: pydantic reports it
         if isinstance(out, dict):
             values, added = [], 0
             for key, text in out.items():
@@ -633,6 +647,7 @@ class View:
         self.document, self.expansion = document, expansion
         self.data = expansion.data
         self.source = document.source
+        self.ops = {**OPS, **expansion.ops} if expansion.ops else OPS  # what a gate's op may name
 
     def where(self, path: tuple, *, key: bool = False) -> tuple[int, int, str]:
         """(line, column, path as shown) of a path into the expanded data."""

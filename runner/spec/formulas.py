@@ -20,6 +20,7 @@ from typing import Callable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from ..ops import OPS, Op
 from .rules import NAME_RULE, NODE, is_reserved
+from ..words import counted
 
 Ref = Union[str, float]  # a node's name, or a number constant
 Value = Union[Ref, list]  # what a name or an expression stands for: one reference, or a list of them
@@ -88,6 +89,21 @@ def lower(name: str, text: str, *, resolve: Optional[Callable[[str, int], Value]
     return _Lowering(name, text, resolve or _as_node, calls).run(tree)
 
 
+def lower_expression(text: str, *, resolve: Callable[[str, int], Value], calls: Mapping[str, Op],
+                     max_depth: int = 64) -> tuple[list[Generated], Ref]:
+    """The gates of an expression that may also be just a name or a number
+    (a custom op's derivative can be `1` or `a`), and what its value is: the
+    last gate's name, or that name or number. Gates are named `.1`, `.2`, ...
+    (no user name starts with a dot)."""
+    lowering = _Lowering("", text, resolve, calls)
+    made = lowering._walk(parse(text, max_depth))
+    if isinstance(made.value, list):
+        raise FormulaError(f"the expression is a list of {counted(len(made.value), 'value')}; it must be one value "
+                           "(lists are for dot(u, v))", made.offset)
+    names = [f".{index + 1}" for index in range(len(lowering.gates))]
+    return lowering.generated(names), names[made.value] if made.gate else made.value
+
+
 def parse(text: str, max_depth: int = 64) -> ast.expr:
     """The expression tree of a formula, or a FormulaError: Python's syntax,
     then this module's list of what is allowed, then the nesting depth."""
@@ -116,7 +132,7 @@ def _check_parentheses(text: str, max_depth: int) -> None:
         if character in "([":
             depth += 1
             if depth > max_depth:
-                raise FormulaError(f"the formula is nested deeper than {max_depth} levels; split it into "
+                raise FormulaError(f"the formula is nested deeper than {counted(max_depth, 'level')}; split it into "
                                    "several gates (or raise --max-depth)", offset)
         elif character in ")]":
             depth -= 1
@@ -177,7 +193,7 @@ def _check_depth(tree: ast.expr, offset: Callable[[int], int], max_depth: int) -
     while stack:
         node, depth = stack.pop()
         if depth > max_depth:
-            raise FormulaError(f"the formula is nested deeper than {max_depth} levels; split it into "
+            raise FormulaError(f"the formula is nested deeper than {counted(max_depth, 'level')}; split it into "
                                "several gates (or raise --max-depth)", offset(node.col_offset))
         if isinstance(node, ast.BinOp):
             stack.append((node.left, depth))
@@ -222,7 +238,10 @@ class _Lowering:
             raise FormulaError(f"the formula computes nothing: it is {what}; a gate must apply an op "
                                "(for example 'x * 1' or 'relu(x)')", made.offset)
         last = len(self.gates) - 1
-        names = [f"{self.name}.{index + 1}" for index in range(last)] + [self.name]
+        return self.generated([f"{self.name}.{index + 1}" for index in range(last)] + [self.name])
+
+    def generated(self, names: list[str]) -> list[Generated]:
+        """The gates made, with these names (references between them too)."""
         return [Generated(names[index], gate.op, [names[ref] if isinstance(ref, _Index) else ref
                                                   for ref in gate.refs], gate.offsets, gate.offset)
                 for index, gate in enumerate(self.gates)]
@@ -348,7 +367,7 @@ class _Lowering:
 
     def _scalar(self, made: _Made, where: str) -> None:
         if isinstance(made.value, list):
-            raise FormulaError(f"a list of {len(made.value)} values cannot be an input of {where}; lists are "
+            raise FormulaError(f"a list of {counted(len(made.value), 'value')} cannot be an input of {where}; lists are "
                                "for dot(u, v)", made.offset)
 
     def _dot(self, inputs: list[_Made], at: int) -> _Made:

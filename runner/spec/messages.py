@@ -8,15 +8,16 @@ the helpers every spec message uses (`suggest`, `format_path`, `Hints`).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Collection, Iterable, Optional, Union, get_args, get_origin
 
 from pydantic import BaseModel, Tag, ValidationError
 
 from ..errors import Problem
 from ..loading.document import Document
-from ..ops import OP_NAMES
+from ..ops import OP_NAMES, OPS
 from .models import GATE_FORMS, Spec
-from .rules import NAME_RULE, describe
+from .rules import NAME_RULE, SYNONYMS, describe
 
 
 def suggest(word: Any, candidates: Iterable[str]) -> str:
@@ -26,7 +27,11 @@ def suggest(word: Any, candidates: Iterable[str]) -> str:
     import difflib  # only on the error path
 
     candidates = [c for c in candidates if isinstance(c, str)]  # YAML keys may be true, 1, null
-    matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    matches = [c for c in candidates if c.lower() == word.lower()]  # SGD for sgd, Mul for mul
+    if not matches and SYNONYMS.get(word.lower()) in candidates:  # backprop for analytic
+        matches = [SYNONYMS[word.lower()]]
+    if not matches:
+        matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     if not matches:  # 'inputs' for 'in', 'iter' for 'iterations'
         matches = [c for c in candidates if len(c) > 1 and (word.startswith(c) or c.startswith(word))]
     return f" (did you mean '{matches[0]}'?)" if matches else ""
@@ -89,7 +94,7 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     path: list[Any] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in UNION_TAGS and part not in node:
+        if part in UNION_TAGS and not (isinstance(node, dict) and part in node):
             continue  # which form of a gate (or binding) pydantic tried: not a key
         key = part
         if isinstance(node, dict):  # pydantic writes a key True as 1, and some keys as strings
@@ -205,8 +210,11 @@ def from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
                 message += "; allowed keys: " + ", ".join(allowed)
         elif kind == "literal_error" and loc[-1:] == ("op",):
             shown = f"'{error['input']}'" if isinstance(error.get("input"), str) else got
-            hint = suggest(error.get("input"), OP_NAMES)
-            message = f"unknown op {shown}" + (hint or "; ops: " + ", ".join(OP_NAMES))
+            custom = document.data.get("ops") if isinstance(document.data, dict) else None
+            known = list(dict.fromkeys([*OP_NAMES, *(name for name in custom if isinstance(name, str))])) \
+                if isinstance(custom, dict) else OP_NAMES
+            hint = suggest(error.get("input"), known)
+            message = f"unknown op {shown}" + (hint or "; ops: " + ", ".join(known))
         elif kind == "literal_error":
             choices = [str(c) for c in _literal_choices(loc)]
             if loc == ("version",):
@@ -215,7 +223,8 @@ def from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
                 message = f"expected one of {', '.join(choices)}, got {got}" + \
                     suggest(error.get("input"), choices)
         elif kind == "string_pattern_mismatch":
-            message = f"'{error['input']}' is not a valid name; " + NAME_RULE
+            message = f"'{error['input']}' is not a valid name; " + NAME_RULE + \
+                _formula_hint(path, error["input"], document.data)
         elif kind == "string_type" and (about_key or _is_reference(path) or loc == ("output",)):
             message = f"expected a name, got {got}; " + NAME_RULE
         elif kind in ("float_type", "finite_number") and _is_reference(path):
@@ -224,10 +233,16 @@ def from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
                 message = f"must be a finite number, not {got}"
             elif _is_huge(error.get("input")):
                 message = "the number is too large to represent (the limit is about 1.8e308)"
+        elif kind == "too_short" and loc[:1] == ("ops",) and loc[-1:] == ("args",):
+            message = "must not be empty; list the op's inputs, such as [a] or [a, b]"
         elif kind == "too_short" and isinstance(error.get("input"), dict):
             message = f"must not be empty; list at least one {'input' if loc == ('inputs',) else 'gate'}"
         elif kind in _EXPECTED:
             message = f"expected {_expected_here(loc, kind)}, got {got}"
+            if loc == ("expect", "tolerance") and isinstance(error.get("input"), (int, float)) and \
+                    not isinstance(error.get("input"), bool):
+                shown = error["input"]
+                message += f"; write {{abs: {shown}}} for an absolute tolerance (or {{rel: {shown}}})"
         else:
             message = error["msg"]
         line, column = position
@@ -237,6 +252,26 @@ def from_pydantic(err: ValidationError, document: Document) -> list[Problem]:
 
 
 _KEY_ERRORS = frozenset({"string_type", "string_pattern_mismatch"})
+
+
+_EXPRESSION = re.compile(r"[-+*/() ]|^\d")
+
+
+def _formula_hint(path: tuple, text: Any, data: Any) -> str:
+    """An expression among a gate's inputs (`in: [x, -y]`, `in: [2*x]`):
+    the gate written as a formula does what was meant."""
+    if not _is_reference(path) or not isinstance(text, str) or not _EXPRESSION.search(text):
+        return ""
+    gate = data["gates"][path[1]]
+    op = OPS.get(gate.get("op")) if isinstance(gate.get("op"), str) else None
+    if op is None or not isinstance(gate.get("in"), list):
+        return ""
+    refs = [str(ref) for ref in gate["in"]]
+    if op.symbol and len(refs) > 1:
+        formula = f" {op.symbol} ".join(ref if not _EXPRESSION.search(ref) else f"({ref})" for ref in refs)
+    else:
+        formula = f"{op.name}({', '.join(refs)})"
+    return f"; for an expression, write the gate as a formula: {path[1]}: \"{formula}\""
 
 
 def _is_reference(path: tuple) -> bool:
@@ -279,3 +314,56 @@ def _missing_hint(loc: tuple) -> str:
         return "; list the gate's inputs, for example 'in: [x, y]'"
     return ""
 
+
+
+# --------------------------------------------------------------------------
+# A gate's keys indented at the level of the gate names
+
+# A gate's key whose value could not be a gate of that name: a list of inputs,
+# an op's name, a count (a formula named `expr` could be a real gate: not judged)
+_NOT_A_GATE = {
+    "in": lambda value, modules: isinstance(value, list),
+    "op": lambda value, modules: value in OP_NAMES,
+    "activation": lambda value, modules: value in OP_NAMES,
+    "repeat": lambda value, modules: isinstance(value, int),
+    "use": lambda value, modules: isinstance(value, str) and value in modules,
+}
+GATE_KEYS = tuple(_NOT_A_GATE)
+
+
+def misindented_gate_keys(document: Document) -> list[Problem]:
+    """`in:` (or `op:` ...) written one level too shallow under a gate is read
+    as a gate named `in`; say that, instead of what such a gate is missing.
+
+    Only a value that cannot be a gate counts (a list of inputs, an op's
+    name): a mapping or a formula named `in` is a (strangely named) gate
+    and gets the usual checks."""
+    data = document.data
+    problems = []
+    sections = [("gates",)] + [("modules", name, "gates") for name, module in _mapping(data.get("modules")).items()
+                               if isinstance(module, dict)]
+    for section in sections:
+        gates = _mapping(_at(data, section))
+        names = list(gates)
+        modules = _mapping(data.get("modules"))
+        for index, name in enumerate(names):
+            if name not in _NOT_A_GATE or not _NOT_A_GATE[name](gates[name], modules):
+                continue
+            above = next((n for n in reversed(names[:index]) if n not in GATE_KEYS), None)
+            where = f"under '{above}'" if above is not None else "under its gate's name"
+            line, column = document.position(section + (name,), key=True)
+            problems.append(Problem(line, column,
+                                    f"'{name}' is indented like a gate's name, so it is read as a gate named "
+                                    f"'{name}'; a gate is a mapping {{op, in}}: indent '{name}' one level "
+                                    f"deeper, {where}", format_path(section + (name,), data)))
+    return problems
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _at(data: Any, path: tuple) -> Any:
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data

@@ -11,8 +11,8 @@ import functools
 from typing import Annotated, Any, Callable, Literal, Optional, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainValidator,
-                      PrivateAttr, Strict, StringConstraints, Tag, ValidationInfo, field_validator,
-                      model_validator)
+                      PrivateAttr, Strict, StringConstraints, Tag, ValidationInfo, ValidatorFunctionWrapHandler,
+                      field_validator, model_validator)
 from pydantic_core import PydanticCustomError, SchemaValidator
 from pydantic_core import core_schema as cs
 
@@ -67,6 +67,8 @@ NonNegativeNumber = Annotated[float, PlainValidator(_checked(rules.non_negative)
 Fraction = Annotated[float, PlainValidator(_checked(rules.fraction), json_schema_input_type=Annotated[
     float, Field(ge=0, lt=1)])]
 WholeNumber = Annotated[int, PlainValidator(_checked(rules.whole), json_schema_input_type=int)]
+StepCount = Annotated[int, PlainValidator(_checked(rules.step_count), json_schema_input_type=Annotated[
+    int, Field(ge=0)])]
 Iterations = Annotated[int, PlainValidator(_checked(rules.iterations), json_schema_input_type=Annotated[
     int, Field(ge=0, le=MAX_ITERATIONS)])]
 # Names and references are validated natively by pydantic-core (no Python
@@ -84,8 +86,23 @@ OpName = Literal[OP_NAMES]  # type: ignore[valid-type]
 OneInputOp = Literal[tuple(op.name for op in OPS.values() if op.max_arity == 1)]  # type: ignore[valid-type]
 Formula = Annotated[str, Strict(), Field(
     min_length=1, description="A formula: node names, numbers, + - * / **, parentheses and ops called by "
-                              "name (exp(x), max(a, b), pow(a, b), dot(u, v)); Python's precedence.",
+                              "name (exp(x), max(a, b), pow(a, b), dot(u, v), the spec's own ops); Python's "
+                              "precedence.",
     examples=["x - y", "100 - d**2", "sigmoid(a*x + b*y + c)"])]
+
+
+
+
+def _custom_op(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo, *, arity: int = 0) -> Any:
+    """A name of the spec's own `ops:` is an op too: validation passes their
+    names (and numbers of args) as the context `ops` (custom_ops.custom_op_names)."""
+    custom = (info.context or {}).get("ops") or {}
+    if isinstance(value, str) and value in custom:
+        if arity and custom[value] not in (arity, -1):
+            raise PydanticCustomError("rule", f"{value} takes {custom[value]} inputs; an activation is an op of "
+                                              f"{arity} input")
+        return value
+    return handler(value)
 
 
 # --------------------------------------------------------------------------
@@ -135,6 +152,11 @@ class Gate(StrictModel):
                                 "or number constants, which are not differentiated.",
         examples=[["x", "y"], ["q", 2]])
 
+    @field_validator("op", mode="wrap")
+    @classmethod
+    def _or_custom_op(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        return _custom_op(value, handler, info)
+
 
 class FormulaGate(StrictModel):
     """A gate written as a formula, as a mapping: `{expr: "x * y"}`."""
@@ -172,13 +194,19 @@ class Instance(StrictModel):
         None, description="A one-input op applied to each output (relu, tanh, sigmoid, ...), as Keras' "
                           "Dense(activation=...).")
 
+    @field_validator("activation", mode="wrap")
+    @classmethod
+    def _or_custom_op(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        return _custom_op(value, handler, info, arity=1)
+
 
 def _gate_kind(value: Any) -> str:
+    """The form of a gate: its raw data when validating, its model when serializing."""
     if isinstance(value, str):
         return "formula"
-    if isinstance(value, dict) and "expr" in value:
+    if isinstance(value, FormulaGate) or isinstance(value, dict) and "expr" in value:
         return "formula mapping"
-    if isinstance(value, dict) and "use" in value:
+    if isinstance(value, Instance) or isinstance(value, dict) and "use" in value:
         return "instance"
     return "op gate"
 
@@ -228,6 +256,27 @@ class Module(StrictModel):
         description="The output: a formula over ports, parameters and gates (or just one of their "
                     "names); or name -> formula for several outputs.",
         examples=["relu(dot(w, x) + b)"])
+
+
+# Empty expressions and a grads list of the wrong length are reported by
+# custom_ops.py (once, with what to write); the schema still tells an editor.
+Expression = Annotated[str, Strict(), Field(json_schema_extra={"minLength": 1})]
+
+
+class CustomOp(StrictModel):
+    """An op of your own, with its derivatives written by hand. Gates use it
+    as a built-in op ({op: NAME, in: [...]}, or NAME(...) in a formula);
+    backprop uses the written `grads`, and --gradcheck tells a wrong one."""
+
+    args: list[Name] = Field(min_length=1, description="The op's inputs, in order: the names its "
+                                                       "expressions use for them.", examples=[["a"], ["a", "b"]])
+    forward: Expression = Field(description="The op's value: a formula over its args (numbers, + - * / **, "
+                                            "built-in ops and other custom ops).",
+                                examples=["log(1 + exp(a))", "a * sigmoid(a)"])
+    grads: list[Expression] = Field(
+        json_schema_extra={"minItems": 1}, description="One formula per arg, in the order of `args`: the derivative of the "
+                                  "op's value with respect to that arg. It may use the args and `out` (the "
+                                  "op's value).", examples=[["sigmoid(a)"], ["out + sigmoid(a) * (1 - out)"]])
 
 
 class Optimize(StrictModel):
@@ -334,6 +383,13 @@ class ExpectOptimized(StrictModel):
     output: Optional[ExpectedNumber] = Field(None, description="The output at the final inputs.")
     inputs: dict[NodeName, ExpectedNumber] = Field(default_factory=dict,
                                                    description="Final values of inputs, by name.")
+    grads: dict[NodeName, ExpectedNumber] = Field(
+        default_factory=dict, description="Gradients d(output)/d(input) at the final inputs, by input name.")
+    steps: Optional[StepCount] = Field(None, description="How many steps the run took, exactly (a tolerance "
+                                                          "or stalled run stops early).", examples=[224])
+    stop: Optional[Literal[rules.STOPS]] = Field(  # type: ignore[valid-type]
+        None, description="Why the run ended: iterations (all done), tolerance, stalled (a step changed no "
+                          "input) or diverged.")
     metrics: dict[MetricName, ExpectedNumber] = Field(default_factory=dict,
                                                       description="Metrics over all rows after optimizing.")
 
@@ -431,6 +487,11 @@ class Spec(StrictModel):
                                                          "defaults to the last gate listed.")
     modules: dict[Name, Module] = Field(default_factory=dict,
                                         description="Module name -> a sub-circuit that gates can use.")
+    ops: dict[Name, CustomOp] = Field(
+        default_factory=dict, description="Op name -> an op of your own: {args, forward, grads}, with its "
+                                          "derivatives written by hand. It may not share a name with a built-in "
+                                          "op or a module.",
+        examples=[{"softplus": {"args": ["a"], "forward": "log(1 + exp(a))", "grads": ["sigmoid(a)"]}}])
     seed: WholeNumber = Field(0, description="Seed of the random starting values of module parameters "
                                              "(Python's random.Random); same seed, same numbers.")
     data: Optional[Data] = Field(None, description="Rows of examples to learn from: columns are "

@@ -8,7 +8,7 @@ worked the order out already); the compiler only reads it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, NamedTuple, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Optional, Sequence
 
 if TYPE_CHECKING:  # annotations only
     from .models import Gate, Input
@@ -37,10 +37,11 @@ class DataSet(NamedTuple):
 
 
 class Netlist:
-    __slots__ = ("inputs", "gates", "order", "output", "reads", "groups", "data")
+    __slots__ = ("inputs", "gates", "order", "output", "reads", "groups", "ops", "data")
 
     def __init__(self, inputs: Mapping[str, Input], gates: Mapping[str, Gate], order: Sequence[str],
-                 output: str, reads: Sequence[int] | None = None, groups: Mapping[str, Group] | None = None):
+                 output: str, reads: Sequence[int] | None = None, groups: Mapping[str, Group] | None = None,
+                 ops: Mapping[str, Any] | None = None):
         self.inputs = inputs  # name -> Input (value, trainable, min, max)
         self.gates = gates  # name -> Gate (op, in_), in any order
         self.order = order  # the gates' names, each after the gates it reads
@@ -51,6 +52,7 @@ class Netlist:
         # number constants); None otherwise.
         self.reads = reads
         self.groups = dict(groups or {})  # user-level gate -> what it was written as
+        self.ops = dict(ops or {})  # the spec's custom ops: name -> ops.Op, like rows of the op table
         self.data: Optional[DataSet] = None  # the rows, for a spec with data (its columns are among the inputs)
 
     def ordered_gates(self) -> list[Gate]:

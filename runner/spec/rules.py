@@ -109,6 +109,14 @@ def whole(value: Any) -> int:
     return value
 
 
+def step_count(value: Any) -> int:
+    """How many steps a run took: a whole number, 0 or more."""
+    count = whole(value)
+    if count < 0:
+        raise Invalid(f"must be 0 or more, got {count}")
+    return count
+
+
 def iterations(value: Any) -> int:
     count = whole(value)
     if not 0 <= count <= MAX_ITERATIONS:
@@ -173,6 +181,15 @@ def max_problem(value: Optional[float], low: Optional[float], high: Optional[flo
 GOALS = ("maximize", "minimize")
 METHODS = ("analytic", "numerical", "random")
 OPTIMIZERS = ("sgd", "momentum", "adam")
+STOPS = ("iterations", "tolerance", "stalled", "diverged")  # why an optimization ended
+# Other names people use for a method or an optimizer -> the spec's word, for "did you mean"
+SYNONYMS = {
+    "backprop": "analytic", "backpropagation": "analytic", "autodiff": "analytic", "autograd": "analytic",
+    "exact": "analytic", "gradient": "analytic", "finite_difference": "numerical",
+    "finite-difference": "numerical", "finite_differences": "numerical", "finite-differences": "numerical",
+    "random_search": "random", "random-search": "random", "search": "random",
+    "gd": "sgd", "gradient_descent": "sgd", "gradient-descent": "sgd", "gradient_ascent": "sgd",
+}
 
 
 def tolerance_problem(method: Optional[str]) -> Optional[str]:

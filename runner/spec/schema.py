@@ -10,6 +10,8 @@ added here, from the same sources the validation uses, so that an editor
 - `inputs` has at least one entry unless `data` is there (its columns are inputs);
 - data comes as `rows` (at least one) or as a `file`; `loss`, `metrics` and a `batch_size` need data,
   and a loss is minimized.
+- an op may be a name of the spec's own `ops:`; in a spec without them,
+  only an op of the table (so a typo is still flagged).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from ..ops import OPS
 from . import rules
+from .formulas import DOT
 from .models import Spec
 
 # A name that is not true/false/null in any case, as an ECMA-262 pattern.
@@ -31,6 +34,7 @@ def spec_schema() -> dict:
     schema = Spec.model_json_schema(by_alias=True, mode="validation")
     _name_keys(schema)
     schema["$defs"]["Gate"]["allOf"] = _arities()
+    _custom_ops(schema)
     schema["allOf"] = [{"if": {"not": {"required": ["data"]}},
                         "then": {"properties": {"inputs": {"minProperties": 1},
                                                 "optimize": {"properties": {"batch_size": {"type": "null"}}}}}},
@@ -73,6 +77,24 @@ def _arities() -> list[dict]:
         rules_by_op.append({"if": {"properties": {"op": {"const": op.name}}, "required": ["op"]},
                             "then": {"properties": {"in": count}}})
     return rules_by_op
+
+
+def _custom_ops(schema: dict) -> None:
+    """Where an op is named, a custom op's name is allowed too (the spec's
+    `ops:` keys; a schema cannot say "one of the keys of that mapping")."""
+    custom = {"pattern": NAME_KEYS["pattern"], "description": "An op of the spec's own (a key of `ops`)."}
+    gate_op = schema["$defs"]["Gate"]["properties"]["op"]
+    gate_op["anyOf"] = [{"enum": gate_op.pop("enum")}, custom]
+    activation = schema["$defs"]["Instance"]["properties"]["activation"]
+    activation["anyOf"].insert(1, {"type": "string", **custom})
+    builtin_only = {"additionalProperties": {"if": {"type": "object", "required": ["op"]},
+                                             "then": {"properties": {"op": {"enum": list(OPS)}}}}}
+    ops = schema["properties"]["ops"]
+    ops["propertyNames"] = {**NAME_KEYS, "not": {"enum": [*OPS, DOT]}}  # a built-in op's name is taken
+    schema.setdefault("allOf", []).append({
+        "if": {"not": {"required": ["ops"]}},
+        "then": {"properties": {"gates": builtin_only,
+                                "modules": {"additionalProperties": {"properties": {"gates": builtin_only}}}}}})
 
 
 def schema_text() -> str:

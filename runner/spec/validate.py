@@ -24,6 +24,7 @@ from .fast_path import quick_spec
 from .models import Spec
 from .netlist import Netlist
 from .rules import describe
+from ..words import counted
 
 
 def load_spec(path: str, limits: Limits = Limits()) -> Spec:
@@ -99,8 +100,8 @@ def _check_top_level(document: Document, limits: Limits) -> None:
             count += len(section)
             if count > limits.max_nodes:
                 line, column = document.position((key,), key=True)
-                raise SpecError(source, [Problem(line, column, f"the spec has more than {limits.max_nodes:,} "
-                                                 "nodes (inputs and gates); raise --max-nodes if it is real")])
+                raise SpecError(source, [Problem(line, column, f"the spec has more than {counted(limits.max_nodes, 'node')} "
+                                                 "(inputs and gates); raise --max-nodes if it is real")])
 
 
 def _validate_fully(document: Document, limits: Limits = Limits()) -> tuple[Spec, Netlist]:
@@ -109,6 +110,7 @@ def _validate_fully(document: Document, limits: Limits = Limits()) -> tuple[Spec
     Spec and its netlist."""
     from pydantic import ValidationError
 
+    from .custom_ops import custom_op_names
     from .expand import View, expand, needs_expanding
     from .messages import from_pydantic
     from .wiring import PlainView, wiring_problems
@@ -124,7 +126,7 @@ def _validate_fully(document: Document, limits: Limits = Limits()) -> tuple[Spec
     wiring, order = wiring_problems(view)
     spec = None
     try:
-        spec = Spec.model_validate(document.data)
+        spec = Spec.model_validate(document.data, context={"ops": custom_op_names(document.data)})
     except ValidationError as err:
         # the loader's finding about a node (a number too large) says more
         # than validation's about the same node
@@ -133,6 +135,7 @@ def _validate_fully(document: Document, limits: Limits = Limits()) -> tuple[Spec
                         if (problem.line, problem.column) not in found)
     problems.extend(wiring)
     if problems:
+        problems = _explain_misindented(problems, document)
         raise SpecError(document.source, _unique(problems))
     assert spec is not None and order is not None
     if expansion is None:
@@ -150,7 +153,22 @@ def _expanded_netlist(spec: Spec, expansion, order: list[str]) -> Netlist:
     inputs.update(construct_many(Input, {name: row for name, row in data["inputs"].items()
                                          if name not in spec.inputs}))
     return Netlist(inputs, construct_many(Gate, data["gates"]), order, expansion.output,
-                   groups=expansion.groups)
+                   groups=expansion.groups, ops=expansion.ops)
+
+
+def _explain_misindented(problems: list[Problem], document: Document) -> list[Problem]:
+    """A gate key written at the level of gate names gets one message that
+    says so, in place of the checks that took it for a gate."""
+    from .messages import misindented_gate_keys
+
+    explained = misindented_gate_keys(document)
+    if not explained:
+        return problems
+    paths = {problem.path for problem in explained}
+    kept = [problem for problem in problems
+            if not any(problem.path == path or problem.path.startswith(path + ".") or
+                       problem.path.startswith(path + "[") for path in paths)]
+    return kept + explained
 
 
 def _unique(problems: Iterable[Problem]) -> list[Problem]:

@@ -63,6 +63,7 @@ class PlainView:
 
     def __init__(self, document: Document):
         self.document, self.data = document, document.data
+        self.ops = OPS  # what a gate's op may name
 
     def where(self, path: tuple, *, key: bool = False) -> tuple[int, int, str]:
         """(line, column, path as shown in messages)."""
@@ -119,7 +120,7 @@ def wiring_problems(view: Any) -> tuple[list[Problem], list[str] | None]:
                     report(("gates", name, "in", index), f"'{ref}' is reserved; it cannot name a node"
                            if is_reserved(ref) else f"unknown node '{ref}'" + hints(ref, nodes))
         op_name = gate.get("op")
-        op = OPS.get(op_name) if op_name.__class__ is str else None
+        op = view.ops.get(op_name) if op_name.__class__ is str else None
         if op is not None and not op.accepts(len(refs)):
             report(("gates", name, "in"), f"{op.name} takes {op.arity_text} input"
                    f"{'' if op.arity_text == '1' else 's'}, got {len(refs)}")
@@ -334,6 +335,7 @@ def _expect_problems(data: dict, inputs: set[str], nodes: set[str], view: Any,
     check_names(("values",), nodes, "node")
     check_names(("grads",), nodes, "node")
     check_names(("optimized", "inputs"), inputs, "input")
+    check_names(("optimized", "grads"), inputs, "input")
     if "optimized" in expect and not isinstance(data.get("optimize"), dict):
         line, column, _ = view.where(("expect", "optimized"), key=True)
         problems.append(Problem(line, column, rules.OPTIMIZED_WITHOUT_OPTIMIZE, "expect.optimized"))

@@ -94,6 +94,20 @@ def test_set_unknown_input_suggests(cli):
     assert f"{ADD_MULTIPLY}: error: --set xx: the spec has no input 'xx' (did you mean 'x'?)" in result.stderr
 
 
+def test_set_of_a_gate_says_set_takes_inputs(cli):
+    result = cli("--set", "q=3", ADD_MULTIPLY)
+    assert result.exit_code == 2
+    assert (f"{ADD_MULTIPLY}: error: --set q: 'q' is a gate, computed from its inputs; --set takes inputs "
+            "(x, y, z)") in result.stderr
+
+
+def test_numerical_h_lost_in_rounding_names_the_input_as_an_input(cli):
+    result = cli("--numerical", "--numerical-h", "1e-300", ADD_MULTIPLY)
+    assert result.exit_code == 3
+    assert "numerical error: input 'x' cannot be nudged: h=1e-300" in result.stderr
+    assert "gate" not in result.stderr
+
+
 def test_no_spec_is_a_usage_error(cli):
     result = cli()
     assert result.exit_code == 2 and "give at least one SPEC" in result.stderr
@@ -129,7 +143,12 @@ def test_several_specs_highest_exit_code_wins_and_all_are_run(cli, write):
     numeric = write("num.yaml", "inputs: {x: 0}\ngates: {f: {op: log, in: [x]}}\n")
     result = cli("--format", "json", numeric, ADD_MULTIPLY, bad)
     assert result.exit_code == 3
-    assert len(result.stdout.splitlines()) == 1  # the good spec still reported
+    lines = [json.loads(line) for line in result.stdout.splitlines()]  # one line per spec
+    assert lines[1]["circuit"] == "add-multiply"  # the good spec still reported
+    assert lines[0] == {"spec": numeric, "exit_code": 3, "errors": [
+        {"line": 2, "column": 9, "message": "numerical error: gate 'f' (log) is outside its op's domain: log "
+                                           "needs a > 0; inputs: x=0.0"}]}
+    assert lines[2]["spec"] == bad and lines[2]["exit_code"] == 2 and lines[2]["errors"][0]["line"] is None
     assert "num.yaml:2:9: error: numerical" in result.stderr and "bad.yaml: error: missing" in result.stderr
 
 

@@ -14,6 +14,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+# In-process pytester runs drop the modules a run imported; PyYAML's C parser
+# would then build nodes of the dropped yaml.nodes classes, which the reloaded
+# reader no longer recognises. Imported here, PyYAML outlives every run.
+import yaml  # noqa: F401
 
 pytest_plugins = ["pytester"]
 
@@ -81,9 +85,45 @@ def test_only_specs_with_gates_and_expect_are_collected(pytester: pytest.Pyteste
     pytester.makefile(".yaml", workflow="on: push\njobs: {test: {runs-on: ubuntu-latest}}\n")
     pytester.makefile(".yaml", broken_other="a: [unclosed\n")
     pytester.makefile(".json", product_json='{"inputs": {"x": 1}, "gates": {}, "expect": {}}')
+    pytester.makefile(".json", package='{"name": "app", "scripts": {"test": "jest"}}')
+    pytester.makefile(".json", nested='{"config": {"gates": 1, "expect": 2}}')  # not top-level keys
+    pytester.makefile(".json", broken_json='{"gates": {"f": "x"}, "expect": {')  # collected: fails with its position
     result = pytester.runpytest("--collect-only", "-q", *no_cache)
     assert sorted(line for line in result.outlines if "::" in line) == [
-        "bom.yaml::bom", "product.yaml::product", "short.yml::short"]
+        "bom.yaml::bom", "broken_json.json::broken_json", "product.yaml::product",
+        "product_json.json::product_json", "short.yml::short"]
+
+
+def test_json_spec_create_pass_change_fail_update_pass(pytester: pytest.Pytester, no_cache):
+    """The pytest-regressions workflow on a JSON spec (f = x * y at (3, 4): 12, df/dx = 4, df/dy = 3)."""
+    text = '{\n  "inputs": {"x": 3, "y": 4},\n  "gates": {"f": {"op": "mul", "in": ["x", "y"]}},\n' \
+           '  "expect": {"output": 12, "grads": {"x": 4, "y": 3}}\n}\n'
+    path = pytester.makefile(".json", product=text)
+    pytester.runpytest(*no_cache).assert_outcomes(passed=1)
+    path.write_text(text.replace('"x": 3,', '"x": 5,'))  # f = 20, df/dy = 5
+    failed = pytester.runpytest(*no_cache)
+    failed.assert_outcomes(failed=1)
+    failed.stdout.fnmatch_lines(["*product.json: expectation failed: output, grads.y*"])
+    pytester.runpytest("--circuit-update", *no_cache).assert_outcomes(passed=1)
+    assert path.read_text() == text.replace('"x": 3,', '"x": 5,').replace('"output": 12', '"output": 20.0') \
+        .replace('"y": 3}', '"y": 5.0}')
+    pytester.runpytest(*no_cache).assert_outcomes(passed=1)
+
+
+def test_circuit_round_writes_what_the_tolerance_needs(pytester: pytest.Pytester, no_cache):
+    """73 * 0.1 is 7.300000000000001; under abs 5e-4 the update writes 7.3 (and 0.1 for df/dx = y)."""
+    path = pytester.makefile(".yaml", product="inputs: {x: 73, y: 0.1}\ngates:\n  f: {op: mul, in: [x, y]}\n"
+                                              "expect:\n  output: 1\n  grads: {x: 0}\n"
+                                              "  tolerance: {abs: 5.0e-4, rel: 0}\n")
+    pytester.runpytest("--circuit-update", "--circuit-round", *no_cache).assert_outcomes(passed=1)
+    assert "  output: 7.3\n  grads: {x: 0.1}\n" in path.read_text()
+
+
+def test_broken_json_spec_fails_with_its_position(pytester: pytest.Pytester, no_cache):
+    pytester.makefile(".json", broken='{"inputs": {"x": 1}, "gates": {"f": {"op": "neg", "in": ["x"]}}, "expect": {,}}')
+    result = pytester.runpytest(*no_cache)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["broken.json:1:*: error: invalid JSON*"])
 
 
 def test_flow_style_spec_is_collected(pytester: pytest.Pytester, no_cache):
@@ -184,7 +224,7 @@ def test_project_test_run_collects_no_yaml(no_cache):
                             cwd=ROOT, capture_output=True, text=True)
     items = [line for line in result.stdout.splitlines() if "::" in line]
     assert items, result.stdout + result.stderr
-    assert not [line for line in items if line.split("::")[0].endswith((".yaml", ".yml"))]
+    assert not [line for line in items if line.split("::")[0].endswith((".yaml", ".yml", ".json"))]
     # ... although the plugin would collect (and fail) the fixture if asked to
     fixture = ROOT / "tests" / "ci-fixtures" / "wrong-expect.yaml"
     alone = subprocess.run([sys.executable, "-m", "pytest", "-q", "-o", "addopts=", *no_cache, str(fixture)],

@@ -26,6 +26,7 @@ from click.testing import CliRunner
 
 from runner.cli import main
 from runner.limits import Limits
+from runner.present.errors import printable
 from runner.loading.document import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +84,7 @@ def assert_clean(outcome: Outcome, source: str) -> None:
 
 
 def assert_as_stated(outcome: Outcome, source: str, expected: dict) -> None:
+    spec = source
     if "in" in expected:  # the errors are in the spec's data file
         source = str(Path(source).parent / expected["in"])
     assert_clean(outcome, source)
@@ -92,8 +94,13 @@ def assert_as_stated(outcome: Outcome, source: str, expected: dict) -> None:
     if expected["exit"] != 0:
         if expected.get("partial"):  # a diverged optimization still reports its finite rows
             assert '"stop": "diverged"' in outcome.stdout
-        else:
-            assert outcome.stdout == "", "an invalid spec prints no results"
+        else:  # no results, but a JSON line with the same errors, so CI gets one line per spec
+            (report,) = [json.loads(line) for line in outcome.stdout.splitlines()]
+            assert report["spec"] == spec and report["exit_code"] == expected["exit"]
+            assert len(report["errors"]) == len(errors)
+            for record, line in zip(report["errors"], errors):
+                at = f":{record['line']}:{record['column']}" if record["line"] else ""
+                assert line == printable(f"{source}{at}: error: {record['message']}"), (line, record)
         stated = expected["errors"]
         assert len(errors) == len(stated), "\n".join(errors)
         for line, (at, fragment) in zip(errors, stated):

@@ -154,8 +154,8 @@ def test_extra_column_suggests_the_missing_one(write):
     ("a,b\n1, 2 x\n", [("2:4", "'2 x' is not a number")]),
     ('a,b\n1,"two"\n', [("2:3", "'two' is not a number")]),
     ("a,b\n1,   \n", [("2:6", "an empty cell")]),
-    ("a,b\n1\n", [("2:2", "the row has 1 cells, the header has 2")]),
-    ("a,b\r\n1\r\n", [("2:2", "the row has 1 cells, the header has 2")]),
+    ("a,b\n1\n", [("2:2", "the row has 1 cell, the header has 2")]),
+    ("a,b\r\n1\r\n", [("2:2", "the row has 1 cell, the header has 2")]),
     ("a,b\n1,2,3,4\n", [("2:5", "the row has 4 cells, the header has 2")]),
     ("a,b\n1,x,3\n", [("2:3", "'x' is not a number"), ("2:5", "the row has 3 cells")]),
     ("a,b\n1,2\n   \n3,4\n", [("3:1", "a blank line between rows")]),
@@ -195,6 +195,11 @@ def test_a_wholly_wrong_file_reports_a_bounded_number_of_problems(write):
     assert len(found) == MAX_PROBLEMS
     assert found[-1][0] == f"{MAX_PROBLEMS + 1}:3"
     assert found[-1][1].endswith(f"({1000 - MAX_PROBLEMS:,} more problems in the file are not shown)")
+
+
+def test_one_problem_past_the_limit_is_counted_in_the_singular(write):
+    path = write("d.csv", "a,b\n" + "1,x\n" * (MAX_PROBLEMS + 1))
+    assert problems(path)[-1][1].endswith("(1 more problem in the file is not shown)")
 
 
 def test_an_invalid_utf8_byte_is_placed_by_character(write):

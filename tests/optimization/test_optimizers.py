@@ -434,3 +434,78 @@ def test_random_search_examples_match_a_plain_loop(name, f, start, goal, bounds)
     for input_name, entry in expected.inputs.items():
         assert close(entry.value, best[input_name])
     assert run_spec(spec, check=True).check.passed
+
+
+# --------------------------------------------------------------------------
+# stop "stalled": a step that changes nothing, and will change nothing again
+
+TINY = "inputs: {x: 1.0e-320}\ngates: {f: {op: mul, in: [x, x]}}\n"
+
+
+def _stall_run(text: str, **settings):
+    spec = load_spec_text(text)
+    from runner.spec.models import Optimize
+
+    return optimize(compile_spec(spec), Optimize(**settings))
+
+
+def test_sgd_stops_at_the_first_step_lost_in_rounding():
+    run = _stall_run(TINY, goal="minimize", iterations=1_000_000, step_size=0.01)
+    assert run.stop == "stalled"
+    last, before = run.trace[-1], run.trace[-2]
+    assert last.inputs == before.inputs  # the last step changed nothing
+    # and every step before it did change x (by hand: x - 0.01 * 2x rounds to x only when 0.02x < half an ulp)
+    assert all(a.inputs["x"] != b.inputs["x"] for a, b in zip(run.trace[:-2], run.trace[1:-1]))
+    x = before.inputs["x"]
+    assert x - 0.01 * (2 * x) == x
+    assert run.steps < 1000
+
+
+def test_a_bound_that_holds_every_input_stalls():
+    text = "inputs: {x: {value: 0.5, max: 1}}\ngates: {f: {op: mul, in: [x, 2]}}\n"
+    run = _stall_run(text, iterations=1000, step_size=0.1)
+    assert run.stop == "stalled"
+    assert run.final_inputs["x"] == 1.0
+    assert run.steps == 4  # by hand, steps of 0.1 * 2: 0.5 -> 0.7 -> 0.9 -> 1 (1.1 clamped) -> 1 (unchanged)
+
+def test_momentum_stalls_only_once_its_velocity_stops_changing():
+    text = "inputs: {x: {value: 0.5, max: 1}}\ngates: {f: {op: mul, in: [x, 2]}}\n"
+    run = _stall_run(text, iterations=100_000, step_size=0.1, optimizer="momentum", momentum=0.5)
+    assert run.stop == "stalled"
+    # v = 0.5 v + 2 converges to 4; the run ends once it is exactly 4 in floats, long after x reached its bound
+    clamped_from = next(row.iteration for row in run.trace if row.inputs["x"] == 1.0)
+    assert run.steps > clamped_from + 10
+    v = 0.0
+    for _ in range(run.steps):
+        v = 0.5 * v + 2
+    assert v == 4.0
+
+
+def test_adam_stalls_at_a_bound_once_its_averages_settle():
+    text = "inputs: {x: {value: 0.5, max: 1}}\ngates: {f: {op: mul, in: [x, 2]}}\n"
+    run = _stall_run(text, iterations=100_000, step_size=0.1, optimizer="adam")
+    assert run.stop == "stalled"
+    assert 1 - 0.999 ** run.steps == 1.0  # the bias corrections are exactly 1 from then on
+    assert run.final_inputs["x"] == 1.0
+
+
+def test_a_run_that_keeps_moving_does_not_stall():
+    run = _stall_run(MUL, iterations=50, step_size=0.01)
+    assert run.stop == "iterations" and run.steps == 50
+
+
+def test_random_search_never_stalls():
+    run = _stall_run(TINY, method="random", goal="minimize", iterations=200, step_size=1e-300)
+    assert run.stop == "iterations" and run.steps == 200
+
+
+def test_stalled_is_said_on_screen_and_in_json(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY + "optimize: {goal: minimize, iterations: 1000000, step_size: 0.01}\n")
+    table = CliRunner().invoke(main, [str(path)])
+    assert "steps (stalled: the last step changed no input)" in table.output
+    document = json.loads(CliRunner().invoke(main, ["-f", "json", str(path)]).output)
+    assert document["optimization"]["stop"] == "stalled"
+    trace = tmp_path / "trace.json"
+    CliRunner().invoke(main, ["--trace", str(trace), "--quiet", str(path)])
+    assert json.loads(trace.read_text())["stop"] == "stalled"

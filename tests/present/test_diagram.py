@@ -75,9 +75,28 @@ def test_trainable_and_fixed_inputs_look_different():
 
 def test_constants_are_drawn_without_a_gradient():
     dot = to_dot(run(CIRCUITS / "distance-ridge.yaml"))
-    assert "constant" in node(dot, "constant 100.0")
-    assert ("constant 100.0", "f", ["100"]) in edges(dot)  # value only
+    assert "constant" in node(dot, "constant f 0")
+    assert ("constant f 0", "f", ["100"]) in edges(dot)  # value only
     assert "<i>sub</i><br/>100 - d2" in node(dot, "f")  # operand order is visible
+
+
+def test_every_use_of_a_constant_has_its_own_node_beside_its_gate():
+    """Three 2s in three gates: three constant nodes, one wire each (one shared
+    node would pull wires across a bigger circuit)."""
+    dot = to_dot(run("inputs: {x: 1, y: 2}\ngates:\n  a: {op: mul, in: [x, 2]}\n  b: {op: mul, in: [y, 2]}\n"
+                     "  c: {op: add, in: [a, b, 2]}\n"))
+    from_constants = [(tail, head) for tail, head, label in edges(dot) if tail.startswith("constant")]
+    assert from_constants == [("constant a 1", "a"), ("constant b 1", "b"), ("constant c 2", "c")]
+    assert len(re.findall(r'^  "constant [^"]+" \[shape=plaintext', dot, re.M)) == 3
+
+
+def test_each_wire_label_is_tied_to_its_wire():
+    """Wires into one gate run close together (the neuron's b -> by and y -> by):
+    Graphviz's decorate draws a line from each label to its own wire."""
+    dot = to_dot(run(CIRCUITS / "neuron.yaml"))
+    defaults = re.search(r"^  edge \[(.*)\];$", dot, re.M).group(1)
+    assert "decorate=true" in defaults
+    assert not re.search(r"decorate=false", dot)
 
 
 def test_fan_out_wires_share_the_gradient_and_the_node_shows_the_total():

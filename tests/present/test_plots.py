@@ -190,10 +190,96 @@ def test_plot_gets_every_row_of_a_short_run_while_the_table_stays_short(monkeypa
     from runner.cli import main
 
     seen = {}
-    monkeypatch.setattr(runner.present.plots, "plot_trace", lambda result, target: seen.setdefault(
+    monkeypatch.setattr(runner.present.plots, "plot_trace", lambda result, target, **_: seen.setdefault(
         "rows", [row.iteration for row in result.optimization.trace]))
     spec = str(Path(__file__).resolve().parents[2] / "circuits" / "distance-ridge.yaml")
     out = CliRunner().invoke(main, ["--plot", str(tmp_path / "p.png"), spec])
     assert out.exit_code == 0, out.output
     assert seen["rows"] == list(range(101))  # 100 steps: all rows reach the plot
     assert "rows shown" in out.stdout  # the table still shows a summary
+
+
+@pytest.mark.parametrize("missing", [("numpy",), ("numpy", "matplotlib")])
+def test_without_numpy_the_surface_says_which_extra_to_install(tmp_path, monkeypatch, missing):
+    """Issue 17, item 10: --plot-surface imported numpy before asking for
+    matplotlib, so a bare install ended in ModuleNotFoundError."""
+    for name in [m for m in sys.modules if m.split(".")[0] in missing]:
+        monkeypatch.delitem(sys.modules, name)
+    for name in missing:
+        monkeypatch.setitem(sys.modules, name, None)  # `import NAME` now fails
+    if "matplotlib" in missing:
+        monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    out = tmp_path / "s.png"
+    result = CliRunner().invoke(main, ["--plot-surface", str(out), str(RIDGE)])
+    assert result.exit_code == 2, result.output
+    assert "circuit-run: error: plotting needs matplotlib: install circuit-run[plot]" in result.stderr
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------
+# The output's scale, and legends clear of the panels
+
+def _run_with(path: Path, **changes):
+    from runner.spec.overrides import with_settings
+
+    return runner.run_spec(with_settings(runner.load_spec(str(path)), changes))
+
+
+@needs_matplotlib
+def test_an_output_spanning_decades_gets_a_log_axis():
+    """Rosenbrock minimized from 24.2 falls below 1e-3 in 2,000 steps: a log axis shows the descent."""
+    from runner.present.plots import trace_figure
+
+    result = _run_with(CIRCUITS / "rosenbrock.yaml", iterations=2000)
+    outputs = [row.output for row in result.optimization.trace]
+    assert min(outputs) > 0 and max(outputs) / min(outputs) > 1e3
+    top = trace_figure(result).axes[0]
+    assert top.get_yscale() == "log" and top.get_ylabel() == "output f (log scale)"
+    assert trace_figure(result, output_scale="linear").axes[0].get_yscale() == "linear"
+
+
+@needs_matplotlib
+def test_an_output_within_a_decade_stays_linear_unless_log_is_asked_for():
+    from runner.present.plots import trace_figure
+
+    result = run(RIDGE)  # 99 -> 99.9997
+    assert trace_figure(result).axes[0].get_yscale() == "linear"
+    assert trace_figure(result, output_scale="log").axes[0].get_yscale() == "log"
+
+
+@needs_matplotlib
+def test_log_of_an_output_that_changes_sign_is_symlog():
+    from runner.present.plots import trace_figure
+
+    result = run(CIRCUITS / "add-multiply.yaml")  # f = -12 -> -11.68: negative
+    assert trace_figure(result, output_scale="log").axes[0].get_yscale() == "symlog"
+    assert trace_figure(result).axes[0].get_yscale() == "linear"
+
+
+@needs_matplotlib
+def test_the_inputs_legend_sits_beside_its_panel_not_on_it():
+    from runner.present.plots import trace_figure
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = trace_figure(run(RIDGE))
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()  # the layout places everything
+    panel = figure.axes[1]
+    legend = panel.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["x", "y"]
+    renderer = canvas.get_renderer()
+    box, area = legend.get_window_extent(renderer), panel.get_window_extent(renderer)
+    assert box.x0 >= area.x1  # right of the panel: no line, tick or tick label under it
+
+
+def test_cli_plot_scale_option(tmp_path):
+    if not HAVE_MATPLOTLIB:
+        pytest.skip("matplotlib is not installed")
+    target = tmp_path / "rb.svg"
+    result = CliRunner().invoke(main, ["--plot", str(target), "--plot-scale", "log", "--iterations", "20",
+                                       str(CIRCUITS / "rosenbrock.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "output f (log scale)" in target.read_text()
+    bad = CliRunner().invoke(main, ["--plot-scale", "cubic", str(RIDGE)])
+    assert bad.exit_code == 2

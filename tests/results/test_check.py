@@ -140,3 +140,89 @@ def test_csv_check_report_goes_to_stderr(spec):
     assert result.exit_code == 1
     assert result.stdout.startswith("name,op,in,value,grad\n")
     assert result.stderr.startswith("FAIL ")
+
+
+# --------------------------------------------------------------------------
+# expect.optimized: final gradients, steps and the stop reason.
+# f = x * y from (3, 4), two ascent steps of 0.1 (by hand):
+#   step 1: x = 3 + 0.1*4 = 3.4, y = 4 + 0.1*3 = 4.3
+#   step 2: x = 3.4 + 0.1*4.3 = 3.83, y = 4.3 + 0.1*3.4 = 4.64
+# so at the end df/dx = y = 4.64 and df/dy = x = 3.83; 2 steps, all iterations done.
+TWO_STEPS = """\
+inputs: {{x: 3, y: 4}}
+gates:
+  f: {{op: mul, in: [x, y]}}
+optimize: {{step_size: 0.1, iterations: 2}}
+expect:
+  optimized:
+{optimized}
+"""
+
+
+def _optimized(tmp_path: Path, optimized: str) -> str:
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO_STEPS.format(optimized=optimized))
+    return str(path)
+
+
+def test_final_grads_steps_and_stop_pass_when_right(tmp_path):
+    path = _optimized(tmp_path, "    grads: {x: 4.64, y: 3.83}\n    steps: 2\n    stop: iterations\n"
+                                "  tolerance: {abs: 1.0e-12}")
+    result = run("--check", path)
+    assert result.exit_code == 0 and result.stdout == f"PASS {path} (3 checked)\n"
+
+
+def test_final_grads_are_taken_where_the_run_ended(tmp_path):
+    path = _optimized(tmp_path, "    grads: {x: 4, y: 3}")  # the gradients at the start: wrong here
+    result = run("--check", path)
+    assert result.exit_code == 1
+    rows = {line.split()[0]: line.split()[1:3] for line in result.stdout.splitlines()[2:]}
+    assert rows["optimized.grads.x"] == ["4", "4.64"] and rows["optimized.grads.y"] == ["3", "3.83"]
+
+
+def test_final_grads_of_a_random_search_are_computed_at_its_end(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("inputs: {x: 3, y: 4}\ngates: {f: {op: mul, in: [x, y]}}\n"
+                    "optimize: {method: random, iterations: 20, step_size: 0.5}\n"
+                    "expect: {optimized: {grads: {x: 0}}}\n")
+    (document,) = [json.loads(line) for line in run("--check", "-f", "json", str(path)).stdout.splitlines()]
+    final_y = document["optimization"]["final"]["inputs"]["y"]
+    (failure,) = document["check"]["failures"]
+    assert failure["path"] == "optimized.grads.x" and failure["actual"] == final_y  # df/dx = y
+
+
+def test_steps_are_compared_exactly_whatever_the_tolerance(tmp_path):
+    path = _optimized(tmp_path, "    steps: 3\n  tolerance: {abs: 10}")
+    result = run("--check", path)
+    assert result.exit_code == 1
+    assert "optimized.steps" in result.stdout and result.stdout.split("optimized.steps")[1].split()[:2] == ["3", "2"]
+
+
+def test_a_different_stop_fails_with_both_reasons(tmp_path):
+    path = _optimized(tmp_path, "    stop: tolerance")
+    result = run("--check", path)
+    assert result.exit_code == 1
+    assert "  optimized.stop: expected 'tolerance', got 'iterations'" in result.stdout
+    (document,) = [json.loads(line) for line in run("--check", "-f", "json", path).stdout.splitlines()]
+    assert {"path": None, "message": "optimized.stop: expected 'tolerance', got 'iterations'"} in \
+        document["check"]["failures"]
+
+
+def test_the_fast_path_keeps_the_new_entries():
+    """A plain spec goes through fast_path.py; it must not drop what it does not build."""
+    import runner
+
+    spec = runner.load_spec_text(TWO_STEPS.format(optimized="    steps: 2\n    stop: iterations\n"
+                                                            "    grads: {x: 4.64}"))
+    assert spec.expect.optimized.steps == 2 and spec.expect.optimized.stop == "iterations"
+    assert spec.expect.optimized.grads["x"].value == 4.64
+
+
+def test_the_tolerance_example_pins_its_224_steps():
+    """circuits/distance-ridge-tolerance.yaml: 0.96^n first lets a step gain less than 1e-9 at n = 224."""
+    import runner
+
+    spec = runner.load_spec(str(ROOT / "circuits" / "distance-ridge-tolerance.yaml"))
+    assert spec.expect.optimized.steps == 224 and spec.expect.optimized.stop == "tolerance"
+    gains = [(0.96 ** (n - 1)) ** 2 * (1 - 0.96 ** 2) for n in range(1, 400)]
+    assert next(n for n, gain in enumerate(gains, 1) if gain < 1e-9) == 224

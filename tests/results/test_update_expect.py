@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,12 +119,138 @@ def test_created_block_follows_the_files_indentation(write):
                                      "    tolerance: {abs: 1.0e-09, rel: 1.0e-09}\n")
 
 
-def test_empty_expect_key_is_filled_on_its_line(write):
-    path = write("inputs: {x: 2}\ngates:\n  f: {op: square, in: [x]}\nexpect:   # fill me\n")
+def test_empty_expect_key_is_filled_as_a_block_like_the_file(write):
+    """A block-style file gets a block under `expect:`, as a missing key gets one;
+    the comment stays on the key's line."""
+    path = write("inputs: {x: 2}\ngates:\n  f: {op: square, in: [x]}\nexpect:   # fill me\nname: sq\n")
     run("--update-expect", str(path))
     assert path.read_text() == ("inputs: {x: 2}\ngates:\n  f: {op: square, in: [x]}\n"
-                                "expect: {output: 4, grads: {x: 4}, tolerance: {abs: 1.0e-09, rel: 1.0e-09}}"
-                                "   # fill me\n")
+                                "expect:   # fill me\n  output: 4\n  grads: {x: 4}\n"
+                                "  tolerance: {abs: 1.0e-09, rel: 1.0e-09}\nname: sq\n")
+
+
+def test_expect_null_is_filled_as_a_block_with_the_files_indentation(write):
+    path = write("inputs:\n    x: 2\ngates:\n    f: {op: square, in: [x]}\nexpect: null")
+    run("--update-expect", str(path))
+    assert path.read_text() == ("inputs:\n    x: 2\ngates:\n    f: {op: square, in: [x]}\nexpect:\n"
+                                "    output: 4\n    grads: {x: 4}\n    tolerance: {abs: 1.0e-09, rel: 1.0e-09}\n")
+    assert run("--check", str(path)).exit_code == 0
+
+
+def test_empty_expect_with_trailing_spaces_and_crlf(write):
+    path = write(b"inputs: {x: 2}\r\ngates:\r\n  f: {op: square, in: [x]}\r\nexpect:   \r\nname: sq\r\n")
+    run("--update-expect", str(path))
+    assert path.read_bytes() == (b"inputs: {x: 2}\r\ngates:\r\n  f: {op: square, in: [x]}\r\nexpect:\r\n"
+                                 b"  output: 4\r\n  grads: {x: 4}\r\n  tolerance: {abs: 1.0e-09, rel: 1.0e-09}\r\n"
+                                 b"name: sq\r\n")
+
+
+def test_empty_expect_in_a_one_line_spec_stays_one_line(write):
+    path = write("{inputs: {x: 2}, gates: {f: {op: square, in: [x]}}, expect: }\n")
+    run("--update-expect", str(path))
+    assert path.read_text() == ("{inputs: {x: 2}, gates: {f: {op: square, in: [x]}}, expect: {output: 4, "
+                                "grads: {x: 4}, tolerance: {abs: 1.0e-09, rel: 1.0e-09}} }\n")
+
+
+# --------------------------------------------------------------------------
+# --round: the shortest decimal within half the tolerance
+
+@pytest.mark.parametrize("value,allowed,expected", [
+    (7.300000000000001, 5e-4, 7.3), (7.2996, 5e-4, 7.2996), (2.1, 0.01, 2.1), (3.14159265, 0.01, 3.14),
+    (3.14159265, 0.0, 3.14159265), (-0.000123456, 1e-6, -0.000123), (123456.7, 100, 123500.0)])
+def test_rounded_is_the_shortest_decimal_within_half_the_tolerance(value, allowed, expected):
+    result = update_expect.rounded(value, allowed)
+    assert result == expected
+    assert abs(result - value) <= allowed / 2 or result == value
+    # no decimal with fewer significant digits is close enough (checked by brute force, digit by digit)
+    digits = next(d for d in range(1, 18) if float(f"{result:.{d}g}") == result)
+    for shorter in range(1, digits):
+        assert abs(float(f"{value:.{shorter}g}") - value) > allowed / 2
+
+
+def test_update_expect_round_writes_what_the_tolerance_needs(write):
+    path = write("inputs: {x: 73, y: 0.1}\ngates:\n  f: {op: mul, in: [x, y]}\n"
+                 "expect:\n  output: 1\n  grads: {x: 0}\n  tolerance: {abs: 5.0e-4, rel: 0}\n")
+    assert 73 * 0.1 == 7.300000000000001
+    result = run("--update-expect", "--round", str(path))
+    assert result.exit_code == 0
+    assert path.read_text() == ("inputs: {x: 73, y: 0.1}\ngates:\n  f: {op: mul, in: [x, y]}\n"
+                                "expect:\n  output: 7.3\n  grads: {x: 0.1}\n  tolerance: {abs: 5.0e-4, rel: 0}\n")
+    assert run("--check", str(path)).exit_code == 0
+
+
+def test_without_round_numbers_keep_every_digit(write):
+    path = write("inputs: {x: 73, y: 0.1}\ngates:\n  f: {op: mul, in: [x, y]}\n"
+                 "expect:\n  output: 1\n  tolerance: {abs: 5.0e-4, rel: 0}\n")
+    run("--update-expect", str(path))
+    assert "output: 7.300000000000001\n" in path.read_text()
+
+
+def test_a_created_block_is_rounded_to_the_default_tolerance(write):
+    path = write("inputs: {x: 73, y: 0.1}\ngates:\n  f: {op: mul, in: [x, y]}\n")
+    run("--update-expect", "--round", str(path))
+    assert path.read_text().endswith("expect:\n  output: 7.3\n  grads: {x: 0.1, y: 73}\n"
+                                     "  tolerance: {abs: 1.0e-09, rel: 1.0e-09}\n")
+
+
+def test_round_needs_update_expect(write):
+    result = CliRunner().invoke(main, ["--round", str(write("inputs: {x: 1}\ngates: {f: {op: neg, in: [x]}}\n"))])
+    assert result.exit_code == 2 and "--round goes with --update-expect" in result.output
+
+
+# --------------------------------------------------------------------------
+# optimized.steps and optimized.stop
+
+TOLERANCE_RUN = ("inputs: {x: 3, y: 4}\ngates:\n  d: {op: sub, in: [x, y]}\n  d2: {op: square, in: [d]}\n"
+                 "  f: {op: sub, in: [100, d2]}\n"
+                 "optimize: {step_size: 0.01, iterations: 100000, tolerance: 1.0e-9}\n")
+
+
+def test_a_created_block_pins_steps_and_stop_of_a_run_that_ended_early(write):
+    path = write(TOLERANCE_RUN)
+    result = run("--update-expect", str(path))
+    assert "optimized.steps: 224" in result.output and "optimized.stop: tolerance" in result.output
+    assert yaml.safe_load(path.read_text())["expect"]["optimized"]["steps"] == 224  # by hand: see circuits/
+    assert run("--check", str(path)).exit_code == 0
+
+
+def test_a_run_of_all_its_iterations_does_not_pin_them(write):
+    path = write("inputs: {x: 3}\ngates: {f: {op: square, in: [x]}}\noptimize: {iterations: 3}\n")
+    run("--update-expect", str(path))
+    assert set(yaml.safe_load(path.read_text())["expect"]["optimized"]) == {"output", "inputs"}
+
+
+def test_wrong_steps_and_stop_are_rewritten(write):
+    original = TOLERANCE_RUN + "expect:\n  optimized:\n    steps: 100   # how many\n    stop: iterations\n"
+    path = write(original)
+    result = run("--update-expect", str(path))
+    assert result.exit_code == 0, result.output
+    assert "optimized.stop: iterations -> tolerance" in result.output
+    assert path.read_text() == original.replace("steps: 100", "steps: 224").replace("stop: iterations",
+                                                                                    "stop: tolerance")
+
+
+def test_a_rounded_json_block_keeps_steps_a_whole_number(write):
+    text = json.dumps({"inputs": {"x": 3, "y": 4},
+                       "gates": {"d": {"op": "sub", "in": ["x", "y"]}, "d2": {"op": "square", "in": ["d"]},
+                                 "f": {"op": "sub", "in": [100, "d2"]}},
+                       "optimize": {"step_size": 0.01, "iterations": 100000, "tolerance": 1e-9}}, indent=2)
+    path = write(text, "spec.json")
+    assert run("--update-expect", "--round", str(path)).exit_code == 0
+    assert '"steps": 224,' in path.read_text()
+    assert json.loads(path.read_text())["expect"]["optimized"]["stop"] == "tolerance"
+    assert run("--check", str(path)).exit_code == 0
+
+
+def test_wrong_stop_is_rewritten_in_json(write):
+    spec = {"inputs": {"x": 3, "y": 4}, "gates": {"d": {"op": "sub", "in": ["x", "y"]},
+                                                  "d2": {"op": "square", "in": ["d"]},
+                                                  "f": {"op": "sub", "in": [100, "d2"]}},
+            "optimize": {"step_size": 0.01, "iterations": 100000, "tolerance": 1e-9},
+            "expect": {"optimized": {"stop": "stalled", "steps": 224}}}
+    path = write(json.dumps(spec, indent=2), "spec.json")
+    assert run("--update-expect", str(path)).exit_code == 0
+    assert path.read_text() == json.dumps(spec, indent=2).replace('"stalled"', '"tolerance"')
 
 
 def test_block_with_only_a_tolerance_gets_entries(write):
@@ -251,3 +379,91 @@ def test_update_refuses_options_that_change_results(write, extra):
 def test_update_refuses_stdin():
     result = run("--update-expect", "-")
     assert result.exit_code == 2 and "standard input" in result.stderr
+
+
+# ---- issue 17, items 1 and 2 ------------------------------------------------------
+
+DIVERGING = "inputs: {x: 1}\ngates:\n  f: {op: square, in: [x]}\noutput: f\noptimize: {step_size: 1, iterations: 1000}\n"
+
+
+def test_an_update_refuses_a_run_that_diverges(write):
+    """A plain run of this spec exits 3 (overflow at step 324); the update
+    used to record the last finite step (optimized.output: 1.66e+308)."""
+    path = write(DIVERGING)
+    result = run("--update-expect", str(path))
+    assert result.exit_code == 3
+    assert f"{path}:3:3: error: numerical error: at optimization step 324" in result.stderr
+    assert "the file was left unchanged" in result.stderr
+    assert path.read_text() == DIVERGING
+
+
+def test_check_does_not_pass_a_run_that_diverged(write):
+    expect = "expect:\n  optimized: {output: 1.6608505280233433e+308, inputs: {x: 1.2887398992905214e+154}}\n"
+    path = write(DIVERGING + expect)
+    result = run("--check", str(path))
+    assert result.exit_code == 3
+    assert result.stdout.startswith(f"FAIL {path} (2 checked)\n")
+    assert "did not run to the end (diverged at step 324)" in result.stdout
+
+
+def test_an_update_refuses_a_pipe(write):
+    path = write(SPEC)
+    done = subprocess.run([sys.executable, "-m", "runner", "--update-expect", "/dev/stdin"],
+                          input=path.read_bytes(), capture_output=True)  # stdin is a pipe
+    done.stderr = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "/dev/stdin: error: not a regular file" in done.stderr
+    assert path.read_bytes() == SPEC.encode()
+
+
+def test_a_file_name_that_nearly_fills_name_max_is_updated(tmp_path):
+    path = tmp_path / ("s" * 237 + ".yaml")  # 242 bytes: ".NAME.random.tmp" would not fit in 255
+    path.write_text(SPEC)
+    result = run("--update-expect", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert path.read_text() == UPDATED
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+@pytest.mark.parametrize("failure", ["mkstemp", "stat"])
+def test_an_unwritable_directory_is_an_error_not_a_traceback(write, monkeypatch, failure):
+    path = write(SPEC)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    if failure == "mkstemp":
+        monkeypatch.setattr(update_expect.tempfile, "mkstemp", refuse)
+    else:
+        real_stat = update_expect.os.stat
+        monkeypatch.setattr(update_expect.os, "stat", lambda p, *a, **k: refuse() if p == os.path.realpath(path)
+                            else real_stat(p, *a, **k))
+    result = run("--update-expect", str(path))
+    assert result.exit_code == 2
+    assert f"{path}: error: cannot write the file: Permission denied; it was left unchanged" in result.stderr
+    assert path.read_bytes() == SPEC.encode()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_directory_is_an_error_not_a_traceback(write, tmp_path):
+    path = write(SPEC)
+    os.chmod(tmp_path, 0o555)
+    try:
+        result = run("--update-expect", str(path))
+    finally:
+        os.chmod(tmp_path, 0o755)
+    assert result.exit_code == 2 and "Permission denied" in result.stderr
+    assert path.read_bytes() == SPEC.encode()
+
+
+@pytest.mark.parametrize("example", ["module-fan-out.yaml", "add-multiply-formula.yaml"])
+def test_formulas_and_modules_update_without_a_warning(write, recwarn, example):
+    """The update compares the spec before and after; serializing a module
+    instance or a formula mapping once raised pydantic's serializer warnings."""
+    text = (ROOT / "circuits" / example).read_text().split("\nexpect:")[0] + "\n"
+    path = write(text)
+    result = CliRunner().invoke(main, ["--update-expect", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "created expect block" in result.output
+    assert [str(w.message) for w in recwarn] == []
+    assert run("--check", str(path)).exit_code == 0

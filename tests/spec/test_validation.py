@@ -41,3 +41,21 @@ def test_tag_is_never_executed(cli, tmp_path):
     result = cli(str(spec))
     assert result.exit_code == 2
     assert not marker.exists()
+
+
+def test_a_real_gate_named_in_is_not_called_misindented():
+    """Only a value that cannot be a gate (a list of inputs, an op's name) is
+    read as a mis-indented key; a formula named `in` gets the usual checks."""
+    with pytest.raises(SpecError) as caught:
+        runner.load_spec_text('inputs: {x: 1, y: 2}\ngates:\n  in: "x * y"\n  f: {op: mull, in: [in, x]}\n')
+    messages = [problem.message for problem in caught.value.problems]
+    assert messages == ["unknown op 'mull' (did you mean 'mul'?)"]
+
+
+def test_an_op_name_at_the_level_of_gate_names_is_called_misindented():
+    with pytest.raises(SpecError) as caught:
+        runner.load_spec_text("inputs: {x: 1}\ngates:\n  f:\n  op: neg\n  in: [x]\n")
+    by_path = {problem.path: problem for problem in caught.value.problems}
+    assert (by_path["gates.op"].line, by_path["gates.op"].column) == (4, 3)
+    assert "indent 'op' one level deeper, under 'f'" in by_path["gates.op"].message
+    assert "is an op: call it" not in " ".join(p.message for p in caught.value.problems)

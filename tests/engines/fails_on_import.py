@@ -1,0 +1,3 @@
+"""An engine module whose import raises."""
+
+raise RuntimeError("this engine cannot be imported")
