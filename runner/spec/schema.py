@@ -35,11 +35,11 @@ def spec_schema() -> dict:
     _name_keys(schema)
     schema["$defs"]["Gate"]["allOf"] = _arities()
     _custom_ops(schema)
-    schema["allOf"] = [{"if": {"not": {"required": ["data"]}},
+    schema.setdefault("allOf", []).extend([{"if": {"not": {"required": ["data"]}},
                         "then": {"properties": {"inputs": {"minProperties": 1},
                                                 "optimize": {"properties": {"batch_size": {"type": "null"}}}}}},
                        {"if": {"required": ["loss"]},
-                        "then": {"properties": {"optimize": {"properties": {"goal": {"const": "minimize"}}}}}}]
+                        "then": {"properties": {"optimize": {"properties": {"goal": {"const": "minimize"}}}}}}])
     schema["dependentRequired"] = {"loss": ["data"], "metrics": ["data"]}
     _data_rules(schema["$defs"]["Data"])
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
