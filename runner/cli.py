@@ -32,6 +32,7 @@ Examples:
   circuit-run --set x=3 --set y=-1 circuits/add-multiply.yaml
   circuit-run --check circuits/*.yaml
   circuit-run --gradcheck circuits/neuron.yaml
+  circuit-run --html neuron.html circuits/neuron.yaml
   circuit-run --update-expect circuits/neuron.yaml
   circuit-run --iterations 100000 --optimizer adam --trace run.jsonl circuits/rosenbrock.yaml
   circuit-run --engine micrograd.engine:Value --conformance
@@ -683,7 +684,7 @@ def _refuse_with_engine(options: Options, conformance: bool, specs: Sequence[str
     clashing = [flag for flag, used in (
         ("--check", options.check), ("--gradcheck", gradcheck), ("--update-expect", update_expect),
         ("--numerical", options.numerical_h is not None), ("--explain", options.explain),
-        ("--trace/--graph/--plot", bool(options.outputs.templates)), ("--format csv", options.fmt == "csv"))
+        ("--trace/--graph/--html/--plot", bool(options.outputs.templates)), ("--format csv", options.fmt == "csv"))
         if used]
     if clashing:
         raise click.UsageError(f"--engine cannot be combined with {', '.join(clashing)}")

@@ -50,13 +50,9 @@ class OutputPaths:
                 self.inputs.setdefault(identity, path)
 
     @property
-    def options(self) -> set[str]:
-        return {option for option, _ in self.templates}
-
-    @property
     def plotting(self) -> bool:
         """Whether a plot or a page is asked for (a run then keeps more of its rows)."""
-        return any(option.startswith("plot") or option == "html" for option in self.options)
+        return any(option.startswith("plot") or option == "html" for option, _ in self.templates)
 
     def resolve(self, name: str | None, source: str) -> list[tuple[str, str]]:
         """(option, path) for the spec called `name`, in the templates' order.

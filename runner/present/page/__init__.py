@@ -8,8 +8,8 @@ table (javascript.py); the tape and the numbers travel as JSON (data.py).
 Scripts and styles are inline and the page's Content-Security-Policy forbids
 fetching anything, so it works opened from disk with the network off.
 
-Circuits of more than `SUMMARY_GATES` gates get a summary view instead of the
-diagram, table and playground, and the page says so.
+Circuits of more than `SUMMARY_GATES` gates (or inputs) get a summary view
+instead of the diagram, table and playground, and the page says so.
 """
 
 from __future__ import annotations

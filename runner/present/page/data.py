@@ -16,13 +16,14 @@ from typing import Any, Optional
 
 from ..._version import __version__
 from ...core.engine import Circuit
+from ...ops import Op
 from ..explain import render_text
 from ...results.run import RunResult
-from ...ops import Op
 from .javascript import kind_key
 
-# Beyond this many gates the page shows a summary: a diagram and a table of
-# every node would make the browser crawl, and the file would be megabytes.
+# Beyond this many gates, or inputs, the page shows a summary: a diagram, a
+# table and a slider for every node would make the browser crawl, and the file
+# would be megabytes.
 SUMMARY_GATES = 2_000
 SUMMARY_ROWS = 200  # inputs listed in the summary view
 EXPLAIN_CHARS = 20_000  # the walkthrough is cut at a line boundary after this many characters
@@ -38,12 +39,13 @@ def page_data(result: RunResult) -> dict[str, Any]:
         "description": spec.description or "",
         "output": circuit.output_name,
         "gates": len(circuit.tape),
+        "inputs": circuit.n_inputs,
         "summaryGates": SUMMARY_GATES,
         "optimize": _settings(result),
         "trace": trace_data(result),
         "groups": _groups(circuit),
     }
-    if len(circuit.tape) > SUMMARY_GATES:
+    if len(circuit.tape) > SUMMARY_GATES or circuit.n_inputs > SUMMARY_GATES:
         data["summary"] = _summary(result)
         return data
     data["tape"] = tape_data(circuit, result)
@@ -77,8 +79,12 @@ def tape_data(circuit: Circuit, result: RunResult) -> dict[str, Any]:
 
 
 def used_kinds(circuit: Circuit) -> list[tuple[Op, int]]:
-    """The (op, arity) pairs of the tape, in order of first use."""
-    return list(dict.fromkeys((step.op, len(step.ins)) for step in circuit.tape))
+    """The (op, arity) pairs of the tape, in order of first use; the ops are
+    the tape's own rows, so a spec's custom ops come with their templates."""
+    kinds = {}
+    for step in circuit.tape:
+        kinds.setdefault(kind_key(step.op, len(step.ins)), (step.op, len(step.ins)))
+    return list(kinds.values())
 
 
 def trace_data(result: RunResult) -> Optional[dict[str, Any]]:
@@ -89,10 +95,7 @@ def trace_data(result: RunResult) -> Optional[dict[str, Any]]:
     if run is None or not run.trace:
         return None
     rows = [row.as_dict() for row in run.trace]
-    series: dict[str, list] = {}
-    for key, first in rows[0].items():
-        if key != "iteration" and isinstance(first, (int, float)) and not isinstance(first, bool):
-            series[key] = [_finite(row.get(key)) for row in rows]
+    series = {name: [_finite(_numbers(row).get(name)) for row in rows] for name in _numbers(rows[0])}
     names = list(rows[0].get("inputs") or {})
     return {
         "iterations": [row["iteration"] for row in rows],
@@ -103,6 +106,25 @@ def trace_data(result: RunResult) -> Optional[dict[str, Any]]:
         "stop": run.stop,
         "final": _finite(run.final_output),
     }
+
+
+def _numbers(row: dict) -> dict[str, float]:
+    """The numbers a trace row records besides its iteration and per-input
+    members: `output`, and e.g. `loss` or `{"metrics": {"accuracy": ...}}`
+    (as `metrics.accuracy`) when a kind of run adds them."""
+    found = {}
+    for key, value in row.items():
+        if key in ("iteration", "inputs", "grads"):
+            continue
+        if isinstance(value, dict):
+            found.update((f"{key}.{inner}", number) for inner, number in value.items() if _is_number(number))
+        elif _is_number(value):
+            found[key] = value
+    return found
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _settings(result: RunResult) -> Optional[dict[str, Any]]:

@@ -53,10 +53,11 @@ def kind_source(op: Op, arity: int) -> Optional[str]:
 
 def engine_source(kinds: Iterable[tuple[Op, int]]) -> str:
     """The helpers and `const KINDS = {"op/arity": {...}, ...}` for the
-    given (op, arity) pairs (built-in ops or the spec's own); a kind
-    without templates maps to null."""
-    entries = []
-    for op, arity in dict.fromkeys(kinds):
-        source = kind_source(op, arity)
-        entries.append(f"{json.dumps(kind_key(op, arity))}: {source or 'null'}")
-    return helpers_source() + "const KINDS = {\n" + ",\n".join(entries) + "\n};\n"
+    given (op, arity) pairs (a spec's custom ops are rows like the table's);
+    a kind without templates maps to null."""
+    entries = {}
+    for op, arity in kinds:
+        key = kind_key(op, arity)
+        if key not in entries:
+            entries[key] = f"{json.dumps(key)}: {kind_source(op, arity) or 'null'}"
+    return helpers_source() + "const KINDS = {\n" + ",\n".join(entries.values()) + "\n};\n"

@@ -208,6 +208,8 @@ class Watcher {
 
   /** Every label, visible or not (once, when the page opens: nothing is ever blank). */
   showAll() { for (const group of this.groups) Watcher.show(group); }
+
+  stop() { this.observer.disconnect(); }
 }
 
 function show(id, visible = true) { document.getElementById(id).hidden = !visible; }
@@ -234,6 +236,7 @@ class Page {
 
   build() {
     const engine = this.engine;
+    engine.run();  // the numbers every label starts with
     if (engine.missing.length) {
       notice(`This page cannot compute the circuit: the op table has no JavaScript for ${engine.missing.join(", ")} ` +
         "(op/number of inputs: too many inputs for the op's templates). Run circuit-run on the spec for its numbers.");
@@ -370,6 +373,7 @@ class Page {
       }
     });
     this.watcher.refresh();
+    this.diagramWatcher.refresh();
     const problem = engine.problem();
     const status = document.getElementById("status");
     status.textContent = problem ? `Not finite: ${problem}.` : (this.steps ? `after ${this.steps} step${this.steps > 1 ? "s" : ""}` : "");
@@ -381,8 +385,38 @@ class Page {
   // Wires are one SVG drawn once; nodes and wire labels are small HTML boxes over it, each
   // contained, so an update re-lays out only the boxes whose numbers changed and are on screen.
   buildDiagram() {
-    const layout = layOut(this.engine);
+    const box = document.getElementById("diagram"), groups = Object.keys(this.data.groups);
+    // big circuits made of formulas and instances start folded: one box each
+    this.folded = groups.length > 0 && this.engine.v.length > WIRE_LABELS_UP_TO;
+    this.drawDiagram();
+    const fit = () => Math.max(0.2, (box.clientWidth - 4) / this.diagramSize[0]);
+    document.getElementById("zoom-in").addEventListener("click", () => { this.zoom = Math.min(3, this.zoom * 1.25); this.applyZoom(); });
+    document.getElementById("zoom-out").addEventListener("click", () => { this.zoom = Math.max(0.1, this.zoom / 1.25); this.applyZoom(); });
+    document.getElementById("zoom-fit").addEventListener("click", () => { this.zoom = fit(); this.applyZoom(); });
+    const fold = document.getElementById("fold");
+    fold.hidden = groups.length === 0;
+    fold.addEventListener("click", () => { this.folded = !this.folded; this.drawDiagram(); });
+    const list = document.getElementById("groups");
+    for (const [name, text] of Object.entries(this.data.groups)) {
+      const colour = this.groupColour[name];
+      list.append(el("li", {}, el("span", {class: "swatch", style: `border-color:${colour};background:${colour}22`}),
+        el("strong", {}, name), `: ${text}`));
+    }
+  }
+
+  /** (Re)draw the diagram, folded or not; its labels get a watcher of their own. */
+  drawDiagram() {
     const engine = this.engine, box = document.getElementById("diagram");
+    let graph = diagramGraph(engine, this.data.groups, this.folded);
+    if (graph === null) {
+      this.folded = false;
+      graph = diagramGraph(engine, this.data.groups, false);
+    }
+    const fold = document.getElementById("fold");
+    fold.setAttribute("aria-pressed", String(this.folded));
+    if (this.diagramWatcher) this.diagramWatcher.stop();
+    this.diagramWatcher = new Watcher();
+    const layout = layOut(graph);
     const plane = el("div", {class: "plane", role: "img",
       "aria-label": `diagram of ${this.data.name}: ${engine.nInputs} inputs, ${engine.kind.length} gates`});
     plane.style.width = `${layout.width}px`;
@@ -394,8 +428,8 @@ class Page {
     for (const wire of layout.wires) {
       const [x1, y1, x2, y2] = wire.points, middle = (x1 + x2) / 2;
       wires.append(svg("path", {d: `M${x1},${y1} C${middle},${y1} ${middle},${y2} ${x2},${y2}`,
-        stroke: engine.live[wire.step] ? "#757575" : "#bdbdbd"}));
-      if (labelled && !wire.constant) {
+        stroke: engine.live[wire.step] ? "#757575" : "#bdbdbd", "stroke-width": wire.count > 1 ? 2.6 : 1.3}));
+      if (labelled && !wire.constant && wire.count === 1) {
         const label = el("div", {class: "wire-label"});
         label.style.left = `${(x1 + x2) / 2}px`;
         label.style.top = `${(y1 + y2) / 2 - 14}px`;
@@ -403,28 +437,21 @@ class Page {
         label.append(value, grad);
         labels.push(label);
         const source = engine.ins[wire.p];
-        this.watcher.add(label, [[new Label(value, "", short), engine.v, source], [new Label(grad, "", short), engine.w, wire.p]]);
+        this.diagramWatcher.add(label, [[new Label(value, "", short), engine.v, source],
+          [new Label(grad, "", short), engine.w, wire.p]]);
       }
     }
     plane.append(wires);
     for (const node of layout.nodes) plane.append(this.drawNode(node));
     plane.append(...labels);
-    this.canvas = el("div", {class: "canvas"}, plane);
     this.plane = plane;
-    box.append(this.canvas);
     this.diagramSize = [layout.width, layout.height];
-    const fit = () => Math.max(0.2, (box.clientWidth - 4) / layout.width);
-    this.zoom = Math.min(1, Math.max(0.4, fit()));
+    this.zoom = Math.min(1, Math.max(0.4, (box.clientWidth - 4) / layout.width));  // measured before the diagram is in
+    const canvas = el("div", {class: "canvas"}, plane);
+    if (this.canvas) this.canvas.replaceWith(canvas); else box.append(canvas);
+    this.canvas = canvas;
     this.applyZoom();
-    document.getElementById("zoom-in").addEventListener("click", () => { this.zoom = Math.min(3, this.zoom * 1.25); this.applyZoom(); });
-    document.getElementById("zoom-out").addEventListener("click", () => { this.zoom = Math.max(0.1, this.zoom / 1.25); this.applyZoom(); });
-    document.getElementById("zoom-fit").addEventListener("click", () => { this.zoom = fit(); this.applyZoom(); });
-    const list = document.getElementById("groups");
-    for (const [name, text] of Object.entries(this.data.groups)) {
-      const colour = this.groupColour[name];
-      list.append(el("li", {}, el("span", {class: "swatch", style: `border-color:${colour};background:${colour}22`}),
-        el("strong", {}, name), `: ${text}`));
-    }
+    this.diagramWatcher.showAll();
   }
 
   applyZoom() {
@@ -444,6 +471,7 @@ class Page {
       box.append(fmt(engine.v[node.slot]));
       return box;
     }
+    if (node.group !== undefined) return this.drawGroup(node, box);
     const slot = node.slot, isInput = slot < engine.nInputs, name = engine.names[slot];
     const owner = groupOf(name, this.data.groups);
     const trainable = isInput && engine.inputs[slot].trainable;
@@ -454,7 +482,26 @@ class Page {
     const kind = isInput ? (trainable ? "input" : "input, fixed") : engine.kind[slot - engine.first].op;
     const value = el("span", {class: "value"}), grad = el("span", {class: "grad"});
     box.append(el("b", {}, name), el("span", {class: "kind"}, slot === engine.out ? `${kind} · output` : kind), value, grad);
-    this.watcher.add(box, [[new Label(value, "value "), engine.v, slot], [new Label(grad, "grad "), engine.g, slot]]);
+    this.diagramWatcher.add(box, [[new Label(value, "value "), engine.v, slot], [new Label(grad, "grad "), engine.g, slot]]);
+    return box;
+  }
+
+  /** A folded formula or instance: its name, what it was written as, and its output's numbers
+   * (or how many outputs it has). */
+  drawGroup(node, box) {
+    const engine = this.engine, text = this.data.groups[node.group];
+    box.className = "node group" + (node.outputs.includes(engine.out) ? " output" : "");
+    box.style.borderColor = this.groupColour[node.group];
+    box.title = `${node.group}: ${text} (${node.slots.length} nodes inside)`;
+    const kind = text.replace("instance of module ", "module ").replace(/, (\d+) copies$/, " ×$1");
+    box.append(el("b", {}, node.group), el("span", {class: "kind"}, kind));
+    if (node.outputs.length === 1) {
+      const value = el("span", {class: "value"}), grad = el("span", {class: "grad"}), slot = node.outputs[0];
+      box.append(value, grad);
+      this.diagramWatcher.add(box, [[new Label(value, "value "), engine.v, slot], [new Label(grad, "grad "), engine.g, slot]]);
+    } else {
+      box.append(el("span", {}, `${node.outputs.length} outputs, ${node.slots.length} nodes`));
+    }
     return box;
   }
 
@@ -505,71 +552,112 @@ function groupOf(name, groups) {
   return Object.prototype.hasOwnProperty.call(groups, head) ? head : null;
 }
 
-/** A layered drawing of the tape: gates one layer right of their deepest input,
- * inputs just left of their first reader, constants beside the gate they feed;
- * rows ordered by a few sweeps of the barycentre heuristic. */
-function layOut(engine) {
-  const layer = new Int32Array(engine.v.length), nodes = [], wires = [];
-  let deepest = 0;
-  for (let k = 0; k < engine.kind.length; k++) {
-    let depth = 0;
-    for (let i = 0, p = engine.ptr[k]; i < engine.arity(k); i++) {
-      const slot = engine.ins[p + i];
-      if (!engine.isConstant(slot) && slot >= engine.nInputs) depth = Math.max(depth, layer[slot]);
+/** The diagram as boxes and wires. Unfolded: a box per input and gate, a pill per use of a
+ * constant. Folded: each formula or module instance is one box, its parameters and inner steps
+ * inside it, and the wires between two boxes are one. Returns null when folding would make a
+ * cycle (an instance reading an output of an instance that reads its own). */
+function diagramGraph(engine, groups, folded) {
+  const boxes = [], wires = [], boxOf = new Map(), pairs = new Map();
+  const newBox = (box) => { box.preds = []; box.succs = []; boxes.push(box); return box; };
+  const placed = new Map();  // slot -> its box
+  const boxFor = (slot) => {
+    if (placed.has(slot)) return placed.get(slot);
+    const group = folded ? groupOf(engine.names[slot], groups) : null;
+    const key = group === null ? slot : `group ${group}`;
+    let box = boxOf.get(key);
+    if (box === undefined) {
+      box = newBox(group === null ? {slot} : {group, slots: [], outputs: []});
+      boxOf.set(key, box);
     }
-    layer[engine.first + k] = depth + 1;
-    deepest = Math.max(deepest, depth + 1);
-  }
-  const firstReader = new Int32Array(engine.nInputs).fill(1 << 30);
+    if (group !== null) box.slots.push(slot);
+    placed.set(slot, box);
+    return box;
+  };
+  for (let slot = 0; slot < engine.nInputs; slot++) boxFor(slot);
   for (let k = 0; k < engine.kind.length; k++) {
-    for (let i = 0, p = engine.ptr[k]; i < engine.arity(k); i++) {
+    const target = boxFor(engine.first + k), arity = engine.arity(k);
+    for (let i = 0, p = engine.ptr[k]; i < arity; i++) {
       const slot = engine.ins[p + i];
-      if (slot < engine.nInputs) firstReader[slot] = Math.min(firstReader[slot], layer[engine.first + k] - 1);
+      if (engine.isConstant(slot)) {
+        if (target.group === undefined) wires.push(link(newBox({slot, constant: true}), target, i, arity, p + i, k));
+        continue;
+      }
+      const source = boxFor(slot);
+      if (source === target) continue;
+      if (source.group !== undefined && !source.outputs.includes(slot)) source.outputs.push(slot);
+      if (!folded) { wires.push(link(source, target, i, arity, p + i, k)); continue; }
+      const pair = boxes.indexOf(source) + ">" + boxes.indexOf(target);
+      const known = pairs.get(pair);
+      if (known) { known.count += 1; continue; }
+      const wire = link(source, target, 0, 1, p + i, k);
+      pairs.set(pair, wire);
+      wires.push(wire);
     }
   }
-  const layers = Array.from({length: deepest + 1}, () => []);
-  const nodeOf = new Map();
-  const add = (node, depth) => { node.layer = depth; node.preds = []; node.succs = []; layers[depth].push(node); nodes.push(node); return node; };
-  for (let slot = 0; slot < engine.nInputs; slot++) nodeOf.set(slot, add({slot}, firstReader[slot] === 1 << 30 ? 0 : firstReader[slot]));
-  for (let k = 0; k < engine.kind.length; k++) nodeOf.set(engine.first + k, add({slot: engine.first + k}, layer[engine.first + k]));
-  for (let k = 0; k < engine.kind.length; k++) {
-    const target = nodeOf.get(engine.first + k);
-    for (let i = 0, p = engine.ptr[k]; i < engine.arity(k); i++) {
-      const slot = engine.ins[p + i];
-      const source = engine.isConstant(slot) ? add({slot, constant: true}, target.layer - 1) : nodeOf.get(slot);
-      source.succs.push(target);
-      target.preds.push(source);
-      wires.push({source, target, port: i, ports: engine.arity(k), p: p + i, step: k, constant: Boolean(source.constant)});
-    }
+  if (folded) {  // a folded box gets one port per wire into it
+    const into = new Map();
+    for (const wire of wires) { const list = into.get(wire.target) || []; list.push(wire); into.set(wire.target, list); }
+    for (const list of into.values()) list.forEach((wire, i) => { wire.port = i; wire.ports = list.length; });
   }
-  const tallest = Math.max(...layers.map((nodesOf) => nodesOf.length));
-  const place = () => layers.forEach((nodesOf) => nodesOf.forEach((node, i) => { node.row = i + (tallest - nodesOf.length) / 2; }));
-  place();
+  const last = boxFor(engine.out);
+  if (last.group !== undefined && !last.outputs.includes(engine.out)) last.outputs.push(engine.out);
+  return layers(boxes) ? {boxes, wires} : null;
+}
+
+function link(source, target, port, ports, p, step) {
+  source.succs.push(target);
+  target.preds.push(source);
+  return {source, target, port, ports, p, step, count: 1, constant: Boolean(source.constant)};
+}
+
+/** Each box's layer: one right of its deepest source; a box without sources (an input) just left
+ * of its first reader; a constant's pill just left of its gate. False on a cycle. */
+function layers(boxes) {
+  const waiting = new Map(boxes.map((box) => [box, box.preds.length])), ready = boxes.filter((box) => !box.preds.length);
+  const order = [];
+  while (ready.length) {
+    const box = ready.pop();
+    order.push(box);
+    for (const next of box.succs) { waiting.set(next, waiting.get(next) - 1); if (!waiting.get(next)) ready.push(next); }
+  }
+  if (order.length !== boxes.length) return false;
+  for (const box of order) box.layer = box.preds.length ? 1 + Math.max(...box.preds.map((pred) => pred.layer)) : 0;
+  for (const box of boxes) if (!box.preds.length && box.succs.length) box.layer = Math.min(...box.succs.map((next) => next.layer)) - 1;
+  return true;
+}
+
+/** Rows within each layer by a few sweeps of the barycentre heuristic, then coordinates. */
+function layOut(graph) {
+  const {boxes, wires} = graph;
+  const deepest = Math.max(0, ...boxes.map((box) => box.layer));
+  const columns = Array.from({length: deepest + 1}, () => []);
+  for (const box of boxes) columns[box.layer].push(box);
+  const tallest = Math.max(...columns.map((column) => column.length));
+  const place = (column) => column.forEach((box, i) => { box.row = i + (tallest - column.length) / 2; });
+  columns.forEach(place);
   const centre = (others) => others.reduce((sum, other) => sum + other.row, 0) / others.length;
   for (let sweep = 0; sweep < 4; sweep++) {
-    const order = sweep % 2 ? layers.slice().reverse() : layers;
-    for (const nodesOf of order) {
-      const key = new Map(nodesOf.map((node) => {
-        const others = sweep % 2 ? node.succs : node.preds;
-        return [node, others.length ? centre(others) : node.row];
+    for (const column of sweep % 2 ? columns.slice().reverse() : columns) {
+      const key = new Map(column.map((box) => {
+        const others = sweep % 2 ? box.succs : box.preds;
+        return [box, others.length ? centre(others) : box.row];
       }));
-      nodesOf.sort((a, b) => key.get(a) - key.get(b));
-      nodesOf.forEach((node, i) => { node.row = i + (tallest - nodesOf.length) / 2; });
+      column.sort((a, b) => key.get(a) - key.get(b));
+      place(column);
     }
   }
-  for (const node of nodes) {
-    const width = node.constant ? CONST_W : NODE_W, height = node.constant ? CONST_H : NODE_H;
-    node.x = MARGIN + node.layer * LAYER_GAP + (node.constant ? NODE_W - CONST_W : 0);
-    node.y = MARGIN + node.row * ROW_GAP + (NODE_H - height) / 2;
-    node.width = width;
-    node.height = height;
+  for (const box of boxes) {
+    box.width = box.constant ? CONST_W : NODE_W;
+    box.height = box.constant ? CONST_H : NODE_H;
+    box.x = MARGIN + box.layer * LAYER_GAP + (NODE_W - box.width);
+    box.y = MARGIN + box.row * ROW_GAP + (NODE_H - box.height) / 2;
   }
   for (const wire of wires) {
     const {source, target} = wire;
     wire.points = [source.x + source.width, source.y + source.height / 2, target.x,
       target.y + (wire.port + 1) * target.height / (wire.ports + 1)];
   }
-  return {nodes, wires, width: 2 * MARGIN + deepest * LAYER_GAP + NODE_W, height: 2 * MARGIN + (tallest - 1) * ROW_GAP + NODE_H};
+  return {nodes: boxes, wires, width: 2 * MARGIN + deepest * LAYER_GAP + NODE_W, height: 2 * MARGIN + (tallest - 1) * ROW_GAP + NODE_H};
 }
 
 // ---------------------------------------------------------------- plots
@@ -628,8 +716,9 @@ function buildTrace(trace, outputName) {
 function buildSummary(data) {
   const summary = data.summary, body = document.getElementById("summary-body");
   document.getElementById("output-value").textContent = fmt(summary.outputValue);
-  notice(`This circuit has ${data.gates.toLocaleString("en")} gates. For circuits of more than ` +
-    `${data.summaryGates.toLocaleString("en")} gates the page shows this summary instead of the diagram, the node table ` +
+  notice(`This circuit has ${data.gates.toLocaleString("en")} gates and ${data.inputs.toLocaleString("en")} inputs. ` +
+    `For circuits of more than ${data.summaryGates.toLocaleString("en")} gates or inputs the page shows this summary ` +
+    "instead of the diagram, the node table " +
     "and the playground, which would be too slow in a browser. Run circuit-run on the spec for every value and gradient.");
   const ops = Object.entries(summary.ops).map(([op, count]) => `${op} ${count.toLocaleString("en")}`).join(", ");
   body.append(el("p", {}, `${summary.nodes.toLocaleString("en")} inputs and gates; ops: ${ops}.`));
