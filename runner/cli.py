@@ -194,6 +194,13 @@ OVERRIDES = ("iterations", "step_size", "method", "goal", "optimizer", "seed", "
 @click.option("--max-nodes", type=click.IntRange(min=1), default=Limits().max_nodes, show_default=True,
               metavar="N", help="Refuse specs with more inputs and gates than this (formulas and modules "
                                 "expanded).")
+@click.option("--predict", "predict_file", metavar="FILE.csv",
+              help="Specs with data: after the optimization, evaluate on the rows of FILE.csv (a header "
+                   "row, then numbers) and write them to stdout as CSV, instead of the report: the file's "
+                   "columns and the predicted node's value. Columns the node does not need (labels) may "
+                   "be left out.")
+@click.option("--predict-node", metavar="NAME",
+              help="The node --predict writes (default: the score of the first metric, else loss.of).")
 @click.option("--all-nodes", is_flag=True,
               help="In the table, show every node a formula or a module instance makes, not one row per gate.")
 @click.option("--engine", "engine", type=EngineTarget(), metavar="MODULE:CLASS",
@@ -213,7 +220,8 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
          update_expect: bool, numerical: bool, numerical_h: float, schema: bool, max_bytes: int,
          max_depth: int, max_alias_nodes: int, max_nodes: int, graph_files: Sequence[str],
          html_files: Sequence[str], plot_files: Sequence[str],
-         surface_files: Sequence[str], explain: bool, all_nodes: bool, trace_paths: Sequence[str],
+         surface_files: Sequence[str], explain: bool, predict_file: str | None, predict_node: str | None,
+         all_nodes: bool, trace_paths: Sequence[str],
          every: int | None, quiet: bool, no_optimize: bool, engine: str | None, conformance: bool,
          engine_timeout: float, round_numbers: bool, plot_scale: str, columns: str | None,
          **settings: Any) -> None:
@@ -261,6 +269,10 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
 
             raise click.UsageError(printable(f"--{option} {target}: with several specs, put {{name}} in the "
                                              "file name (each spec's name replaces it)"))
+    if predict_node and not predict_file:
+        raise click.UsageError("--predict-node needs --predict FILE.csv")
+    if predict_file and (len(specs) > 1 or check or gradcheck or explain):
+        raise click.UsageError("--predict takes one spec, without --check, --gradcheck or --explain")
     if explain and fmt == "csv":
         raise click.UsageError("--explain works with --format table or json, not csv")
     changes = {key: value for key, value in settings.items() if key in OVERRIDES and value is not None}
@@ -284,7 +296,7 @@ def main(specs: Sequence[str], fmt: str, assignments: Sequence[tuple[str, float]
         optimize=not no_optimize, outputs=_output_paths(outputs, specs), every=every, quiet=quiet,
         explain=explain, all_nodes=all_nodes, plot_scale=plot_scale,
         columns=tuple(name.strip() for name in columns.split(",") if name.strip()) if columns else (),
-        several=len(specs) > 1)
+        several=len(specs) > 1, predict=(predict_file, predict_node) if predict_file else None)
     if engine:
         _refuse_with_engine(options, conformance, specs, update_expect, gradcheck)
         with _ends_cleanly():
@@ -380,6 +392,7 @@ class Options(NamedTuple):
     plot_scale: str = "auto"  # --plot's output axis
     columns: tuple[str, ...] = ()  # --columns: trainable inputs of the optimization table
     several: bool = False  # more than one spec: CSV rows name their circuit, under one header
+    predict: tuple[str, str | None] | None = None  # --predict FILE.csv and --predict-node NAME
 
 
 def _run_one(path: str, options: Options, *, interruptible: bool = False) -> int:
@@ -428,6 +441,9 @@ def _load(path: str, source: str, options: Options):
     spec = load_spec(path, options.limits)
     inputs = spec.netlist.inputs  # a module's parameters are inputs too
     problems = [Problem(0, 0, _not_an_input(name, spec.netlist)) for name in options.overrides if name not in inputs]
+    data = spec.netlist.data
+    problems += [Problem(0, 0, f"--set {name}: '{name}' is a data column, with a value per row; edit the "
+                               "data instead") for name in options.overrides if data and name in data.columns]
     problems += [Problem(0, 0, f"--set {name}={value:g}: outside the input's bounds ({bounds})")
                  for name, value in options.overrides.items() if name in inputs
                  for bounds in [_outside(value, inputs[name].min, inputs[name].max)] if bounds]
@@ -539,6 +555,8 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
     for warning in result.warnings:
         _tell(f"{source}: warning: {warning}")
     fmt, check, gradcheck = options.fmt, options.check, options.gradcheck
+    if options.predict is not None:
+        return _predict(result, source, options, pictures)
     if fmt == "json":
         from .present.json_output import iter_json
 
@@ -597,6 +615,27 @@ def _report(result, trace_rows, source: str, path: str, options: Options,
         _tell(f"{source}: interrupted at step {run.steps} (the rows so far are shown)")
         return EXIT_INTERRUPTED
     return code
+
+
+def _predict(result, source: str, options: Options, pictures: Sequence[tuple[str, str]]) -> int:
+    """--predict: the predicted node on the rows of a CSV file, as CSV on stdout."""
+    from .present.csv_output import prediction_lines
+    from .present.errors import error_lines
+    from .results.predict import predict_file
+
+    path, node = options.predict
+    if result.loss is None:
+        _tell(f"{source}: error: --predict needs a spec with data (a 'data' block)")
+        return SpecError.exit_code
+    try:
+        columns, rows, node, predicted = predict_file(result, path, node, options.limits)
+    except CircuitRunError as err:
+        for line in error_lines(err, source, path, options.limits):
+            _tell(line)
+        return err.exit_code
+    for piece in prediction_lines(columns, rows, node, predicted):
+        click.echo(piece, nl=False)
+    return _draw_pictures(result, pictures, options.plot_scale) if pictures else EXIT_OK
 
 
 def _draw_pictures(result, pictures: Sequence[tuple[str, str]], plot_scale: str = "auto") -> int:

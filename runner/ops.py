@@ -108,27 +108,36 @@ def _pow_exponent(a: float, out: float) -> float:
 class Helper(NamedTuple):
     python: Callable[..., float]
     javascript: str  # a JavaScript function expression computing the same
+    # The same over numpy arrays, element by element, for data (core/batched.py):
+    # a Python expression over `np` and `fold` (fold(f, a, rest): f applied
+    # left to right), evaluated only when a spec has data, so numpy is not
+    # imported otherwise. Errors become inf/nan there, which the caller reports.
+    numpy: str = ""
 
 
 HELPERS: dict[str, Helper] = {
-    "_exp": Helper(math.exp, "Math.exp"),
-    "_log": Helper(math.log, "Math.log"),
-    "_sqrt": Helper(math.sqrt, "Math.sqrt"),
-    "_tanh": Helper(math.tanh, "Math.tanh"),
-    "_sin": Helper(math.sin, "Math.sin"),
-    "_cos": Helper(math.cos, "Math.cos"),
-    "_abs": Helper(abs, "Math.abs"),
-    "_pow": Helper(math.pow, "Math.pow"),
-    "_max": Helper(max, "Math.max"),
-    "_min": Helper(min, "Math.min"),
+    "_exp": Helper(math.exp, "Math.exp", "np.exp"),
+    "_log": Helper(math.log, "Math.log", "np.log"),
+    "_sqrt": Helper(math.sqrt, "Math.sqrt", "np.sqrt"),
+    "_tanh": Helper(math.tanh, "Math.tanh", "np.tanh"),
+    "_sin": Helper(math.sin, "Math.sin", "np.sin"),
+    "_cos": Helper(math.cos, "Math.cos", "np.cos"),
+    "_abs": Helper(abs, "Math.abs", "np.abs"),
+    "_pow": Helper(math.pow, "Math.pow", "np.power"),
+    "_max": Helper(max, "Math.max", "lambda a, *rest: fold(np.maximum, a, rest)"),
+    "_min": Helper(min, "Math.min", "lambda a, *rest: fold(np.minimum, a, rest)"),
     "_sigmoid": Helper(_sigmoid, "(a) => { if (a >= 0) return 1 / (1 + Math.exp(-a)); "
-                                 "const e = Math.exp(a); return e / (1 + e); }"),
-    "_relu": Helper(_relu, "(a) => (a > 0 ? a : 0)"),
-    "_step": Helper(_step, "(a) => (a > 0 ? 1 : 0)"),
-    "_sign": Helper(_sign, "(a) => (a > 0 ? 1 : a < 0 ? -1 : 0)"),
-    "_same": Helper(_same, "(a, b) => (a === b ? 1 : 0)"),
-    "_pow_base": Helper(_pow_base, "(a, b) => (b !== 0 ? b * Math.pow(a, b - 1) : 0)"),
-    "_pow_exponent": Helper(_pow_exponent, "(a, out) => (a > 0 ? out * Math.log(a) : NaN)"),
+                                 "const e = Math.exp(a); return e / (1 + e); }",
+                       "lambda a: (lambda e: np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)))"
+                       "(np.exp(-np.abs(a)))"),
+    "_relu": Helper(_relu, "(a) => (a > 0 ? a : 0)", "lambda a: np.where(a > 0, a, 0.0)"),
+    "_step": Helper(_step, "(a) => (a > 0 ? 1 : 0)", "lambda a: np.where(a > 0, 1.0, 0.0)"),
+    "_sign": Helper(_sign, "(a) => (a > 0 ? 1 : a < 0 ? -1 : 0)", "lambda a: np.sign(a) + 0.0"),
+    "_same": Helper(_same, "(a, b) => (a === b ? 1 : 0)", "lambda a, b: np.where(a == b, 1.0, 0.0)"),
+    "_pow_base": Helper(_pow_base, "(a, b) => (b !== 0 ? b * Math.pow(a, b - 1) : 0)",
+                        "lambda a, b: np.where(b != 0, b * np.power(a, b - 1), 0.0)"),
+    "_pow_exponent": Helper(_pow_exponent, "(a, out) => (a > 0 ? out * Math.log(a) : NaN)",
+                            "lambda a, out: np.where(a > 0, out * np.log(np.where(a > 0, a, 1.0)), np.nan)"),
 }
 
 

@@ -59,6 +59,34 @@ class Objective:
         grads = circuit.grads
         return output, grads[self._span] if self._span is not None else [grads[slot] for slot in self.slots]
 
+    def accelerate(self) -> bool:
+        """Use the circuit's faster path for the many evaluations of an optimization."""
+        return self.circuit.accelerate()
+
+    # ---- rows of data: a plain circuit has none, so these do nothing ----------
+
+    def start_batches(self, batch_size: int | None, seed: int) -> None:
+        """Draw minibatches of `batch_size` rows from now on (data only)."""
+
+    def next_batch(self) -> None:
+        """Move on to the next minibatch (data only)."""
+
+    def use_all_rows(self) -> None:
+        """Evaluate on every row again (data only)."""
+
+    def final_value(self, last: float) -> float:
+        """The objective at the end of an optimization whose last value was
+        `last` (with data: evaluated again over every row)."""
+        return last
+
+    def metrics(self) -> dict[str, float] | None:
+        """The metrics at the last evaluation (data only; None otherwise)."""
+        return None
+
+    def input_values(self) -> dict[str, float]:
+        """Every input's current value (for a circuit with data: not the columns)."""
+        return self.circuit.input_values()
+
     def numerical_grad(self, h: float = 1e-4, *, central: bool = False) -> list[float]:
         """df/d(param) by finite differences, one parameter at a time:
         forward `(f(x+h) - f(x)) / h` as in the seed, or central

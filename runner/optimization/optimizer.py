@@ -41,6 +41,7 @@ class OptimizationResult:
     final_output: float  # after divergence: at the last finite row
     final_inputs: dict[str, float] = field(default_factory=dict)  # every input
     error: Optional[NumericalError] = None  # why the run diverged
+    final_metrics: Optional[dict[str, float]] = None  # with data: the metrics over all rows at the end
 
     @property
     def rows(self) -> int:
@@ -95,9 +96,19 @@ class Optimization:
         return output, None
 
     def _row(self, iteration: int, output: float, grads: Optional[Sequence[float]]) -> TraceRow:
-        row = TraceRow.of(iteration, output, self.objective.names, self.objective.get(), grads)
+        row = TraceRow.of(iteration, output, self.objective.names, self.objective.get(), grads,
+                          self.objective.metrics())
         self.last_row = row
         return row
+
+    def _step_size(self, step: int) -> float:
+        """The step size of step `step` (1 to iterations): `step_size`, or with
+        `step_size_end` a linear decay from one to the other over the run."""
+        settings = self.settings
+        end, count = settings.step_size_end, settings.iterations
+        if end is None or count <= 1:
+            return settings.step_size
+        return settings.step_size + (end - settings.step_size) * (step - 1) / (count - 1)
 
     def _move(self, moves: Sequence[float], scale: float) -> bool:
         """params <- clamp(params + scale * moves); False when that changed
@@ -126,19 +137,22 @@ class Optimization:
         optimizer = OPTIMIZERS[settings.optimizer](settings)
         iteration = 0
         if _worth_compiling(len(objective.circuit.tape), settings.iterations):
-            objective.circuit.accelerate()
+            objective.accelerate()
+        objective.start_batches(settings.batch_size, settings.seed)
         try:
             output, grads = self._evaluate()
             yield self._row(0, output, grads)
             for iteration in range(1, settings.iterations + 1):
                 if settings.method == "random":
+                    objective.next_batch()
                     output = self._random_step(rng, sign, output)
                     self.steps = iteration
                     yield self._row(iteration, output, None)
                     continue
                 assert grads is not None
-                moved = self._move(optimizer.direction(grads), sign * settings.step_size)
+                moved = self._move(optimizer.direction(grads), sign * self._step_size(iteration))
                 previous = output
+                objective.next_batch()
                 output, grads = self._evaluate()
                 self.steps = iteration
                 yield self._row(iteration, output, grads)
@@ -237,5 +251,6 @@ def optimize(target: Union[Circuit, Objective], settings: Optimize, *, bounds: B
             objective.set(list(run.last_row.inputs.values()))
             objective.value()
     assert run.last_row is not None
-    return OptimizationResult(settings, keep.rows(), run.steps, run.stop, run.last_row.output,
-                              objective.circuit.input_values(), error)
+    final_output = objective.final_value(run.last_row.output)
+    return OptimizationResult(settings, keep.rows(), run.steps, run.stop, final_output,
+                              objective.input_values(), error, objective.metrics())

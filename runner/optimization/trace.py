@@ -20,21 +20,23 @@ class TraceRow:
     dropped unread (a table shows a sample of them).
     """
 
-    __slots__ = ("iteration", "output", "_names", "_inputs", "_grads")
+    __slots__ = ("iteration", "output", "_names", "_inputs", "_grads", "metrics")
 
     def __init__(self, iteration: int, output: float, inputs: Mapping[str, float],
-                 grads: Optional[Mapping[str, float]]):
+                 grads: Optional[Mapping[str, float]], metrics: Optional[dict[str, float]] = None):
         self.iteration = iteration
         self.output = output
         self._names = None
         self._inputs = inputs
         self._grads = grads
+        # with data: the metrics over the rows the step's loss was computed on
+        self.metrics = metrics
 
     @classmethod
     def of(cls, iteration: int, output: float, names: Sequence[str], inputs: Sequence[float],
-           grads: Optional[Sequence[float]]) -> "TraceRow":
+           grads: Optional[Sequence[float]], metrics: Optional[dict[str, float]] = None) -> "TraceRow":
         """A row from values in the order of `names`; the dicts come later."""
-        row = cls(iteration, output, inputs, grads)
+        row = cls(iteration, output, inputs, grads, metrics)
         row._names = names
         return row
 
@@ -57,8 +59,11 @@ class TraceRow:
             self._grads = dict(zip(names, self._grads))
 
     def as_dict(self) -> dict:
-        return {"iteration": self.iteration, "output": self.output,
-                "inputs": self.inputs, "grads": self.grads}
+        row = {"iteration": self.iteration, "output": self.output,
+               "inputs": self.inputs, "grads": self.grads}
+        if self.metrics is not None:
+            row["metrics"] = self.metrics
+        return row
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TraceRow) and self.as_dict() == other.as_dict()

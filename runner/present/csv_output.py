@@ -39,6 +39,9 @@ def iter_csv(result: RunResult, *, circuit_columns: bool = False, header: bool =
     (which may need it). `header=False` leaves out the header line (written
     once for several specs)."""
     circuit = result.circuit
+    if result.loss is not None:
+        yield from _data_lines(result)
+        return
     values, grads = by_slot(result.values, circuit), by_slot(result.grads, circuit)
     numerical = result.numerical_grads
     lead = _fields(result.spec.name or "", result.spec.source) + "," if circuit_columns else ""
@@ -71,3 +74,36 @@ def _refs_texts(refs: list) -> list[str]:
         return [" ".join(each) for each in refs]
     except TypeError:  # a number constant among them
         return [" ".join([ref if ref.__class__ is str else repr(ref) for ref in each]) for each in refs]
+
+
+def _data_lines(result: RunResult) -> Iterator[str]:
+    """With data: one line per node and row (`row` 1, 2, ...) for nodes that
+    depend on data; one line with an empty `row` for the others."""
+    circuit = result.circuit
+    values, grads = by_slot(result.values, circuit), by_slot(result.grads, circuit)
+    numerical = result.numerical_grads or {}
+    yield "name,op,in,row,value,grad" + (",numerical_grad" if result.numerical_grads is not None else "") + "\n"
+    extra = "," if result.numerical_grads is not None else ""
+
+    def lines(name: str, op: str, text: str, slot: int, tail: str) -> str:
+        value, grad = values[slot], grads[slot]
+        if not hasattr(value, "tolist"):
+            return f"{name},{op},{text},,{value!r},{grad!r}{tail}\n"
+        grad_rows = grad.tolist() if hasattr(grad, "tolist") else [grad] * len(value)
+        return "".join([f"{name},{op},{text},{row},{v!r},{g!r}{extra}\n"
+                        for row, (v, g) in enumerate(zip(value.tolist(), grad_rows), start=1)])
+
+    for slot, name in enumerate(circuit.input_names):
+        tail = f",{numerical[name]!r}" if name in numerical else extra
+        yield lines(name, "input", "", slot, tail)
+    for step, text in zip(circuit.tape, _refs_texts(circuit.refs)):
+        yield lines(circuit.names[step.out], step.op.name, text, step.out, extra)
+
+
+def prediction_lines(columns: list[str], rows: list[list[float]], node: str, predicted) -> Iterator[str]:
+    """--predict's CSV: the input file's columns and `node`'s value, one line per row."""
+    yield ",".join([*columns, node]) + "\n"
+    values = predicted.tolist()
+    for start in range(0, len(rows), _CHUNK):
+        yield "".join([",".join(map(repr, [*row, value])) + "\n"
+                       for row, value in zip(rows[start:start + _CHUNK], values[start:start + _CHUNK])])

@@ -22,7 +22,7 @@ from ..errors import OutputError
 from ..ops import Op
 from .explain import walk
 from .numbers import number
-from ..results.run import RunResult
+from ..results.run import RunResult, row_result
 
 VALUE_COLOUR = "#1a5e20"  # dark green, as the values in the seed's diagrams
 GRAD_COLOUR = "#c62828"  # red
@@ -34,7 +34,9 @@ FORMATS = ("dot", "svg", "png", "pdf")
 
 
 def to_dot(result: RunResult, *, gradients: bool = True) -> str:
-    """The diagram of a run, at its starting inputs, as Graphviz dot text."""
+    """The diagram of a run, at its starting inputs, as Graphviz dot text
+    (for a spec with data: at its first row, see `row_result`)."""
+    result = row_result(result)
     circuit, spec = result.circuit, result.spec
     values, grads = result.values, result.grads
     output = circuit.output_name

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Literal, NamedTuple
 
 from .numbers import number
-from ..results.run import RunResult
+from ..results.run import RunResult, row_result
 
 
 class Term(NamedTuple):  # a tuple: cheap enough for circuits of 100,000 gates
@@ -45,7 +45,9 @@ class NodeGradient(NamedTuple):
 
 
 def walk(result: RunResult) -> list[NodeGradient]:
-    """Every input and gate with the terms of its gradient, in backprop order."""
+    """Every input and gate with the terms of its gradient, in backprop order
+    (for a spec with data: at its first row, see `row_result`)."""
+    result = row_result(result)
     circuit, spec, values = result.circuit, result.spec, result.values
     output = circuit.output_name
     unused = set(circuit.unused_nodes())
@@ -108,9 +110,16 @@ def _sum(terms: list[Term]) -> float:
 def render_text(result: RunResult, *, ascii: bool = False) -> str:
     """The walkthrough, one equation per node."""
     dot, partial = ("*", "d") if ascii else ("·", "∂")
+    first = None
+    if result.loss is not None:
+        first = (f"  (with data: at data row 1 of {result.rows:,}, for the node the loss reduces; a "
+                 "parameter's gradient of the loss adds up such rows)")
+        result = row_result(result)
     f = result.circuit.output_name
     steps = walk(result)
     lines = [f"chain rule: how backprop made each gradient d{f}/d(node), from the output back to the inputs"]
+    if first is not None:
+        lines.append(first)
     circuit = result.circuit
     announced: set[str] = set()
     custom = {circuit.names[tape_step.out]: tape_step.op for tape_step in circuit.tape if tape_step.op.custom}
@@ -177,6 +186,7 @@ def to_json(result: RunResult) -> list[dict]:
     gate it comes from (`from`).
     """
     entries = []
+    result = row_result(result)
     for step in walk(result):
         entry: dict = {"node": step.node, "role": step.role, "grad": step.grad,
                        "terms": [{"from": t.gate, "input": t.position, "upstream": t.upstream,

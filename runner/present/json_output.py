@@ -21,15 +21,15 @@ if TYPE_CHECKING:  # imported only for annotations, to keep start-up light
 def to_json_dict(result: RunResult) -> dict:
     circuit, spec = result.circuit, result.spec
     nodes: dict[str, dict] = {}
+    value, grad = _number_or_rows(result.values), _number_or_rows(result.grads, result.values)
     for name in circuit.input_names:
-        nodes[name] = {"op": "input", "in": [], "value": result.values[name], "grad": result.grads[name],
+        nodes[name] = {"op": "input", "in": [], "value": value(name), "grad": grad(name),
                        "trainable": name in circuit.trainable}
-        if result.numerical_grads is not None:
+        if result.numerical_grads is not None and name in result.numerical_grads:
             nodes[name]["numerical_grad"] = result.numerical_grads[name]
     for step, refs in zip(circuit.tape, circuit.refs):
         name = circuit.names[step.out]
-        nodes[name] = {"op": step.op.name, "in": list(refs), "value": result.values[name],
-                       "grad": result.grads[name]}
+        nodes[name] = {"op": step.op.name, "in": list(refs), "value": value(name), "grad": grad(name)}
     document = {
         "circuit": spec.name,
         "spec": spec.source,
@@ -44,16 +44,43 @@ def to_json_dict(result: RunResult) -> dict:
         document["groups"] = groups_json(result.circuit.groups)
     if getattr(spec, "ops", None):  # only for specs with ops of their own
         document["ops"] = custom_ops_json(spec.ops)
+    if result.loss is not None:  # only for specs with data
+        document.update(data_json(result))
     return document
+
+
+def data_json(result: RunResult) -> dict:
+    """The members a spec with data adds: its rows, the loss in parts, the metrics."""
+    data = result.spec.netlist.data
+    return {"data": {"columns": list(data.columns), "rows": result.rows, "source": data.source},
+            "loss": dict(result.loss or {}), "metrics": result.metrics}
+
+
+def _number_or_rows(numbers: Mapping[str, Any], shape: Mapping[str, Any] | None = None):
+    """name -> a node's number, or its list of per-row numbers (a gradient
+    that is a plain 0 for a per-row node, when nothing flows to it, becomes
+    a list of zeros like its values)."""
+
+    def get(name: str) -> Any:
+        held = numbers[name]
+        if hasattr(held, "tolist"):
+            return held.tolist()
+        if shape is not None and hasattr(shape[name], "tolist") and getattr(shape[name], "ndim", 0):
+            return [float(held)] * len(shape[name])
+        return held
+
+    return get
 
 
 def _optimization_json(run: OptimizationResult | None) -> dict | None:
     if run is None:
         return None
+    from .trace_files import final_json
+
     settings = run.settings
     document = {**settings_json(settings), "steps": run.steps, "stop": run.stop,
                 "trace": [row.as_dict() for row in run.trace],
-                "final": {"output": run.final_output, "inputs": run.final_inputs}}
+                "final": final_json(run)}
     if run.error is not None:
         document["error"] = str(run.error)
     return document
@@ -122,6 +149,9 @@ def iter_json(result: RunResult, extra: Mapping[str, Any] | None = None, *,
     Small members (settings, check, extras) still go through json.dumps.
     """
     extra = extra or {}
+    if result.loss is not None:  # with data: per-row lists, written by json.dumps
+        yield from _data_pieces(result, extra, trace)
+        return
     if set(extra) & {"circuit", "spec", "output", "nodes", "optimization", "check", "gradcheck", "groups"}:
         yield _dumps({**to_json_dict(result), **extra})  # an extra replaces a member
         return
@@ -144,6 +174,45 @@ def iter_json(result: RunResult, extra: Mapping[str, Any] | None = None, *,
         yield f', "ops": {dumps(custom_ops_json(result.spec.ops))}'
     for key, value in extra.items():
         yield f", {dumps(key)}: {dumps(value)}"
+    yield "}"
+
+
+def _data_pieces(result: RunResult, extra: Mapping[str, Any], trace: Iterable[str] | None) -> Iterator[str]:
+    """The document of a spec with data, a node at a time: with 100,000 rows
+    each node's lists are long, and the whole text must never exist at once."""
+    circuit, spec = result.circuit, result.spec
+    yield (f'{{"circuit": {_dumps(spec.name)}, "spec": {_dumps(spec.source)}, "output": '
+           f'{{"name": {_dumps(circuit.output_name)}, "value": {_number(result.output)}}}, "nodes": {{')
+    value, grad = _number_or_rows(result.values), _number_or_rows(result.grads, result.values)
+    numerical = result.numerical_grads or {}
+    first = True
+    for name in circuit.input_names:
+        node = {"op": "input", "in": [], "value": value(name), "grad": grad(name),
+                "trainable": name in circuit.trainable}
+        if name in numerical:
+            node["numerical_grad"] = numerical[name]
+        yield ("" if first else ", ") + f"{_dumps(name)}: {_dumps(node)}"
+        first = False
+    for step, refs in zip(circuit.tape, circuit.refs):
+        name = circuit.names[step.out]
+        node = {"op": step.op.name, "in": list(refs), "value": value(name), "grad": grad(name)}
+        yield f", {_dumps(name)}: {_dumps(node)}"
+    yield '}, "optimization": '
+    if "optimization" in extra or result.optimization is None:
+        yield _dumps(extra.get("optimization"))
+    else:
+        yield from _optimization_pieces(result.optimization, trace)
+    rest = {"check": result.check.as_dict() if result.check is not None else None}
+    if result.gradcheck is not None:
+        rest["gradcheck"] = result.gradcheck.as_dict()
+    if circuit.groups:
+        rest["groups"] = groups_json(circuit.groups)
+    if getattr(spec, "ops", None):
+        rest["ops"] = custom_ops_json(spec.ops)
+    rest.update(data_json(result))
+    rest.update({key: item for key, item in extra.items() if key != "optimization"})
+    for key, item in rest.items():
+        yield f", {_dumps(key)}: {_dumps(item)}"
     yield "}"
 
 
@@ -221,7 +290,9 @@ def _optimization_pieces(run: OptimizationResult, trace: Iterable[str] | None) -
         encode = row_json if not rows or _plain(list(rows[0].inputs)) else (lambda row: _dumps(row.as_dict()))
         for start in range(0, len(rows), _CHUNK):
             yield (", " if start else "") + ", ".join(map(encode, rows[start:start + _CHUNK]))
-    tail = f'], "final": {_dumps({"output": run.final_output, "inputs": run.final_inputs})}'
+    from .trace_files import final_json
+
+    tail = f'], "final": {_dumps(final_json(run))}'
     if run.error is not None:
         tail += f', "error": {_dumps(str(run.error))}'
     yield tail + "}"

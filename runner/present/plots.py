@@ -51,6 +51,10 @@ def trace_figure(result: RunResult, *, output_scale: str = "auto"):
     and the ticks."""
     run = _optimization(result, "--plot")
     Figure = _figure_class()
+    if result.loss is not None:  # a spec with data: loss, metrics, decision boundary
+        from .data_plots import data_figure
+
+        return data_figure(result, Figure)
     from matplotlib.ticker import MaxNLocator
 
     trace = run.trace
@@ -132,7 +136,7 @@ def surface_grid(result: RunResult, grid: int = GRID):
         half = max(1.0, abs(xc) / 2, abs(yc) / 2)
     gx = np.linspace(xc - half, xc + half, grid)
     gy = np.linspace(yc - half, yc + half, grid)
-    z = _evaluate(result.circuit, gx, gy, np)
+    z = _evaluate(result.objective or Objective(result.circuit), gx, gy, np)
     if np.isnan(z).all():
         raise OutputError(result.spec.source, "--plot-surface: the circuit has no finite output anywhere "
                                               "on the plotted plane")
@@ -162,7 +166,8 @@ def surface_figure(result: RunResult, *, grid: int = GRID):
     norm = BoundaryNorm(levels, 256) if len(levels) > 2 else None
     filled = axes.contourf(gx, gy, surface, levels=levels if len(levels) > 1 else 2, cmap="viridis", norm=norm)
     axes.contour(gx, gy, surface, levels=levels, colors="white", linewidths=0.4, alpha=0.5)
-    figure.colorbar(filled, ax=axes, label=f"output {circuit.output_name}")
+    figure.colorbar(filled, ax=axes, label="loss over all rows" if result.loss is not None
+                    else f"output {circuit.output_name}")
     axes.plot(xs, ys, color="tab:red", linewidth=1.5, marker="." if len(xs) > 1 else None,
               markersize=3, label="optimization path")
     axes.plot(xs[:1], ys[:1], "o", color="white", markeredgecolor="black", markersize=8,
@@ -173,7 +178,8 @@ def surface_figure(result: RunResult, *, grid: int = GRID):
     axes.set_ylabel(f"input {yname}")
     axes.set_aspect("equal")
     axes.legend(loc="best", fontsize=9)
-    fixed = [name for name in circuit.input_names if name not in circuit.trainable]
+    columns = result.spec.netlist.data.columns if result.loss is not None else ()
+    fixed = [name for name in circuit.input_names if name not in circuit.trainable and name not in columns]
     title = _title(result)
     if fixed:
         title += "\nheld at their start values: " + ", ".join(
@@ -192,10 +198,10 @@ def _surface_inputs(result: RunResult) -> tuple[str, str]:
     return trainable[0], trainable[1]
 
 
-def _evaluate(circuit, gx, gy, np) -> Any:
-    """The output at every grid point of the plane of the two trainable
-    inputs (NaN where the circuit has no value); they are restored afterwards."""
-    objective = Objective(circuit)
+def _evaluate(objective: Objective, gx, gy, np) -> Any:
+    """The output (with data: the loss over all rows) at every grid point of
+    the plane of the two trainable inputs (NaN where the circuit has no
+    value); they are restored afterwards."""
     start = objective.get()
     surface = np.full((len(gy), len(gx)), np.nan)
     try:
@@ -228,7 +234,7 @@ def _title(result: RunResult) -> str:
     start, end = run.trace[0].output, run.final_output
     return (f"{result.spec.name}: {settings.goal} by {method}, step size {settings.step_size:g}\n"
             f"{run.steps} step{'s' if run.steps != 1 else ''}, stopped: {stop}; "
-            f"{result.circuit.output_name} {number(start)} -> {number(end)}")
+            f"{'loss' if result.loss is not None else result.circuit.output_name} {number(start)} -> {number(end)}")
 
 
 def _check_format(path: str | Path) -> None:

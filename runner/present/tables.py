@@ -53,16 +53,35 @@ def render_table(result: RunResult, *, all_nodes: bool = False, columns: Sequenc
     if numeric:
         header.append("numerical grad")
     rows, folded = _node_rows(result, fold=not all_nodes and bool(circuit.groups))
-    parts = [heading, table(header, rows, right=(4, 5, 6)),
-             f"  * output {circuit.output_name} = {number(result.output)}; "
-             f"grad is d{circuit.output_name}/d(node)"]
+    parts = [heading, table(header, rows, right=(4, 5, 6))]
+    if result.loss is not None:
+        parts.extend(data_lines(result))
+    else:
+        parts.append(f"  * output {circuit.output_name} = {number(result.output)}; "
+                     f"grad is d{circuit.output_name}/d(node)")
     if folded:
         parts.append(f"  {counted(folded, 'node')} of formulas and module instances {'is' if folded == 1 else 'are'} "
                      "folded into their gate's row "
                      "(--all-nodes shows them)")
     if result.optimization is not None:
-        parts.append(render_optimization(result.optimization, circuit.input_names, result.values, columns))
+        names = [name for name in circuit.input_names if name in result.optimization.final_inputs]
+        parts.append(render_optimization(result.optimization, names, result.values, columns))
     return "\n".join(parts) + "\n"
+
+
+def data_lines(result: RunResult) -> list[str]:
+    """What the output of a spec with data is: the loss over its rows, in
+    parts, and the metrics."""
+    loss, spec = result.loss or {}, result.spec
+    of = spec.loss.of if spec.loss is not None and spec.loss.of else result.circuit.output_name
+    reduce = spec.loss.reduce if spec.loss is not None else "mean"
+    line = (f"  * loss = {reduce} of {of} over {result.rows:,} rows ({number(loss.get('data'))})")
+    if spec.loss is not None and spec.loss.l2 is not None:
+        line += f" + L2 {number(loss.get('regularization'))}"
+    lines = [line + f" = {number(result.output)}; grad is dloss/d(node), per row for nodes that depend on data"]
+    if result.metrics:
+        lines.append("  metrics: " + ", ".join(f"{name} {number(value)}" for name, value in result.metrics.items()))
+    return lines
 
 
 def _node_rows(result: RunResult, *, fold: bool) -> tuple[list[list[str]], int]:
@@ -79,7 +98,7 @@ def _node_rows(result: RunResult, *, fold: bool) -> tuple[list[list[str]], int]:
             continue
         rows.append(["*" if slot == output else "", name, "input" if name in trainable else "input (fixed)", "",
                      number(values[slot]), number(grads[slot])] +
-                    ([number(numerical[name])] if numerical is not None else []))
+                    ([number(numerical.get(name))] if numerical is not None else []))
     last_of = _last_nodes(circuit) if fold else {}
     for step, refs in zip(circuit.tape, circuit.refs):
         out, name = step.out, circuit.names[step.out]
@@ -243,6 +262,11 @@ def render_optimization(run: OptimizationResult, input_names: Sequence[str],
     final = "last finite output" if run.stop == "diverged" else "final output"
     lines.append(f"  {final} {number(run.final_output)} (started at {number(start)}, "
                  f"change {number(run.final_output - start)})")
+    if run.final_metrics is not None:
+        lines.append("  final metrics over all rows: " +
+                     ", ".join(f"{name} {number(value)}" for name, value in run.final_metrics.items()))
+        if run.settings.batch_size is not None:
+            lines.append(f"  (each step's output and metrics are over its batch of {run.settings.batch_size} rows)")
     final_rows = [[name, number(start_values[name]), number(run.final_inputs[name])]
                   for name in input_names[:FINAL_ROWS]]
     if len(input_names) > FINAL_ROWS:
@@ -295,14 +319,16 @@ def _trace_tables(rows: Sequence[TraceRow | None], names: list[str], *, gradient
 
 
 def _trace_table(rows: Sequence[TraceRow | None], names: list[str], parts: tuple[str, ...]) -> str:
-    header = ["iteration", "output"] + [f"grad {name}" if part == "grad" else name
-                                        for part in parts for name in names]
+    # with data: the metrics of each step, after its loss
+    metrics = next((list(row.metrics) for row in rows if row is not None and row.metrics), [])
+    header = ["iteration", "output", *metrics] + [f"grad {name}" if part == "grad" else name
+                                                  for part in parts for name in names]
     cells = []
     for row in rows:
         if row is None:
             cells.append(["..."] + [""] * (len(header) - 1))
             continue
-        line = [str(row.iteration), number(row.output)]
+        line = [str(row.iteration), number(row.output), *(number((row.metrics or {}).get(n)) for n in metrics)]
         for part in parts:
             line += [number(row.inputs[n]) if part == "value" else number((row.grads or {}).get(n))
                      for n in names]

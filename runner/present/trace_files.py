@@ -34,7 +34,10 @@ def row_json(row: TraceRow) -> str:
     inputs = ", ".join([f'"{name}": {value!r}' for name, value in row.inputs.items()])
     grads = "null" if row.grads is None else \
         "{" + ", ".join([f'"{name}": {value!r}' for name, value in row.grads.items()]) + "}"
-    return f'{{"iteration": {row.iteration}, "output": {row.output!r}, "inputs": {{{inputs}}}, "grads": {grads}}}'
+    metrics = "" if row.metrics is None else \
+        ', "metrics": {' + ", ".join([f'"{name}": {value!r}' for name, value in row.metrics.items()]) + "}"
+    return (f'{{"iteration": {row.iteration}, "output": {row.output!r}, "inputs": {{{inputs}}}, '
+            f'"grads": {grads}{metrics}}}')
 
 
 class TraceWriter:
@@ -77,11 +80,15 @@ class CsvTrace(TraceWriter):
         cells = [str(row.iteration), repr(row.output), *map(repr, row.inputs.values())]
         if row.grads is not None:
             cells += map(repr, row.grads.values())
+        if row.metrics is not None:
+            cells += map(repr, row.metrics.values())
         text = ",".join(cells) + "\n"
         if self.rows == 0:
             columns = ["iteration", "output", *(f"inputs.{n}" for n in row.inputs)]
             if row.grads is not None:
                 columns += [f"grads.{n}" for n in row.grads]
+            if row.metrics is not None:
+                columns += [f"metrics.{n}" for n in row.metrics]
             text = ",".join(columns) + "\n" + text
         return text
 
@@ -109,12 +116,19 @@ class JsonTrace(TraceWriter):
         if result is None:
             tail: dict[str, Any] = {"steps": max(self.rows - 1, 0), "stop": stop or "error", "final": None}
         else:
-            tail = {"steps": result.steps, "stop": result.stop,
-                    "final": {"output": result.final_output, "inputs": result.final_inputs}}
+            tail = {"steps": result.steps, "stop": result.stop, "final": final_json(result)}
             if result.error is not None:
                 tail["error"] = str(result.error)
         self.file.write(("\n]," + json.dumps(tail, allow_nan=False)[1:] + "\n").encode())
         super().finish(result)
+
+
+def final_json(result: OptimizationResult) -> dict[str, Any]:
+    """`optimization.final`: the output and inputs at the end (with data, the metrics too)."""
+    final: dict[str, Any] = {"output": result.final_output, "inputs": result.final_inputs}
+    if result.final_metrics is not None:
+        final["metrics"] = result.final_metrics
+    return final
 
 
 def trace_format(path: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Mapping, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Optional
 
 if TYPE_CHECKING:  # annotations only
     from ..spec.models import Expected, ExpectOptimized, Spec, Tolerance
@@ -66,10 +66,12 @@ class CheckResult:
 def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
                        grads: Mapping[str, float],
                        optimization: Optional[OptimizationResult],
-                       final_grads: Callable[[], Mapping[str, float]] = dict) -> CheckResult:
+                       final_grads: Callable[[], Mapping[str, float]] = dict, *,
+                       metrics: Optional[Mapping[str, float]] = None) -> CheckResult:
     """Compare results at the spec's starting inputs (and after optimizing).
     `final_grads` gives the inputs' gradients at the final inputs (asked
-    only when the spec pins some)."""
+    only when the spec pins some). With data, a node's expected list is
+    compared row by row, and `metrics` (over all rows) with `expect.metrics`."""
     result = CheckResult()
     expect = spec.expect
     if expect is None:
@@ -88,7 +90,12 @@ def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
     if expect.output is not None:
         compare("output", expect.output, output)
     for name, entry in expect.values.items():
-        compare(f"values.{name}", entry, values[name])
+        if isinstance(entry, list):
+            _compare_rows(result, f"values.{name}", entry, values[name], default)
+        else:
+            compare(f"values.{name}", entry, _one_number(values[name]))
+    for name, entry in expect.metrics.items():
+        compare(f"metrics.{name}", entry, (metrics or {}).get(name))
     for name, entry in expect.grads.items():
         compare(f"grads.{name}", entry, grads[name])
     if expect.optimized is not None:
@@ -100,6 +107,9 @@ def check_expectations(spec: Spec, output: float, values: Mapping[str, float],
             compare("optimized.output", expect.optimized.output, final_output)
         for name, entry in expect.optimized.inputs.items():
             compare(f"optimized.inputs.{name}", entry, final_inputs.get(name))
+        final_metrics = (optimization.final_metrics if optimization else None) or {}
+        for name, entry in expect.optimized.metrics.items():
+            compare(f"optimized.metrics.{name}", entry, final_metrics.get(name))
         _check_how_it_ended(expect.optimized, optimization, final_grads, compare, result)
     return result
 
@@ -117,6 +127,27 @@ def _check_how_it_ended(expected: ExpectOptimized, optimization: Optional[Optimi
         result.comparisons.append(Comparison("optimized.steps", float(expected.steps), steps, 0.0, 0.0))
     if expected.stop is not None and optimization is not None and optimization.stop != expected.stop:
         result.notes.append(f"optimized.stop: expected '{expected.stop}', got '{optimization.stop}'")
+
+
+def _one_number(actual: Any) -> Optional[float]:
+    """A node's value; a per-row node (with data) compared with one number is
+    compared with its first row only when there is one row."""
+    if hasattr(actual, "tolist"):
+        rows = actual.tolist()
+        return rows if not isinstance(rows, list) else rows[0] if len(rows) == 1 else None
+    return actual
+
+
+def _compare_rows(result: CheckResult, path: str, entries: list, actual: Any, default: Tolerance) -> None:
+    """A per-row expectation: one comparison per row (`values.cost[2]`)."""
+    rows = actual.tolist() if hasattr(actual, "tolist") else actual
+    if not isinstance(rows, list):
+        rows = [rows] * len(entries)  # a node that does not depend on data: the same in every row
+    if len(rows) != len(entries):
+        result.notes.append(f"{path} lists {len(entries)} values, but the data has {len(rows)} rows")
+        return
+    for index, (entry, row) in enumerate(zip(entries, rows)):
+        result.comparisons.append(_comparison(f"{path}[{index}]", entry, float(row), default))
 
 
 def _comparison(path: str, entry: Expected, actual: Optional[float], default: Tolerance) -> Comparison:

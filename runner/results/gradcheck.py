@@ -94,16 +94,18 @@ class GradcheckResult:
                 "inputs": {entry.name: entry.as_dict() for entry in self.inputs}}
 
 
-def gradcheck(circuit: Circuit, *, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL) -> GradcheckResult:
-    """Check d(output)/d(input) of every input at the circuit's current inputs.
+def gradcheck(circuit: Circuit, *, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
+              objective: Optional[Objective] = None) -> GradcheckResult:
+    """Check d(output)/d(input) of every input at the circuit's current inputs
+    (or of `objective`'s parameters: with data, the loss over all rows).
 
     The circuit's inputs are restored afterwards. Raises `NumericalError`
     only if the unperturbed circuit fails.
     """
-    objective = Objective(circuit, circuit.input_names)
+    objective = objective if objective is not None else Objective(circuit, circuit.input_names)
     start = objective.get()
     _, analytic = objective.value_and_grad()
-    base_branches = _branches(circuit)
+    base_branches = _branches_of(objective)
     result = GradcheckResult(eps, atol, rtol)
     local: dict = {name: [] for name in circuit.unused_nodes()}  # custom-op gates checked, by name (unused: none)
     try:
@@ -132,7 +134,7 @@ def _check_input(objective: Objective, index: int, start: list[float], analytic:
         except NumericalError as err:
             return InputCheck(name, analytic, None, atol, "undefined",
                               f"f cannot be computed at {name} = {shifted!r}: {err}")
-        branches.append(_branches(objective.circuit))
+        branches.append(_branches_of(objective))
     objective.set(start)
     numerical = (outputs[0] - outputs[1]) / (2 * eps)
     allowed = atol + rtol * abs(numerical)
@@ -141,6 +143,13 @@ def _check_input(objective: Objective, index: int, start: list[float], analytic:
         return InputCheck(name, analytic, numerical, allowed, "kink", kink)
     passed = abs(analytic - numerical) <= allowed
     return InputCheck(name, analytic, numerical, allowed, "ok" if passed else "mismatch")
+
+
+def _branches_of(objective: Objective) -> dict[int, tuple]:
+    """`_branches` of the objective's circuit; with data, of every row (each
+    piece a tuple over the rows, and the inputs of the first row at a kink)."""
+    rows_of = getattr(objective, "row_branches", None)
+    return rows_of() if rows_of is not None else _branches(objective.circuit)
 
 
 def _name_wrong_derivatives(circuit: Circuit, entry: InputCheck, eps: float, atol: float, rtol: float,

@@ -67,6 +67,13 @@ class RunResult:
     numerical_grads: Optional[dict[str, float]] = None
     gradcheck: Optional[GradcheckResult] = None
     warnings: list[str] = field(default_factory=list)
+    # A spec with data: {"value", "data", "regularization"} of the loss (the
+    # output), the metrics over all rows, and how many rows there are. Nodes
+    # that depend on data then have an array of values (and gradients), one per row.
+    loss: Optional[dict[str, float]] = None
+    metrics: Optional[dict[str, float]] = None
+    rows: int = 0
+    objective: Optional[Objective] = None
 
     def final_grads(self) -> dict[str, float]:
         """d(output)/d(input) of every input where the optimization ended
@@ -74,7 +81,14 @@ class RunResult:
         and numerical runs leave no analytic gradients behind."""
         if self.optimization is None:
             return {}
-        every_input = Objective(self.circuit, self.circuit.input_names)
+        data = self.spec.netlist.data
+        if data is not None:  # the loss over every row, by the inputs that are not columns
+            from ..core.data_objective import DataObjective
+
+            names = [name for name in self.circuit.input_names if name not in data.columns]
+            every_input: Objective = DataObjective(self.circuit, data, self.spec.loss, self.spec.metrics, names)
+        else:
+            every_input = Objective(self.circuit, self.circuit.input_names)
         _, grads = every_input.value_and_grad()
         return dict(zip(every_input.names, grads))
 
@@ -95,6 +109,9 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
     and so is `interruptible` (Ctrl-C ends the optimization with the rows so far).
     """
     circuit = compile_spec(spec, overrides)
+    if spec.netlist.data is not None:
+        return _run_with_data(spec, circuit, run_optimization, check, numerical_h, gradcheck, keep, observe,
+                              interruptible)
     output, _ = Objective(circuit).value_and_grad()  # every node's value and gradient, left in the circuit
     # Copies of the slot lists (8 bytes a node): optimization and the
     # gradient checks move the circuit's own values later.
@@ -122,6 +139,67 @@ def run_spec(spec: Spec, *, overrides: Mapping[str, float] | None = None, run_op
         result.check = check_expectations(spec, output, result.values, grads, result.optimization,
                                           result.final_grads)
     return result
+
+
+def _run_with_data(spec: Spec, circuit: Circuit, run_optimization: bool, check: bool,
+                   numerical_h: float | None, gradcheck: Mapping[str, float] | None, keep: Keep | None,
+                   observe: Callable[[TraceRow], None] | None, interruptible: bool) -> RunResult:
+    """`run_spec` for a spec with data: the output is the loss over all rows."""
+    from ..core.data_objective import DataObjective
+
+    data = spec.netlist.data
+    objective = DataObjective(circuit, data, spec.loss, spec.metrics)
+    output, _ = objective.value_and_grad()
+    value_list, grad_list = objective.node_lists()
+    result = RunResult(spec, circuit, output, NodeMap(circuit.index, value_list),
+                       NodeMap(circuit.index, grad_list), objective=objective, rows=len(data.rows))
+    data_loss, regularization = objective.parts
+    result.loss = {"value": output, "data": data_loss, "regularization": regularization}
+    result.metrics = objective.metrics()
+    names = [name for name in circuit.input_names if name not in data.columns]  # every input but the columns
+    if numerical_h is not None:
+        every_input = DataObjective(circuit, data, spec.loss, spec.metrics, names)
+        result.numerical_grads = dict(zip(names, every_input.numerical_grad(numerical_h, central=True)))
+    if gradcheck is not None:
+        from .gradcheck import gradcheck as run_gradcheck
+
+        result.gradcheck = run_gradcheck(circuit, objective=DataObjective(circuit, data, spec.loss, spec.metrics,
+                                                                          names), **gradcheck)
+    if spec.optimize is not None and run_optimization:
+        from ..optimization.optimizer import optimize
+
+        result.optimization = optimize(objective, spec.optimize, keep=keep, observe=observe,
+                                       interruptible=interruptible)
+    if check:
+        result.check = check_expectations(spec, output, result.values, result.grads, result.optimization,
+                                          result.final_grads, metrics=result.metrics)
+    return result
+
+
+def row_result(result: RunResult, row: int = 0) -> RunResult:
+    """A spec with data seen at one of its rows (default the first): a plain
+    run of the circuit with each column at that row's value, and the node the
+    loss reduces (`loss.of`) as its output, at the run's starting inputs. The
+    chain-rule walkthrough and the diagram show this; the loss of the whole
+    data set is the sum or mean of such rows. A run without data is returned as it is."""
+    if result.loss is None:
+        return result
+    import copy
+
+    spec, original = result.spec, result.circuit
+    circuit = copy.copy(original)
+    circuit._compiled = None
+    circuit.values = list(original.values)
+    circuit.grads = [0.0] * len(original.values)
+    for slot, name in enumerate(original.input_names):
+        held = result.values[name]
+        circuit.values[slot] = float(held[row]) if hasattr(held, "tolist") else float(held)
+    of = spec.loss.of if spec.loss is not None and spec.loss.of else original.output_name
+    circuit.output = original.index[of]
+    circuit._live_reversed = circuit._feeding_output()[::-1]
+    output, _ = Objective(circuit).value_and_grad()
+    return RunResult(spec, circuit, output, NodeMap(circuit.index, list(circuit.values)),
+                     NodeMap(circuit.index, list(circuit.grads)), rows=result.rows)
 
 
 def by_slot(numbers: Mapping[str, float], circuit: Circuit) -> Sequence[float]:

@@ -162,15 +162,33 @@ def update_file(path: str, limits: Limits = Limits(), *, round_numbers: bool = F
 def fresh_entries(result: RunResult) -> dict[str, Any]:
     """What a new expect block holds, in the order it is written."""
     circuit = result.circuit
+    data = result.spec.netlist.data
+    columns = set(data.columns) if data is not None else set()  # their gradients are per row
     entries: dict[str, Any] = {"output": result.output,
-                               "grads": {name: result.grads[name] for name in circuit.input_names}}
+                               "grads": {name: result.grads[name] for name in circuit.input_names
+                                         if name not in columns}}
+    if result.metrics:
+        entries["metrics"] = dict(result.metrics)
     run = result.optimization
     if run is not None:
         entries["optimized"] = {"output": run.final_output,
                                 "inputs": {name: run.final_inputs[name] for name in circuit.trainable}}
+        if run.final_metrics:
+            entries["optimized"]["metrics"] = dict(run.final_metrics)
         if run.stop in ("tolerance", "stalled"):  # ended early: how far it went is a result worth pinning
             entries["optimized"].update(steps=run.steps, stop=run.stop)
     return entries
+
+
+def _parts(path: str) -> list:
+    """`values.cost[1]` -> ["values", "cost", 1]: keys, and a row's index."""
+    parts: list = []
+    for part in path.split("."):
+        name, bracket, index = part.partition("[")
+        parts.append(name)
+        if bracket:
+            parts.append(int(index.rstrip("]")))
+    return parts
 
 
 _TOLERANCE = {"abs": 1e-9, "rel": 1e-9}  # the format's defaults, written out to be edited
@@ -267,9 +285,11 @@ def _compose(text: str, path: str):
         raise UpdateError(path, f"cannot re-read the YAML: {err}") from None
 
 
-def _child(node, key: str):
-    from yaml.nodes import MappingNode
+def _child(node, key):
+    from yaml.nodes import MappingNode, SequenceNode
 
+    if isinstance(key, int):  # a row of a per-row expectation
+        return node.value[key] if isinstance(node, SequenceNode) and key < len(node.value) else None
     if not isinstance(node, MappingNode):
         return None
     for key_node, value_node in node.value:
@@ -286,7 +306,7 @@ def _edit_yaml(text: str, path: str, changes: list[Change]) -> str:
     edits: list[tuple[int, int, str]] = []
     for change in changes:
         node = block
-        for part in change.path.split("."):
+        for part in _parts(change.path):
             node = _child(node, part)
         if node is not None and not isinstance(node, ScalarNode):
             node = _child(node, "value")  # {value: N, abs: ..., rel: ...}
@@ -421,7 +441,7 @@ def _edit_json(text: str, path: str, changes: list[Change]) -> str:
     document = load_text(text, path, fmt="json")
     edits = []
     for change in changes:
-        where: tuple = ("expect",) + tuple(change.path.split("."))
+        where: tuple = ("expect",) + tuple(_parts(change.path))
         entry = document.data
         for part in where:
             entry = entry[part]

@@ -107,6 +107,7 @@ def _flat(model: type[BaseModel], value: Any) -> dict[str, Any]:
 
 def _spec(data: Any) -> tuple[Spec, list[str], Optional[list[int]]]:
     _require(type(data) is dict and _keys(Spec).issuperset(data) and "inputs" in data and "gates" in data)
+    _require(data.keys().isdisjoint(("data", "loss", "metrics")))  # learning from data: the full path
     _require("ops" not in data)  # custom ops are built by the full path
     inputs = _inputs(data["inputs"])
     gates, order, reads = _gates(data["gates"], inputs)
@@ -201,6 +202,7 @@ def _reference(value: Any) -> Any:
 
 def _optimize(value: Any) -> Optimize:
     fields = _flat(Optimize, value)
+    _require(fields.get("batch_size") is None)  # needs data: the full path explains
     method = fields.get("method", "analytic")
     if fields.get("tolerance") is not None:
         _require(rules.tolerance_problem(method) is None)
@@ -226,7 +228,7 @@ def _expected_by_name(value: Any, known: Any) -> dict[str, Expected]:
 
 
 def _expect(value: Any, inputs: dict[str, Input], gates: dict[str, Gate]) -> Expect:
-    _require(type(value) is dict and _keys(Expect).issuperset(value))
+    _require(type(value) is dict and _keys(Expect).issuperset(value) and "metrics" not in value)
     nodes = inputs.keys() | gates.keys()
     # set explicitly: its default_factory would build the validators we avoid
     fields: dict[str, Any] = {"tolerance": Tolerance.model_construct()}

@@ -138,7 +138,7 @@ def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
-UNION_TAGS = frozenset(GATE_FORMS) | {"name", "number", "list"}
+UNION_TAGS = frozenset(GATE_FORMS) | {"name", "number", "list", "one", "rows"}
 
 
 def _tagged_member(annotation: Any, tag: Any) -> Any:

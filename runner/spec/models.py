@@ -12,7 +12,7 @@ from typing import Annotated, Any, Callable, Literal, Optional, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainValidator,
                       PrivateAttr, Strict, StringConstraints, Tag, ValidationInfo, ValidatorFunctionWrapHandler,
-                      field_validator)
+                      field_validator, model_validator)
 from pydantic_core import PydanticCustomError, SchemaValidator
 from pydantic_core import core_schema as cs
 
@@ -308,6 +308,13 @@ class Optimize(StrictModel):
                                                "squared gradients.")
     eps: PositiveNumber = Field(1e-8, description="optimizer adam: added to the denominator so "
                                                   "it is never 0.")
+    batch_size: Optional[Annotated[int, PlainValidator(_checked(rules.batch_size), json_schema_input_type=Annotated[
+        int, Field(ge=1)])]] = Field(
+        None, description="With data: rows per step, drawn without replacement each epoch by "
+                          "random.Random(seed); default all rows (full batch).")
+    step_size_end: Optional[PositiveNumber] = Field(
+        None, description="Decay the step linearly from step_size at the first step to this at the "
+                          "last step (micrograd's demo: 1.0 -> 0.1); default no decay.")
 
     @field_validator("tolerance")
     @classmethod
@@ -352,6 +359,17 @@ ExpectedNumber = Annotated[Expected, BeforeValidator(_number_to_expected,
                                                      json_schema_input_type=Union[float, Expected])]
 
 
+def _expected_kind(value: Any) -> str:
+    return "rows" if isinstance(value, list) else "one"
+
+
+# A node's expected value: one number, or with data one per row, in row order.
+ExpectedValue = Annotated[
+    Union[Annotated[ExpectedNumber, Tag("one")], Annotated[list[ExpectedNumber], Tag("rows")]],
+    Discriminator(_expected_kind)]
+MetricName = Literal[rules.METRICS]  # type: ignore[valid-type]
+
+
 class Tolerance(StrictModel):
     """A check passes when |actual - expected| <= abs + rel * |expected|."""
 
@@ -372,19 +390,78 @@ class ExpectOptimized(StrictModel):
     stop: Optional[Literal[rules.STOPS]] = Field(  # type: ignore[valid-type]
         None, description="Why the run ended: iterations (all done), tolerance, stalled (a step changed no "
                           "input) or diverged.")
+    metrics: dict[MetricName, ExpectedNumber] = Field(default_factory=dict,
+                                                      description="Metrics over all rows after optimizing.")
 
 
 class Expect(StrictModel):
     """What `--check` and the pytest plugin compare the results with."""
 
     output: Optional[ExpectedNumber] = Field(None, description="The output's value.")
-    values: dict[NodeName, ExpectedNumber] = Field(default_factory=dict,
-                                                   description="Values of inputs or gates, by name.")
+    values: dict[NodeName, ExpectedValue] = Field(
+        default_factory=dict, description="Values of inputs or gates, by name; a list for a node that "
+                                          "depends on data (one value per row).")
     grads: dict[NodeName, ExpectedNumber] = Field(default_factory=dict,
                                                   description="Gradients d(output)/d(node), by name.")
+    metrics: dict[MetricName, ExpectedNumber] = Field(default_factory=dict,
+                                                      description="Metrics over all rows, by name.")
     optimized: Optional[ExpectOptimized] = Field(None, description="Results of the optimization.")
     tolerance: Tolerance = Field(default_factory=Tolerance, description="Default tolerance of "
                                                                         "every entry.")
+
+
+class Data(StrictModel):
+    """Rows of examples: each column is a fixed input with one value per row."""
+
+    columns: list[Name] = Field(min_length=1, description="The columns' names, in order; gates use "
+                                                          "them like inputs.", examples=[["x0", "x1", "y"]])
+    rows: Optional[list[list[Number]]] = Field(None, description="The rows, one number per column.",
+                                               examples=[[[1.2, 0.7, 1], [-0.3, 0.5, -1]]])
+    file: Optional[Annotated[str, Strict(), Field(min_length=1)]] = Field(
+        None, description="A CSV file with a header row naming the columns, relative to the spec file.",
+        examples=["data/moons.csv"])
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Data":
+        _reject(rules.data_source_problem(self.rows is not None, self.file is not None))
+        return self
+
+
+class L2(StrictModel):
+    """L2 regularization: weight * (sum of the squares of the parameters)."""
+
+    weight: NonNegativeNumber = Field(description="How strongly large parameters are penalized.",
+                                      examples=[1e-4])
+    params: Optional[list[NodeName]] = Field(None, description="The inputs penalized; default every "
+                                                               "trainable input.")
+
+
+class Loss(StrictModel):
+    """What a spec with data minimizes: reduce(the node `of` over rows) + L2."""
+
+    of: Optional[NodeName] = Field(None, description="The per-row node (default: the output).",
+                                   examples=["cost"])
+    reduce: Literal[rules.REDUCTIONS] = Field(  # type: ignore[valid-type]
+        "mean", description="How the rows' values combine: their mean or their sum.")
+    l2: Optional[L2] = Field(None, description="Add weight * sum of p^2 over the parameters.")
+
+
+class Classifier(StrictModel):
+    """A classifier by sign: score > 0 predicts the label +1, otherwise -1."""
+
+    score: NodeName = Field(description="The node whose sign is the prediction.", examples=["score"])
+    label: NodeName = Field(description="The column holding the labels, -1 or +1.", examples=["y"])
+
+
+class Metrics(StrictModel):
+    """Metrics of a classifier by sign, over the rows: each names its score and label."""
+
+    accuracy: Optional[Classifier] = Field(None, description="Share of rows predicted right.")
+    errors: Optional[Classifier] = Field(None, description="How many rows are predicted wrong.")
+    precision: Optional[Classifier] = Field(None, description="Of the rows predicted +1, the share "
+                                                              "labelled +1 (0 when none is predicted +1).")
+    recall: Optional[Classifier] = Field(None, description="Of the rows labelled +1, the share "
+                                                           "predicted +1 (0 when none is labelled +1).")
 
 
 class Spec(StrictModel):
@@ -398,8 +475,8 @@ class Spec(StrictModel):
                                                   "without its extension.")
     description: Optional[str] = Field(None, description="What the circuit shows, for people.")
     inputs: dict[Name, InputEntry] = Field(
-        min_length=1, description="Input name -> starting value (a number) or "
-                                "{value, trainable, min, max}.",
+        description="Input name -> starting value (a number) or {value, trainable, min, max}. At "
+                    "least one, unless `data` has columns (which are inputs too).",
         examples=[{"x": -2, "y": 5, "z": {"value": -4, "trainable": False}}])
     gates: dict[Name, GateEntry] = Field(
         min_length=1, description="Gate name -> {op, in}, a formula (\"x * y\" or {expr: ...}), or a "
@@ -417,6 +494,10 @@ class Spec(StrictModel):
         examples=[{"softplus": {"args": ["a"], "forward": "log(1 + exp(a))", "grads": ["sigmoid(a)"]}}])
     seed: WholeNumber = Field(0, description="Seed of the random starting values of module parameters "
                                              "(Python's random.Random); same seed, same numbers.")
+    data: Optional[Data] = Field(None, description="Rows of examples to learn from: columns are "
+                                                   "inputs with one value per row.")
+    loss: Optional[Loss] = Field(None, description="With data: the output becomes this loss over the rows.")
+    metrics: Optional[Metrics] = Field(None, description="With data: classifier metrics over the rows.")
     optimize: Optional[Optimize] = Field(None, description="Optimize the trainable inputs.")
     expect: Optional[Expect] = Field(None, description="Expected results, for --check and pytest.")
 

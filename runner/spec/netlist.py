@@ -27,8 +27,17 @@ class Group(NamedTuple):
     bindings: tuple = ()  # an instance's inputs as written
 
 
+class DataSet(NamedTuple):
+    """A spec's rows of data, checked: one finite number per column and row."""
+
+    columns: tuple[str, ...]
+    rows: list[list[float]]
+    source: str  # the file the rows are written in (the spec itself, or its CSV file)
+    lines: Optional[list[int]] = None  # each row's line in a CSV file
+
+
 class Netlist:
-    __slots__ = ("inputs", "gates", "order", "output", "reads", "groups", "ops")
+    __slots__ = ("inputs", "gates", "order", "output", "reads", "groups", "ops", "data")
 
     def __init__(self, inputs: Mapping[str, Input], gates: Mapping[str, Gate], order: Sequence[str],
                  output: str, reads: Sequence[int] | None = None, groups: Mapping[str, Group] | None = None,
@@ -44,6 +53,7 @@ class Netlist:
         self.reads = reads
         self.groups = dict(groups or {})  # user-level gate -> what it was written as
         self.ops = dict(ops or {})  # the spec's custom ops: name -> ops.Op, like rows of the op table
+        self.data: Optional[DataSet] = None  # the rows, for a spec with data (its columns are among the inputs)
 
     def ordered_gates(self) -> list[Gate]:
         gates = self.gates

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from pydantic import ValidationError
 
+from . import rules
 from .models import Optimize, Spec
 
 
@@ -19,6 +20,10 @@ def with_settings(spec: Spec, changes: Mapping[str, Any]) -> Spec:
     if not changes:
         return spec
     given = spec.optimize.model_dump(exclude_unset=True) if spec.optimize is not None else {}
+    if spec.loss is not None:  # a loss is minimized: the default goal, and the only one
+        if changes.get("goal") == "maximize":
+            raise ValueError(f"optimize.goal: {rules.LOSS_IS_MINIMIZED}")
+        given.setdefault("goal", "minimize")
     try:
         settings = Optimize.model_validate({**given, **changes})
     except ValidationError as err:

@@ -223,3 +223,46 @@ def setting_problem(setting: str, optimizer: Optional[str]) -> Optional[str]:
 
 OPTIMIZED_WITHOUT_OPTIMIZE = ("expects optimized results, but the spec has no 'optimize' block; "
                               "add one or remove this")
+
+
+# ---- data, loss and metrics -------------------------------------------------
+
+REDUCTIONS = ("mean", "sum")
+# the metrics of a classifier by sign: a score > 0 predicts the label +1, else -1
+METRICS = ("accuracy", "errors", "precision", "recall")
+LABELS = (-1.0, 1.0)
+
+
+def data_source_problem(has_rows: bool, has_file: bool) -> Optional[str]:
+    """Data comes from inline `rows` or a CSV `file`, exactly one of them."""
+    if has_rows and has_file:
+        return "give either 'rows' or 'file', not both"
+    if not has_rows and not has_file:
+        return "give the data as 'rows: [[...], ...]' or as 'file: NAME.csv'"
+    return None
+
+
+def row_length_problem(row: Any, columns: int) -> Optional[str]:
+    """Every data row has one cell per column."""
+    if isinstance(row, list) and len(row) != columns:
+        return f"the row has {len(row)} cell{'s' if len(row) != 1 else ''}, but there are {columns} columns"
+    return None
+
+
+def label_problem(value: float, column: str) -> Optional[str]:
+    """A label of sign metrics is -1 or +1."""
+    if value not in LABELS:
+        return (f"label {value:g} in column '{column}' is not -1 or +1; sign metrics need labels "
+                "-1 and +1 (map 0/1 labels to -1/+1)")
+    return None
+
+
+def batch_size(value: Any) -> int:
+    """How many rows a minibatch holds: a whole number from 1 up."""
+    count = whole(value)
+    if count < 1:
+        raise Invalid(f"must be at least 1, got {count}")
+    return count
+
+
+LOSS_IS_MINIMIZED = ("a loss is minimized, never maximized; remove 'goal' or write 'goal: minimize'")

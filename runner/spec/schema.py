@@ -7,6 +7,9 @@ added here, from the same sources the validation uses, so that an editor
 - a mapping of names (inputs, gates, modules, ...) allows only valid,
   unreserved names (`propertyNames`, no other keys);
 - an op gate has as many inputs as its op takes (from the op table);
+- `inputs` has at least one entry unless `data` is there (its columns are inputs);
+- data comes as `rows` (at least one) or as a `file`; `loss`, `metrics` and a `batch_size` need data,
+  and a loss is minimized.
 - an op may be a name of the spec's own `ops:`; in a spec without them,
   only an op of the table (so a typo is still flagged).
 """
@@ -32,6 +35,13 @@ def spec_schema() -> dict:
     _name_keys(schema)
     schema["$defs"]["Gate"]["allOf"] = _arities()
     _custom_ops(schema)
+    schema.setdefault("allOf", []).extend([{"if": {"not": {"required": ["data"]}},
+                        "then": {"properties": {"inputs": {"minProperties": 1},
+                                                "optimize": {"properties": {"batch_size": {"type": "null"}}}}}},
+                       {"if": {"required": ["loss"]},
+                        "then": {"properties": {"optimize": {"properties": {"goal": {"const": "minimize"}}}}}}])
+    schema["dependentRequired"] = {"loss": ["data"], "metrics": ["data"]}
+    _data_rules(schema["$defs"]["Data"])
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
@@ -47,6 +57,14 @@ def _name_keys(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _name_keys(value)
+
+
+def _data_rules(data: dict) -> None:
+    """Rows or a file, exactly one; rows not empty."""
+    data["oneOf"] = [{"required": ["rows"]}, {"required": ["file"]}]
+    for member in data["properties"]["rows"].get("anyOf", []):
+        if member.get("type") == "array":
+            member["minItems"] = 1
 
 
 def _arities() -> list[dict]:

@@ -54,7 +54,33 @@ def validate(document: Document, limits: Limits = Limits()) -> Spec:
         spec = spec.model_copy(update={"name": stem})
     spec._source = document.source
     spec._netlist = netlist
+    if spec.data is not None:
+        spec = _with_data(spec, document, limits)
     return spec
+
+
+def _with_data(spec: Spec, document: Document, limits: Limits) -> Spec:
+    """Load the spec's rows (inline, or from its CSV file), check the labels
+    of sign metrics, and make each column an input of the netlist; with a
+    loss, the goal defaults to minimize."""
+    from .data import load_rows
+
+    netlist = spec.netlist
+    netlist.data = load_rows(spec, document, limits)
+    netlist.inputs = {**netlist.inputs, **_column_inputs(netlist.data)}
+    optimize = spec.optimize
+    if spec.loss is not None and optimize is not None and "goal" not in optimize.model_fields_set:
+        spec = spec.model_copy(update={"optimize": optimize.model_copy(update={"goal": "minimize"})})
+        spec._source, spec._netlist = document.source, netlist
+    return spec
+
+
+def _column_inputs(data) -> dict:
+    from .models import Input
+
+    first = data.rows[0]
+    return {column: Input.model_construct(value=first[index], trainable=False, min=None, max=None)
+            for index, column in enumerate(data.columns)}
 
 
 def _check_top_level(document: Document, limits: Limits) -> None:

@@ -91,7 +91,10 @@ def wiring_problems(view: Any) -> tuple[list[Problem], list[str] | None]:
                     report((section, name), f"'{name}' is reserved; choose another name", key=True)
                 else:
                     names[section].add(name)
-    inputs = names["inputs"]
+    columns = _data_columns(data, names, report)
+    if data.get("inputs") == {} and not columns:
+        report(("inputs",), "must not be empty; list at least one input")
+    inputs = names["inputs"] | columns  # a column is an input with one value per row
     gates = {name: gate for name, gate in _mapping(data, "gates").items() if name in names["gates"]}
     nodes = inputs | set(gates)
 
@@ -137,7 +140,78 @@ def wiring_problems(view: Any) -> tuple[list[Problem], list[str] | None]:
             report(("output",), f"unknown gate '{output}'" + hints(output, gates))
 
     problems.extend(_expect_problems(data, inputs, nodes, view, hints))
+    _learning_problems(data, names["inputs"], columns, nodes, report, hints)
     return problems, order
+
+
+def _data_columns(data: dict, names: dict[str, set[str]], report: Any) -> set[str]:
+    """The data's column names (each an input with a value per row); a
+    column named like an input or a gate, or twice, is reported."""
+    table = data.get("data")
+    columns = table.get("columns") if isinstance(table, dict) else None
+    if not isinstance(columns, list):
+        return set()
+    found: set[str] = set()
+    for index, column in enumerate(columns):
+        if not (isinstance(column, str) and NODE.match(column)) or is_reserved(column):
+            continue
+        for section, kind in (("inputs", "an input"), ("gates", "a gate")):
+            if column in names[section]:
+                report(("data", "columns", index), f"column '{column}' is also {kind}; every node needs "
+                                                   "its own name (rename the column or the " +
+                       kind.split()[1] + ")")
+        if column in found:
+            report(("data", "columns", index), f"column '{column}' is listed twice")
+        found.add(column)
+    rows = table.get("rows")
+    if isinstance(rows, list):
+        for index, row in enumerate(rows):
+            message = rules.row_length_problem(row, len(columns))
+            if message is not None:
+                report(("data", "rows", index), message)
+    return found - names["inputs"] - names["gates"]
+
+
+def _learning_problems(data: dict, inputs: set[str], columns: set[str], nodes: set[str], report: Any,
+                       hints: Hints) -> None:
+    """`loss` and `metrics` need data and name real nodes; L2 penalizes inputs;
+    expected metrics are metrics the spec computes."""
+    has_data = isinstance(data.get("data"), dict)
+    loss, metrics = data.get("loss"), data.get("metrics")
+    for section in ("loss", "metrics"):
+        if isinstance(data.get(section), dict) and not has_data:
+            report((section,), f"'{section}' needs data: add a 'data' block with columns and rows",
+                   key=True)
+    optimize = data.get("optimize")
+    if isinstance(optimize, dict) and optimize.get("batch_size") is not None and not has_data:
+        report(("optimize", "batch_size"), "'batch_size' needs data: minibatches are drawn from its rows",
+               key=True)
+
+    def check(path: tuple, name: Any, allowed: set[str], kind: str) -> None:
+        if isinstance(name, str) and NODE.match(name) and name not in allowed:
+            report(path, f"unknown {kind} '{name}'" + hints(name, allowed))
+
+    if isinstance(loss, dict) and isinstance(optimize, dict) and optimize.get("goal") == "maximize":
+        report(("optimize", "goal"), rules.LOSS_IS_MINIMIZED)
+    if isinstance(loss, dict):
+        check(("loss", "of"), loss.get("of"), nodes, "node")
+        l2 = loss.get("l2")
+        params = l2.get("params") if isinstance(l2, dict) else None
+        for index, name in enumerate(params if isinstance(params, list) else []):
+            check(("loss", "l2", "params", index), name, inputs, "input")
+    for metric, entry in (metrics.items() if isinstance(metrics, dict) else ()):
+        if isinstance(entry, dict):
+            check(("metrics", metric, "score"), entry.get("score"), nodes, "node")
+            check(("metrics", metric, "label"), entry.get("label"), columns, "column")
+    expect = data.get("expect")
+    for path in (("metrics",), ("optimized", "metrics")):
+        mapping: Any = expect
+        for part in path:
+            mapping = mapping.get(part) if isinstance(mapping, dict) else None
+        for name in (mapping if isinstance(mapping, dict) else ()):
+            if name in rules.METRICS and not (isinstance(metrics, dict) and isinstance(metrics.get(name), dict)):
+                report(("expect",) + path + (name,), f"expects metric '{name}', but the spec does not "
+                       f"compute it; add 'metrics: {{{name}: {{score: ..., label: ...}}}}'", key=True)
 
 
 
@@ -265,4 +339,19 @@ def _expect_problems(data: dict, inputs: set[str], nodes: set[str], view: Any,
     if "optimized" in expect and not isinstance(data.get("optimize"), dict):
         line, column, _ = view.where(("expect", "optimized"), key=True)
         problems.append(Problem(line, column, rules.OPTIMIZED_WITHOUT_OPTIMIZE, "expect.optimized"))
+    return problems
+
+
+def label_problems(columns: Any, rows: list[list[float]], labels: set[str],
+                   where: Any) -> list[Problem]:
+    """Sign metrics need labels -1 and +1: each other label is a problem at
+    `where(row, column)` -> (line, column, path) (a YAML row or a CSV cell)."""
+    problems = []
+    for column in sorted(labels & set(columns), key=list(columns).index):
+        index = list(columns).index(column)
+        for row_number, row in enumerate(rows):
+            message = rules.label_problem(row[index], column)
+            if message is not None:
+                line, col, path = where(row_number, index)
+                problems.append(Problem(line, col, message, path))
     return problems

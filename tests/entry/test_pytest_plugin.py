@@ -230,3 +230,15 @@ def test_project_test_run_collects_no_yaml(no_cache):
     alone = subprocess.run([sys.executable, "-m", "pytest", "-q", "-o", "addopts=", *no_cache, str(fixture)],
                            cwd=ROOT, capture_output=True, text=True)
     assert alone.returncode == 1 and "wrong-expect.yaml::wrong-expect" in alone.stdout
+
+
+def test_a_spec_with_data_and_its_csv_file_is_checked(pytester: pytest.Pytester, no_cache):
+    root = Path(__file__).resolve().parents[2] / "circuits"
+    (pytester.path / "data").mkdir()
+    (pytester.path / "data" / "moons.csv").write_text((root / "data" / "moons.csv").read_text())
+    (pytester.path / "moons.yaml").write_text((root / "moons.yaml").read_text())
+    (pytester.path / "svm.yaml").write_text((root / "svm-cost.yaml").read_text().replace(
+        "cost: [0.44, 1.37, 0.0]", "cost: [0.44, 1.3, 0.0]"))
+    outcome = pytester.runpytest(*no_cache)
+    outcome.assert_outcomes(passed=1, failed=1)
+    assert "values.cost[1]" in outcome.stdout.str()

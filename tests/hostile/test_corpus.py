@@ -84,6 +84,9 @@ def assert_clean(outcome: Outcome, source: str) -> None:
 
 
 def assert_as_stated(outcome: Outcome, source: str, expected: dict) -> None:
+    spec = source
+    if "in" in expected:  # the errors are in the spec's data file
+        source = str(Path(source).parent / expected["in"])
     assert_clean(outcome, source)
     assert outcome.code == expected["exit"], outcome.stderr
     lines = outcome.stderr.splitlines()
@@ -93,7 +96,7 @@ def assert_as_stated(outcome: Outcome, source: str, expected: dict) -> None:
             assert '"stop": "diverged"' in outcome.stdout
         else:  # no results, but a JSON line with the same errors, so CI gets one line per spec
             (report,) = [json.loads(line) for line in outcome.stdout.splitlines()]
-            assert report["spec"] == source and report["exit_code"] == expected["exit"]
+            assert report["spec"] == spec and report["exit_code"] == expected["exit"]
             assert len(report["errors"]) == len(errors)
             for record, line in zip(report["errors"], errors):
                 at = f":{record['line']}:{record['column']}" if record["line"] else ""

@@ -288,7 +288,7 @@ finite = st.floats(allow_nan=False, allow_infinity=False)
        newline=st.sampled_from(["\n", "\r\n", "\r"]),
        quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
        trailing=st.integers(0, 3))
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_written_tables_read_back_exactly(tmp_path, rows, newline, quoting, trailing):
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator=newline, quoting=quoting).writerows([COLUMNS, *map(_as_text, rows)])
@@ -303,7 +303,7 @@ def _as_text(row: list[float]) -> list[str]:
 
 
 @given(text=st.text(alphabet='ab1.e-,"_ \n\r\t\u00e9', max_size=60))
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_text_is_read_or_refused_at_a_real_position(tmp_path, text):
     path = tmp_path / "t.csv"
     path.write_text(text, encoding="utf-8", newline="")

@@ -231,3 +231,12 @@ def test_text_colours_meet_wcag_aa_on_every_background():
     for text in set(re.findall(r'fill: "(#[0-9a-f]{6})"\}', js)) - {"#f5f5f5"}:
         for background in backgrounds:
             assert contrast(text, background) >= 4.5, (text, background)
+
+
+def test_the_page_of_a_data_spec_shows_its_first_row():
+    from runner.results.run import row_result
+
+    result = run_source(CIRCUITS / "svm-cost.yaml")
+    first = row_result(result)
+    assert first.output == pytest.approx(0.44) and first.values["x0"] == 1.2
+    assert to_html(result) == to_html(first)

@@ -27,7 +27,8 @@ from runner.present.page import to_html
 from helpers import CIRCUITS, FAN_OUT, HOSTILE, chain_spec, hostile_spec, invoke, run_source
 from reference import REFERENCE, every_op_cases
 
-EXAMPLES = sorted(CIRCUITS.glob("*.yaml"))
+# the page of a spec with data shows its first row: compared with Python in test_page.py
+EXAMPLES = [path for path in sorted(CIRCUITS.glob("*.yaml")) if "\ndata:" not in path.read_text()]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 RELATIVE = 1e-12

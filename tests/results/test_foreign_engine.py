@@ -144,7 +144,8 @@ def test_every_op_of_the_table_has_a_case():
 
 def test_micrograd_on_the_example_circuits(cli, monkeypatch):
     monkeypatch.chdir(CIRCUITS.parent)
-    specs = sorted(str(path.relative_to(CIRCUITS.parent)) for path in CIRCUITS.glob("*.yaml"))
+    specs = sorted(str(path.relative_to(CIRCUITS.parent)) for path in CIRCUITS.glob("*.yaml")
+                   if "\ndata:" not in path.read_text())  # --engine refuses specs with data
     result = cli("--engine", MICROGRAD, *specs)
     assert result.exit_code == 0, result.stdout
     table = rows(result)

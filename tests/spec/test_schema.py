@@ -47,7 +47,11 @@ NEEDS_THE_CIRCUIT = ("unknown node", "cycle", "reads its own output", "output:",
                      "unknown op 'sigmoud'", "is not power", "'été' is not a valid name", "is an op",
                      "both an input and a gate", "grads needs", "in op swish", "only its grads may use it",
                      "calls itself", "softplus takes", "unknown op '__import__'", "steps of table ops",
-                     "calls ops that call ops")
+                     "calls ops that call ops",
+                     # data: what needs the other names, the column count, or the CSV file
+                     "is also a", "expects metric", "the row has", "is not -1 or +1", "unknown input", "unknown column",
+                     "no such data file", "is not a number", "is not a finite number", "the header has no column",
+                     "is not one of the data's columns", "the file is empty", "has a header but no rows")
 
 
 def _plain_json(value) -> bool:

@@ -34,7 +34,11 @@ def _asset(name: str) -> str:
 
 
 def to_html(result: RunResult) -> str:
-    """The page of a run, at the spec's starting inputs."""
+    """The page of a run, at the spec's starting inputs (a spec with data: at
+    its first row, for the node its loss reduces, as --explain and --graph show it)."""
+    from ...results.run import row_result
+
+    result = row_result(result)
     data = page_data(result)
     kinds = used_kinds(result.circuit) if "tape" in data else []
     parts = {
