@@ -28,6 +28,7 @@ def _python_samples() -> list[tuple[str, int, str]]:
 
 
 SAMPLES = _python_samples()
+OPTIONAL = {"torch"}  # peers that samples adapt (docs/engines.md), not dependencies of circuit-run
 
 
 def test_the_docs_have_python_samples():
@@ -38,6 +39,8 @@ def test_the_docs_have_python_samples():
 def test_python_sample_runs(page, number, code, tmp_path, monkeypatch):
     """Run as a reader would, from the repository's root (a copy, since
     samples write files)."""
+    for module in OPTIONAL & set(re.findall(r"^\s*(?:import|from)\s+(\w+)", code, re.M)):
+        pytest.importorskip(module, reason=f"the sample uses {module}, which circuit-run does not install")
     shutil.copytree(ROOT / "circuits", tmp_path / "circuits")
     monkeypatch.chdir(tmp_path)
     try:

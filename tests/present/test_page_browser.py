@@ -14,6 +14,7 @@ import math
 import os
 import re
 import shutil
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -293,9 +294,8 @@ def test_the_step_button_follows_the_python_optimizer(stem, open_page):
     opened = open_page(to_html(result))
     rows = iter(Optimization(compile_spec(result.spec), settings))
     next(rows)  # the start
-    for _ in range(min(3, settings.iterations)):
+    for expected in islice(rows, 3):  # a run that stalls early has fewer rows
         opened.page.locator("#step-button").click()
-        expected = next(rows)
         values = opened.js("circuitRun.values()")
         for name, value in expected.inputs.items():
             assert values[name] == pytest.approx(value, rel=RELATIVE, abs=1e-300), name
