@@ -43,12 +43,7 @@ def test_python_sample_runs(page, number, code, tmp_path, monkeypatch):
         pytest.importorskip(module, reason=f"the sample uses {module}, which circuit-run does not install")
     shutil.copytree(ROOT / "circuits", tmp_path / "circuits")
     monkeypatch.chdir(tmp_path)
-    try:
-        exec(compile(code, f"{page} python sample {number}", "exec"), {"__name__": "__sample__"})
-    except ModuleNotFoundError as err:  # a sample for an optional package (an adapter for PyTorch)
-        if err.name is None or err.name.split(".")[0] == "runner":
-            raise
-        pytest.skip(f"the sample needs {err.name}, which is not installed")
+    exec(compile(code, f"{page} python sample {number}", "exec"), {"__name__": "__sample__"})
 
 
 def _dotted_names() -> list[tuple[str, str]]:
