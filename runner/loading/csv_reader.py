@@ -11,7 +11,6 @@ checked by the spec stage; this reader only returns the names.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import itertools
@@ -23,7 +22,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import Problem, SpecError
+from ..limits import Limits
 from ..words import counted
+from .source import decode, fail, read_bytes
 
 _UNPLAIN = re.compile(r"[^\x00-\x7f]|_")
 MAX_PROBLEMS = 20  # shown per file; a wholly wrong file would otherwise print a line per row
@@ -59,38 +60,11 @@ def cell_locator(table: DataTable) -> Callable[[int, int], tuple[int, int]]:
 
 def _read_text(path: Path, max_bytes: int) -> str:
     source = str(path)
-    try:
-        if path.is_dir():
-            raise _fail(source, "is a directory, not a data file (CSV)")
-        with open(path, "rb") as handle:
-            # The size is known before reading: a huge file is refused unread.
-            if os.fstat(handle.fileno()).st_size > max_bytes:
-                raise _too_big(source, max_bytes)
-            raw = handle.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise _fail(source, "no such file") from None
-    except OSError as err:
-        raise _fail(source, f"cannot read the file: {err.strerror or err}") from None
-    if len(raw) > max_bytes:  # a file that grew, or a device
-        raise _too_big(source, max_bytes)
-    return _decode(raw, source)
-
-
-def _decode(raw: bytes, source: str) -> str:
-    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw  # a BOM is allowed
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as err:
-        before = body[: err.start].decode("utf-8", "replace")
-        line, column = _line_column(before, len(before))
-        raise SpecError(source, [Problem(line, column, f"the file is not valid UTF-8 (byte "
-                                         f"0x{body[err.start]:02x}); save it as UTF-8")]) from None
-    nul = text.find("\x00")
-    if nul >= 0:
-        line, column = _line_column(text, nul)
-        raise SpecError(source, [Problem(line, column, "the file contains a NUL byte; "
-                                         "a data file must be text")])
-    return text
+    if path.is_dir():
+        raise fail(source, "is a directory, not a data file (CSV)")
+    limits = Limits(max_bytes=max_bytes)
+    return decode(read_bytes(source, limits, what="data"), source, limits, what="data file",
+                  locate=_line_column)
 
 
 def _line_column(text: str, offset: int) -> tuple[int, int]:
@@ -99,15 +73,6 @@ def _line_column(text: str, offset: int) -> tuple[int, int]:
     if not lines or lines[-1].endswith(("\n", "\r")):
         return len(lines) + 1, 1
     return len(lines), len(lines[-1]) + 1
-
-
-def _fail(source: str, message: str) -> SpecError:
-    return SpecError(source, [Problem(0, 0, message)])
-
-
-def _too_big(source: str, max_bytes: int) -> SpecError:
-    return _fail(source, f"the file is larger than the limit of {counted(max_bytes, 'byte')} "
-                         "(raise it with --max-bytes if the data is real)")
 
 
 # ---- text -> rows --------------------------------------------------------------
