@@ -127,27 +127,32 @@ class BatchedTape:
         where nothing flows): arrays for per-row nodes, floats otherwise."""
         grads: list = [None] * len(values)
         grads[target] = seed
-        per_row, first_gate, n_inputs = self.per_row, self.first_gate, self.circuit.n_inputs
         with np.errstate(all="ignore"):
             for step, found in reversed(steps):
-                upstream = grads[step.out]
-                if upstream is None:
-                    continue
-                ins = step.ins
-                args = [values[slot] for slot in ins]
-                if found is None:
-                    local = step.op.derivative(tuple(args), values[step.out])
-                    parts = [upstream * d for d in local]
-                else:
-                    parts = found.backward(upstream, *args, values[step.out])
-                for slot, part in zip(ins, parts):
-                    if n_inputs <= slot < first_gate:
-                        continue  # a constant
-                    if not per_row[slot] and per_row[step.out]:
-                        part = float(np.sum(part))
-                    held = grads[slot]
-                    grads[slot] = part if held is None else held + part
+                self.backward_step(step, found, values, grads)
         return grads
+
+    def backward_step(self, step: Step, found: Kernel | None, values: list, grads: list) -> None:
+        """Add one gate's terms into its inputs' gradients (nothing when no
+        gradient reached the gate). A term flowing from a per-row gate into a
+        node with one value (a parameter) is summed over the rows."""
+        upstream = grads[step.out]
+        if upstream is None:
+            return
+        ins = step.ins
+        args = [values[slot] for slot in ins]
+        if found is None:
+            parts = [upstream * d for d in step.op.derivative(tuple(args), values[step.out])]
+        else:
+            parts = found.backward(upstream, *args, values[step.out])
+        per_row, first_gate, n_inputs = self.per_row, self.first_gate, self.circuit.n_inputs
+        for slot, part in zip(ins, parts):
+            if n_inputs <= slot < first_gate:
+                continue  # a constant
+            if not per_row[slot] and per_row[step.out]:
+                part = float(np.sum(part))
+            held = grads[slot]
+            grads[slot] = part if held is None else held + part
 
 
 def row_error(circuit: Circuit, values: list, per_row: list[bool], rows: Any, what: str) -> NumericalError:

@@ -117,29 +117,12 @@ class FusedTape:
         grads[self.target] = seed
         self._pending: dict[tuple, Any] = {}  # a layer's outputs -> the gradient matrix a later layer sent
         batched = self.batched
-        per_row, first_gate, n_inputs = batched.per_row, batched.first_gate, self.circuit.n_inputs
         with np.errstate(all="ignore"):
             for item in reversed(self.backward_program):
                 if isinstance(item, Layer):
                     self._layer_backward(item, grads)
-                    continue
-                step, found = item
-                upstream = grads[step.out]
-                if upstream is None:
-                    continue
-                ins = step.ins
-                args = [values[slot] for slot in ins]
-                if found is None:
-                    parts = [upstream * d for d in step.op.derivative(tuple(args), values[step.out])]
                 else:
-                    parts = found.backward(upstream, *args, values[step.out])
-                for slot, part in zip(ins, parts):
-                    if n_inputs <= slot < first_gate:
-                        continue
-                    if not per_row[slot] and per_row[step.out]:
-                        part = float(np.sum(part))
-                    held = grads[slot]
-                    grads[slot] = part if held is None else held + part
+                    batched.backward_step(*item, values, grads)
         return grads
 
     def _layer_backward(self, layer: Layer, grads: list) -> None:
