@@ -74,9 +74,12 @@ def test_a_list_of_one_value_in_a_formula(cli, write):
     assert "gates.f: a list of 1 value cannot be an input of exp(...)" in result.stderr
 
 
-def test_csv_data_limit_of_one_byte():
+def test_csv_data_limit_of_one_byte(tmp_path):
     from runner.errors import SpecError
-    from runner.loading import csv_reader
+    from runner.loading.csv_reader import read_csv
 
-    error = csv_reader._too_big("d.csv", 1)
-    assert isinstance(error, SpecError) and "larger than the limit of 1 byte " in str(error)
+    path = tmp_path / "d.csv"
+    path.write_text("x\n1\n")
+    with pytest.raises(SpecError) as raised:
+        read_csv(path, max_bytes=1)
+    assert "larger than the limit of 1 byte (raise it with --max-bytes if the data is real)" in str(raised.value)
