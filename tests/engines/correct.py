@@ -109,9 +109,10 @@ class Value:
         share = 1.0 if self.data < other.data else 0.0 if self.data > other.data else 0.5
         return self._make(min(self.data, other.data), (self, other), (share, 1.0 - share))
 
-    def backward(self):
+    def topological_order(self):
+        """Every node this one depends on, children before parents (depth-first, without recursion)."""
         order, seen, stack = [], set(), [(self, False)]
-        while stack:  # depth-first, children before parents, without recursion
+        while stack:
             node, expanded = stack.pop()
             if expanded:
                 order.append(node)
@@ -119,6 +120,10 @@ class Value:
                 seen.add(id(node))
                 stack.append((node, True))
                 stack.extend((child, False) for child in node._children)
+        return order
+
+    def backward(self):
+        order = self.topological_order()
         for node in order:
             node.grad = 0.0
         self.grad = 1.0
@@ -132,15 +137,7 @@ class Accumulating(Value):
     of resetting them (inner nodes start from 0 each time)."""
 
     def backward(self):
-        order, seen, stack = [], set(), [(self, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-            elif id(node) not in seen:
-                seen.add(id(node))
-                stack.append((node, True))
-                stack.extend((child, False) for child in node._children)
+        order = self.topological_order()
         for node in order:
             if node._children:
                 node.grad = 0.0
